@@ -1,0 +1,98 @@
+"""The ``scrollintel`` command line: validate config, run the platform, seed demo data, migrate."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import click
+
+from scrollintel.exceptions import ScrollIntelError
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+def main(verbose: bool) -> None:
+    """ScrollIntel DataOps: data operations and governance on Airflow 3."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _register() -> None:
+    from scrollintel.demo.cli import demo_group
+    from scrollintel.validate import validate_command
+
+    main.add_command(validate_command)
+    main.add_command(demo_group)
+
+
+@main.group("db")
+def db_group() -> None:
+    """The governance schema in the warehouse database."""
+
+
+@db_group.command("upgrade")
+@click.option("--url", default=None, help="Warehouse database URL (default: the platform's).")
+def db_upgrade(url: str | None) -> None:
+    """Apply the governance schema migrations (idempotent)."""
+    from scrollintel import migrate
+
+    migrate.upgrade(url)
+    click.echo(f"governance schema at revision {migrate.current_revision(url)}")
+
+
+@main.group("platform")
+def platform_group() -> None:
+    """Run the local platform (what `make run` and `make stop` call)."""
+
+
+@platform_group.command("up")
+@click.option("--no-demo", is_flag=True, help="Do not seed the demo source systems.")
+def platform_up(no_demo: bool) -> None:
+    """Start PostgreSQL, migrate, seed the demo sources and start Airflow; wait until healthy."""
+    from scrollintel.platform import launcher
+
+    started = time.monotonic()
+    click.echo("Starting ScrollIntel DataOps")
+    try:
+        info = launcher.up(click.echo, seed_demo=not no_demo)
+    except ScrollIntelError as err:
+        click.echo(f"\nerror: {err}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"""
+ScrollIntel DataOps is up ({time.monotonic() - started:.0f}s).
+
+  Airflow UI   {info["url"]}
+  Login        {info["user"]} / {info["password"]}   (kept in .scrollintel/secrets.json)
+  Look at      DAGs: platform_health (runs hourly; trigger it to check every connection)
+               Nav bar: Approvals, Audit, Lineage, Cost & ROI, Compliance
+  Logs         {info["logs"]}
+  Airflow CLI  source {info["env_file"]} && airflow dags list
+  Stop         make stop
+"""
+    )
+
+
+@platform_group.command("down")
+def platform_down() -> None:
+    """Stop exactly what `platform up` started."""
+    from scrollintel.platform import launcher
+
+    launcher.down(click.echo)
+    click.echo("ScrollIntel DataOps stopped.")
+
+
+@platform_group.command("status")
+def platform_status() -> None:
+    """Show which platform processes are running."""
+    from scrollintel.platform import launcher
+
+    for name, state in launcher.status().items():
+        click.echo(f"{name:15} {state}")
+
+
+_register()

@@ -1,0 +1,131 @@
+"""Database URLs and engines for the platform's PostgreSQL databases.
+
+The platform uses one PostgreSQL server with four databases, each owned by its own role
+(least privilege): ``airflow`` (Airflow metadata), ``warehouse`` (raw/staging/marts and the
+``governance`` schema), ``mlflow`` (MLflow backend) and ``shop`` (the demo source system).
+
+Where the server is:
+- ``SCROLLINTEL_DATABASE_URL`` set: that server, with that URL's credentials for every database
+  (the role needs CREATEDB for ``scrollintel platform up``; no roles are created there).
+- otherwise the embedded server started by ``make run`` (``scrollintel.platform.postgres``),
+  whose address and generated role passwords live in the git-ignored state folder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from scrollintel import settings
+from scrollintel.exceptions import DatabaseError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+#: Logical database -> the role that owns it in the embedded server.
+DATABASE_OWNERS: dict[str, str] = {
+    "airflow": "airflow",
+    "warehouse": "scrollintel",
+    "mlflow": "scrollintel",
+    "shop": "shop",
+}
+#: Extra roles with narrower rights: role -> (database, what it may do).
+READ_ONLY_ROLES: dict[str, str] = {"shop_reader": "shop"}
+
+DRIVER = "postgresql+psycopg"
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """Where a PostgreSQL server listens and how each role logs in."""
+
+    host: str
+    port: int
+    passwords: dict[str, str]
+    admin_role: str
+
+    def url(self, database: str, role: str) -> str:
+        password = self.passwords.get(role)
+        if password is None:
+            raise DatabaseError(f"no password known for database role {role!r}")
+        return f"{DRIVER}://{quote(role, safe='')}:{quote(password, safe='')}@{self.host}:{self.port}/{database}"
+
+
+def embedded_state_file() -> str:
+    """Path of the embedded server's state (address and role passwords)."""
+    return str(settings.state_dir() / "postgres" / "server.json")
+
+
+def _embedded_address() -> ServerAddress:
+    try:
+        with open(embedded_state_file(), encoding="utf-8") as handle:
+            state = json.load(handle)
+    except FileNotFoundError as err:
+        raise DatabaseError(
+            f"no database configured: set {settings.ENV_DATABASE_URL} or start the embedded "
+            f"server with `make run` ({embedded_state_file()} is missing)"
+        ) from err
+    return ServerAddress(
+        host=state["host"], port=int(state["port"]), passwords=state["passwords"], admin_role=state["admin_role"]
+    )
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgres://``, ``postgresql://`` or ``postgresql+driver://`` and use psycopg 3."""
+    scheme, rest = url.split("://", 1) if "://" in url else ("", url)
+    if scheme not in {"postgres", "postgresql"} and not scheme.startswith("postgresql+"):
+        raise DatabaseError(f"not a PostgreSQL URL (scheme {scheme!r}); expected postgresql://user:pass@host:port/db")
+    return f"{DRIVER}://{rest}"
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(normalise_url(url))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def database_url(database: str, *, role: str | None = None) -> str:
+    """SQLAlchemy URL of one of the platform's databases (see the module docstring)."""
+    external = settings.external_database_url()
+    if external:
+        return with_database(external, database)
+    address = _embedded_address()
+    return address.url(database, role or DATABASE_OWNERS.get(database, address.admin_role))
+
+
+def admin_url(database: str = "postgres") -> str:
+    """URL with the server's administrative role (creates databases and roles)."""
+    external = settings.external_database_url()
+    if external:
+        return with_database(external, database)
+    address = _embedded_address()
+    return address.url(database, address.admin_role)
+
+
+def warehouse_url() -> str:
+    """URL of the warehouse database (raw/staging/marts + governance schema)."""
+    return database_url("warehouse")
+
+
+def connection_url(conn_id: str) -> str:
+    """SQLAlchemy URL of an Airflow connection (used inside tasks; imports Airflow lazily)."""
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    return normalise_url(conn.get_uri())
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    """A SQLAlchemy engine on psycopg 3 with pre-ping; pass ``poolclass`` etc. through kwargs."""
+    from sqlalchemy import create_engine
+
+    return create_engine(normalise_url(url), pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=8)
+def cached_engine(url: str) -> Engine:
+    """One engine per URL per process (engines own connection pools)."""
+    return make_engine(url)

@@ -1,0 +1,33 @@
+"""Alembic environment for the governance schema (run through ``scrollintel db upgrade``)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import text
+
+from scrollintel.db import make_engine
+from scrollintel.models import SCHEMA, Base
+
+config = context.config
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        connection.commit()
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            version_table_schema=SCHEMA,
+            include_schemas=True,
+            include_name=lambda name, type_, _parent: type_ != "schema" or name == SCHEMA,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run `scrollintel db upgrade`")
+run_migrations_online()

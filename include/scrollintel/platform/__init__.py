@@ -1,0 +1,1 @@
+"""The local platform: embedded PostgreSQL, Airflow processes and the demo services."""

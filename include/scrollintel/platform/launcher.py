@@ -1,0 +1,383 @@
+"""`make run` / `make stop`: bring the whole local platform up and down.
+
+Order of `up` (each step idempotent, so running it twice is safe):
+validate governance config -> PostgreSQL (embedded or external) -> databases and roles ->
+Airflow metadata migration -> governance schema migration -> admin user -> demo sources ->
+background processes (demo marketing API, api-server, scheduler, dag-processor, triggerer) ->
+wait for health.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from scrollintel import db, settings
+from scrollintel.exceptions import PlatformError
+from scrollintel.platform.postgres import HOST, EmbeddedPostgres, free_port
+from scrollintel.platform.processes import ManagedProcess
+
+log = logging.getLogger(__name__)
+
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+ADMIN_USER = "admin"
+HEALTH_TIMEOUT_S = 240.0
+
+Reporter = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the platform keeps its local state."""
+
+    state: Path
+
+    @property
+    def run(self) -> Path:
+        return self.state / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.state / "airflow"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.state / "secrets.json"
+
+    @property
+    def ports_file(self) -> Path:
+        return self.state / "ports.json"
+
+    @property
+    def env_file(self) -> Path:
+        return self.state / "platform.env"
+
+
+def layout() -> Layout:
+    return Layout(settings.state_dir())
+
+
+def _bin(name: str) -> str:
+    """An executable of this environment (airflow, scrollintel), next to the interpreter."""
+    return str(Path(sys.executable).parent / name)
+
+
+def _load_or_create_json(path: Path, defaults: dict[str, Callable[[], object]]) -> dict[str, object]:
+    data: dict[str, object] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    changed = False
+    for key, make in defaults.items():
+        if key not in data:
+            data[key] = make()
+            changed = True
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return data
+
+
+def platform_secrets(lay: Layout) -> dict[str, str]:
+    """Generated once per checkout, kept in the git-ignored state folder (mode 0600)."""
+
+    def fernet() -> str:
+        from cryptography.fernet import Fernet
+
+        return Fernet.generate_key().decode()
+
+    data = _load_or_create_json(
+        lay.secrets_file,
+        {
+            "fernet_key": fernet,
+            "jwt_secret": lambda: secrets.token_urlsafe(32),
+            "api_secret_key": lambda: secrets.token_urlsafe(32),
+            "admin_password": lambda: os.environ.get("SCROLLINTEL_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
+            "marketing_api_key": lambda: secrets.token_urlsafe(24),
+        },
+    )
+    return {key: str(value) for key, value in data.items()}
+
+
+def platform_ports(lay: Layout) -> dict[str, int]:
+    """Ports chosen once (preferring the usual ones when free) and reused while still free."""
+    data = _load_or_create_json(
+        lay.ports_file,
+        {
+            "api_server": lambda: free_port(8080),
+            "marketing": lambda: free_port(8765),
+            "worker_log_server": lambda: free_port(8793),
+            "trigger_log_server": lambda: free_port(8794),
+        },
+    )
+    return {key: int(value) for key, value in data.items()}  # type: ignore[call-overload]
+
+
+def _conn_uri(url: str) -> str:
+    """Airflow connection URI for a SQLAlchemy URL (Airflow's postgres hook wants ``postgres://``)."""
+    return "postgres://" + url.split("://", 1)[1]
+
+
+def airflow_env(lay: Layout) -> dict[str, str]:
+    """Environment of every Airflow process: config, connections and platform settings."""
+    root = settings.project_root()
+    keys = platform_secrets(lay)
+    ports = platform_ports(lay)
+    api = f"http://{HOST}:{ports['api_server']}"
+    env = {
+        "AIRFLOW_HOME": str(lay.airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # Two cores: four concurrent task processes is the most that stays responsive.
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
+        "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db.database_url("airflow"),
+        "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "airflow.providers.fab.auth_manager.models.db.FABDBManager",
+        "AIRFLOW__API__BASE_URL": api,
+        "AIRFLOW__API__PORT": str(ports["api_server"]),
+        "AIRFLOW__API__HOST": HOST,
+        "AIRFLOW__API__WORKERS": "2",
+        "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
+        "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(lay.logs / "airflow"),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports["worker_log_server"]),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports["trigger_log_server"]),
+        "AIRFLOW__OPENLINEAGE__DISABLED": "True",
+        "AIRFLOW_CONN_POSTGRES_WAREHOUSE": _conn_uri(db.database_url("warehouse")),
+        "AIRFLOW_CONN_POSTGRES_SHOP": _conn_uri(db.database_url("shop", role=_shop_reader_role())),
+        "AIRFLOW_CONN_HTTP_MARKETING": json.dumps(
+            {
+                "conn_type": "http",
+                "host": HOST,
+                "port": ports["marketing"],
+                "schema": "http",
+                "password": keys["marketing_api_key"],
+                # An authenticated call, so the health check proves the API key works too.
+                "extra": {"health_path": "/v1/campaigns?limit=1"},
+            }
+        ),
+        "AIRFLOW_CONN_FS_OBJECT_STORE": json.dumps(
+            {"conn_type": "fs", "extra": {"path": str(settings.object_store_dir())}}
+        ),
+        settings.ENV_PROJECT_ROOT: str(root),
+        settings.ENV_HOME: str(lay.state),
+        "SCROLLINTEL_MARKETING_API_KEY": keys["marketing_api_key"],
+        "SCROLLINTEL_API_URL": api,
+        "NO_PROXY": "*",
+        "no_proxy": "*",
+    }
+    return env
+
+
+def _shop_reader_role() -> str | None:
+    return None if settings.external_database_url() else next(iter(db.READ_ONLY_ROLES))
+
+
+def child_env(lay: Layout) -> dict[str, str]:
+    env = {**os.environ, **airflow_env(lay)}
+    env.pop("VIRTUAL_ENV_PROMPT", None)
+    return env
+
+
+def managed_processes(lay: Layout) -> list[ManagedProcess]:
+    """Everything `up` starts in the background, in start order."""
+    ports = platform_ports(lay)
+    procs = [
+        ManagedProcess(
+            "marketing-api",
+            [_bin("scrollintel"), "demo", "serve-marketing", "--host", HOST, "--port", str(ports["marketing"])],
+            lay.run,
+            lay.logs,
+        )
+    ]
+    for component in AIRFLOW_COMPONENTS:
+        procs.append(ManagedProcess(component, [_bin("airflow"), component], lay.run, lay.logs))
+    return procs
+
+
+@contextmanager
+def step(report: Reporter, title: str) -> Iterator[None]:
+    """Report a step with its wall time."""
+    started = time.monotonic()
+    report(f"  - {title} ...")
+    yield
+    report(f"    done in {time.monotonic() - started:.1f}s")
+
+
+def _run(args: list[str], env: dict[str, str], what: str) -> str:
+    result = subprocess.run(args, env=env, capture_output=True, text=True, check=False, cwd=settings.project_root())
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-25:])
+        raise PlatformError(f"{what} failed (exit {result.returncode}):\n{tail}")
+    return result.stdout
+
+
+def start_database(lay: Layout, report: Reporter) -> None:
+    """Embedded PostgreSQL unless SCROLLINTEL_DATABASE_URL points elsewhere; then databases and roles."""
+    from scrollintel.platform.provision import provision
+
+    if settings.external_database_url():
+        report(f"  using external PostgreSQL from {settings.ENV_DATABASE_URL} (no embedded server)")
+    else:
+        server = EmbeddedPostgres(lay.state / "postgres")
+        port = server.start()
+        report(f"    PostgreSQL on {HOST}:{port} (data in {server.data_dir})")
+    provision()
+
+
+def ensure_admin_user(env: dict[str, str], password: str) -> bool:
+    """Create the FAB admin user once; True when it was created now."""
+    import psycopg
+
+    # A direct look-up saves the ~8 s of an `airflow users list` on every warm start.
+    with psycopg.connect(db.database_url("airflow").replace(db.DRIVER, "postgresql")) as conn:
+        found = conn.execute("SELECT 1 FROM ab_user WHERE username = %s", (ADMIN_USER,)).fetchone()
+    if found:
+        return False
+    _run(
+        [
+            _bin("airflow"),
+            "users",
+            "create",
+            "--username",
+            ADMIN_USER,
+            "--password",
+            password,
+            "--role",
+            "Admin",
+            "--firstname",
+            "Platform",
+            "--lastname",
+            "Admin",
+            "--email",
+            "admin@scrollintel.invalid",
+        ],
+        env,
+        "creating the Airflow admin user",
+    )
+    return True
+
+
+def wait_healthy(lay: Layout, timeout: float = HEALTH_TIMEOUT_S) -> dict[str, object]:
+    """Poll the api-server health endpoint until every component is healthy."""
+    import httpx
+
+    url = f"http://{HOST}:{platform_ports(lay)['api_server']}/api/v2/monitor/health"
+    deadline = time.monotonic() + timeout
+    last: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        for proc in managed_processes(lay):
+            if proc.pid() is None:
+                raise PlatformError(f"{proc.name} exited; last lines of {proc.log_file}:\n{_tail(proc.log_file)}")
+        try:
+            last = httpx.get(url, timeout=3).json()
+        except (httpx.HTTPError, ValueError):
+            time.sleep(2)
+            continue
+        statuses = {name: (part or {}).get("status") for name, part in last.items() if isinstance(part, dict)}
+        if statuses and all(value == "healthy" for value in statuses.values()):
+            return last
+        time.sleep(2)
+    raise PlatformError(f"Airflow not healthy after {timeout:.0f}s: {json.dumps(last)}; logs in {lay.logs}")
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def write_env_file(lay: Layout) -> None:
+    """`source .scrollintel/platform.env` gives a shell the platform's Airflow CLI settings."""
+    import shlex
+
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in sorted(airflow_env(lay).items())]
+    lay.env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lay.env_file.chmod(0o600)
+
+
+def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
+    """Bring the platform up; returns what to show the user."""
+    from scrollintel.config import validate_governance
+
+    lay = layout()
+    lay.state.mkdir(parents=True, exist_ok=True)
+    with step(report, "validating governance config"):
+        problems = validate_governance(settings.governance_dir())
+        if problems:
+            raise PlatformError(
+                "governance config is invalid; nothing was started:\n" + "\n".join(str(problem) for problem in problems)
+            )
+    with step(report, "starting PostgreSQL and creating databases"):
+        start_database(lay, report)
+    env = child_env(lay)
+    write_env_file(lay)
+    with step(report, "migrating the Airflow metadata database"):
+        _run([_bin("airflow"), "db", "migrate"], env, "airflow db migrate")
+    with step(report, "migrating the governance schema"):
+        _run([_bin("scrollintel"), "db", "upgrade"], env, "scrollintel db upgrade")
+    keys = platform_secrets(lay)
+    with step(report, "ensuring the admin user"):
+        ensure_admin_user(env, keys["admin_password"])
+    if seed_demo:
+        with step(report, "seeding the demo source systems"):
+            scale = os.environ.get("SCROLLINTEL_DEMO_SCALE")
+            _run(
+                [_bin("scrollintel"), "demo", "seed", *(["--scale", scale] if scale else [])],
+                env,
+                "scrollintel demo seed",
+            )
+    with step(report, "starting Airflow and the demo marketing API"):
+        for proc in managed_processes(lay):
+            proc.start(env, settings.project_root())
+    with step(report, "waiting until every Airflow component is healthy"):
+        wait_healthy(lay)
+    ports = platform_ports(lay)
+    return {
+        "url": f"http://{HOST}:{ports['api_server']}",
+        "user": ADMIN_USER,
+        "password": keys["admin_password"],
+        "logs": str(lay.logs),
+        "env_file": str(lay.env_file),
+    }
+
+
+def down(report: Reporter) -> None:
+    """Stop exactly what `up` started (PID files), then the embedded PostgreSQL."""
+    lay = layout()
+    for proc in reversed(managed_processes(lay)):
+        if proc.stop():
+            report(f"  stopped {proc.name}")
+    if not settings.external_database_url():
+        server = EmbeddedPostgres(lay.state / "postgres")
+        if server.stop():
+            report("  stopped PostgreSQL")
+
+
+def status() -> dict[str, str]:
+    """Which of the platform's processes are running."""
+    lay = layout()
+    result = {proc.name: ("running" if proc.pid() else "stopped") for proc in managed_processes(lay)}
+    if not settings.external_database_url():
+        result["postgres"] = "running" if EmbeddedPostgres(lay.state / "postgres").is_running() else "stopped"
+    return result

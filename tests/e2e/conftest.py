@@ -1,0 +1,84 @@
+"""The running platform, started once per test session exactly as `make run` starts it.
+
+It gets its own state folder (embedded PostgreSQL, Airflow home, logs, ports) under a
+temporary directory, small demo data, and is stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+@dataclass(frozen=True)
+class RunningPlatform:
+    url: str
+    user: str
+    password: str
+    state: Path
+
+    def token(self) -> str:
+        response = httpx.post(
+            f"{self.url}/auth/token", json={"username": self.user, "password": self.password}, timeout=30
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token()}"}, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def platform() -> Iterator[RunningPlatform]:
+    """`scrollintel platform up` in a temporary state folder; `down` afterwards."""
+    from scrollintel.platform import launcher
+
+    state = Path(tempfile.mkdtemp(prefix="scrollintel-e2e-"))
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "SCROLLINTEL_HOME": str(state),
+            "SCROLLINTEL_DEMO_SCALE": os.environ.get("SCROLLINTEL_E2E_DEMO_SCALE", "0.05"),
+        }
+    )
+    os.environ.pop("SCROLLINTEL_DATABASE_URL", None)
+    lines: list[str] = []
+    try:
+        info = launcher.up(lines.append)
+        yield RunningPlatform(url=info["url"], user=info["user"], password=info["password"], state=state)
+    except Exception:
+        for log_file in sorted((state / "logs").glob("*.log")):
+            print(f"==== {log_file.name}\n" + "\n".join(log_file.read_text(errors="replace").splitlines()[-40:]))
+        print("\n".join(lines))
+        raise
+    finally:
+        launcher.down(lines.append)
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def wait_for_json(client: httpx.Client, path: str, done: object, timeout: float = 240.0) -> dict[str, object]:
+    """Poll ``path`` until ``done(json)`` is true; fail with the last answer after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        response = client.get(path)
+        if response.status_code == 200:
+            last = response.json()
+            if done(last):  # type: ignore[operator]
+                return last  # type: ignore[return-value]
+        else:
+            last = f"HTTP {response.status_code}: {response.text[:300]}"
+        time.sleep(2)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting on {path}; last answer: {json.dumps(last)[:2000]}")

@@ -1,0 +1,68 @@
+"""The platform as a user meets it: `make run`'s start-up, a real login, platform_health green."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import RunningPlatform, wait_for_json
+
+pytestmark = pytest.mark.e2e
+
+NAV_PAGES = ("approvals", "audit", "lineage", "cost", "compliance")
+
+
+def test_every_component_is_healthy(platform: RunningPlatform) -> None:
+    health = httpx.get(f"{platform.url}/api/v2/monitor/health", timeout=10).json()
+    assert {name: part["status"] for name, part in health.items()} == {
+        "metadatabase": "healthy",
+        "scheduler": "healthy",
+        "dag_processor": "healthy",
+        "triggerer": "healthy",
+    }
+
+
+def test_real_login_reaches_plugin_pages_and_anonymous_is_refused(platform: RunningPlatform) -> None:
+    with platform.client() as client:
+        for page in NAV_PAGES:
+            response = client.get(f"/scrollintel/{page}")
+            assert response.status_code == 200, (page, response.text[:300])
+            assert platform.user in response.text
+    for page in NAV_PAGES:
+        anonymous = httpx.get(f"{platform.url}/scrollintel/{page}", timeout=10)
+        assert anonymous.status_code == 401, page
+
+
+def test_wrong_password_gets_no_token(platform: RunningPlatform) -> None:
+    response = httpx.post(
+        f"{platform.url}/auth/token", json={"username": platform.user, "password": "not-the-password"}, timeout=30
+    )
+    assert response.status_code in (401, 403)
+
+
+def test_plugin_nav_entries_are_registered(platform: RunningPlatform) -> None:
+    with platform.client() as client:
+        plugins = client.get("/api/v2/plugins").json()["plugins"]
+    ours = next(plugin for plugin in plugins if plugin["name"] == "scrollintel")
+    names = {view["name"] for view in ours["external_views"]}
+    assert names == {"Approvals", "Audit", "Lineage", "Cost & ROI", "Compliance"}
+
+
+def test_platform_health_runs_green(platform: RunningPlatform) -> None:
+    with platform.client() as client:
+        wait_for_json(client, "/api/v2/dags/platform_health", lambda dag: dag.get("dag_id") == "platform_health")
+        assert client.patch("/api/v2/dags/platform_health", json={"is_paused": False}).status_code == 200
+        run = client.post("/api/v2/dags/platform_health/dagRuns", json={"logical_date": None})
+        assert run.status_code == 200, run.text
+        run_id = run.json()["dag_run_id"]
+        final = wait_for_json(
+            client,
+            f"/api/v2/dags/platform_health/dagRuns/{run_id}",
+            lambda r: r.get("state") in ("success", "failed"),
+            timeout=300,
+        )
+        tasks = client.get(f"/api/v2/dags/platform_health/dagRuns/{run_id}/taskInstances").json()
+        summary = {(t["task_id"], t.get("rendered_map_index") or t["map_index"]): t["state"] for t in tasks["task_instances"]}
+        assert final["state"] == "success", summary
+    checked = {label for (task_id, label) in summary if task_id == "check"}
+    assert {"postgres_warehouse", "postgres_shop", "http_marketing", "fs_object_store"} <= checked
