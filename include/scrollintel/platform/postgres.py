@@ -134,9 +134,11 @@ class EmbeddedPostgres:
 
     def _run(self, args: list[str], *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         user = self._service_user()
+        # Drop root's group too: a process left in group root is denied by folders with mode 0701.
+        identity: dict[str, object] = {"user": user, "group": user, "extra_groups": []} if user else {}
         try:
             return subprocess.run(
-                args, check=True, capture_output=True, text=True, timeout=timeout, user=user, cwd=self.root
+                args, check=True, capture_output=True, text=True, timeout=timeout, cwd=self.root, **identity
             )
         except subprocess.CalledProcessError as err:
             raise PlatformError(

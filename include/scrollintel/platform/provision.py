@@ -32,6 +32,8 @@ def provision_embedded(server: EmbeddedPostgres) -> None:
             conn.execute(f"{verb} ROLE {_quote_ident(role)} LOGIN PASSWORD {_quote_literal(password)}")
         for database, owner in db.DATABASE_OWNERS.items():
             _ensure_database(conn, database, owner)
+            # Least privilege: only the owner (and roles granted below) may connect.
+            conn.execute(f"REVOKE ALL ON DATABASE {_quote_ident(database)} FROM PUBLIC")
         for role, database in db.READ_ONLY_ROLES.items():
             conn.execute(f"GRANT CONNECT ON DATABASE {_quote_ident(database)} TO {_quote_ident(role)}")
     for role, database in db.READ_ONLY_ROLES.items():
