@@ -25,15 +25,19 @@ from scrollintel.exceptions import DatabaseError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-#: Logical database -> the role that owns it in the embedded server.
+#: Logical database -> the role that owns it (runs its DDL and migrations) in the embedded server.
 DATABASE_OWNERS: dict[str, str] = {
     "airflow": "airflow",
-    "warehouse": "scrollintel",
-    "mlflow": "scrollintel",
+    "warehouse": "scrollintel_owner",
+    "mlflow": "mlflow",
     "shop": "shop",
 }
-#: Extra roles with narrower rights: role -> (database, what it may do).
-READ_ONLY_ROLES: dict[str, str] = {"shop_reader": "shop"}
+#: Roles that use a database without owning it: role -> database. Their rights are granted
+#: table by table (the warehouse runtime role by the governance migrations, the shop reader
+#: SELECT only), so e.g. the platform cannot UPDATE or DELETE audit ledger rows.
+RUNTIME_ROLES: dict[str, str] = {"scrollintel": "warehouse", "shop_reader": "shop"}
+#: The role the platform's tasks, CLI and web app use on the warehouse.
+WAREHOUSE_RUNTIME_ROLE = "scrollintel"
 
 DRIVER = "postgresql+psycopg"
 
@@ -93,7 +97,22 @@ def database_url(database: str, *, role: str | None = None) -> str:
     if external:
         return with_database(external, database)
     address = _embedded_address()
-    return address.url(database, role or DATABASE_OWNERS.get(database, address.admin_role))
+    default = WAREHOUSE_RUNTIME_ROLE if database == "warehouse" else DATABASE_OWNERS.get(database)
+    return address.url(database, role or default or address.admin_role)
+
+
+def owner_url(database: str) -> str:
+    """URL with the role that owns ``database`` (for migrations and DDL)."""
+    if settings.external_database_url():
+        return database_url(database)
+    return database_url(database, role=DATABASE_OWNERS[database])
+
+
+def runtime_role(database: str = "warehouse") -> str | None:
+    """The non-owner role that uses ``database`` at run time (None on an external server)."""
+    if settings.external_database_url():
+        return None
+    return next((role for role, db_name in RUNTIME_ROLES.items() if db_name == database), None)
 
 
 def admin_url(database: str = "postgres") -> str:
@@ -106,7 +125,7 @@ def admin_url(database: str = "postgres") -> str:
 
 
 def warehouse_url() -> str:
-    """URL of the warehouse database (raw/staging/marts + governance schema)."""
+    """URL of the warehouse database (raw/staging/marts + governance schema), as the runtime role."""
     return database_url("warehouse")
 
 

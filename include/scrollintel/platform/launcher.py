@@ -189,7 +189,7 @@ def airflow_env(lay: Layout) -> dict[str, str]:
 
 
 def _shop_reader_role() -> str | None:
-    return None if settings.external_database_url() else next(iter(db.READ_ONLY_ROLES))
+    return db.runtime_role("shop")
 
 
 def child_env(lay: Layout) -> dict[str, str]:

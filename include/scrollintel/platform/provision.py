@@ -22,7 +22,7 @@ def provision_embedded(server: EmbeddedPostgres) -> None:
     """Roles with generated passwords, one database per role, a read-only role for the demo source."""
     import psycopg
 
-    wanted_roles = sorted({*db.DATABASE_OWNERS.values(), *db.READ_ONLY_ROLES})
+    wanted_roles = sorted({*db.DATABASE_OWNERS.values(), *db.RUNTIME_ROLES})
     passwords = {role: server.add_role_password(role) for role in wanted_roles}
     with psycopg.connect(db.admin_url().replace(db.DRIVER, "postgresql"), autocommit=True) as conn:
         for role, password in passwords.items():
@@ -34,17 +34,14 @@ def provision_embedded(server: EmbeddedPostgres) -> None:
             _ensure_database(conn, database, owner)
             # Least privilege: only the owner (and roles granted below) may connect.
             conn.execute(f"REVOKE ALL ON DATABASE {_quote_ident(database)} FROM PUBLIC")
-        for role, database in db.READ_ONLY_ROLES.items():
+        for role, database in db.RUNTIME_ROLES.items():
             conn.execute(f"GRANT CONNECT ON DATABASE {_quote_ident(database)} TO {_quote_ident(role)}")
-    for role, database in db.READ_ONLY_ROLES.items():
-        owner = db.DATABASE_OWNERS[database]
-        with psycopg.connect(db.admin_url(database).replace(db.DRIVER, "postgresql"), autocommit=True) as conn:
-            conn.execute(f"GRANT USAGE ON SCHEMA public TO {_quote_ident(role)}")
-            conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {_quote_ident(role)}")
-            conn.execute(
-                f"ALTER DEFAULT PRIVILEGES FOR ROLE {_quote_ident(owner)} IN SCHEMA public "
-                f"GRANT SELECT ON TABLES TO {_quote_ident(role)}"
-            )
+    # The demo source's reader may SELECT every table the shop role creates, and nothing else.
+    with psycopg.connect(db.admin_url("shop").replace(db.DRIVER, "postgresql"), autocommit=True) as conn:
+        conn.execute("GRANT USAGE ON SCHEMA public TO shop_reader")
+        conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO shop_reader")
+        conn.execute("ALTER DEFAULT PRIVILEGES FOR ROLE shop IN SCHEMA public GRANT SELECT ON TABLES TO shop_reader")
+    # The warehouse runtime role gets table rights from the governance migrations, table by table.
 
 
 def provision_external() -> None:

@@ -64,6 +64,27 @@ def test_provisioning_gives_each_role_only_its_database(embedded: EmbeddedPostgr
         _connect(db.database_url("airflow", role="shop_reader"))
     with _connect(db.warehouse_url()) as warehouse:
         assert warehouse.execute("SELECT current_user").fetchone() == ("scrollintel",)
+        # The runtime role cannot create schemas or tables in the warehouse: migrations do that.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            warehouse.execute("CREATE SCHEMA sneaky")
+
+
+def test_migrations_run_as_owner_and_grant_the_runtime_role(embedded: EmbeddedPostgres) -> None:
+    from scrollintel import migrate
+
+    embedded.start()
+    provision_embedded(embedded)
+    migrate.upgrade()
+    migrate.upgrade()  # idempotent
+    assert migrate.current_revision() is not None
+    with _connect(db.warehouse_url()) as warehouse:
+        warehouse.execute(
+            "INSERT INTO governance.health_check (run_id, check_name, kind, ok, latency_ms, detail) "
+            "VALUES ('r', 'c', 'postgres', true, 1.0, '')"
+        )
+        assert warehouse.execute("SELECT count(*) FROM governance.health_check").fetchone() == (1,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            warehouse.execute("DROP TABLE governance.health_check")
 
 
 def test_missing_state_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from scrollintel.migrate import grant_runtime
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -36,6 +38,9 @@ def upgrade() -> None:
         ["check_name", "checked_at"],
         schema="governance",
     )
+    grant_runtime("USAGE", "SCHEMA governance")
+    grant_runtime("SELECT, INSERT, UPDATE, DELETE", "governance.health_check")
+    grant_runtime("USAGE", "SEQUENCE governance.health_check_id_seq")
 
 
 def downgrade() -> None:
