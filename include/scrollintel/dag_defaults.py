@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 #: A fixed, timezone-aware start date for every platform DAG (no backfill: catchup=False).
-START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def default_args(owner: str, *, retries: int = 2, timeout_minutes: int = 30) -> dict[str, Any]:

@@ -141,7 +141,7 @@ def check_connection(conn_id: str) -> CheckResult:
         kind = conn.conn_type or "unknown"
         detail = CHECKERS.get(kind, _check_with_hook)(conn)
         ok = True
-    except Exception as err:  # noqa: BLE001 - a health check reports every failure instead of raising
+    except Exception as err:
         ok, detail = False, f"{type(err).__name__}: {err}"
     latency = (time.perf_counter() - started) * 1000
     log.info("health check %s (%s): %s in %.0f ms", conn_id, kind, "ok" if ok else "FAILED", latency)

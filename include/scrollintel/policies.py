@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from airflow.policies import hookimpl
 
 if TYPE_CHECKING:
-    from airflow.sdk import DAG, BaseOperator
+    from airflow.sdk import DAG
+    from airflow.sdk.types import Operator
 
     from scrollintel.config import DagPolicy
 
@@ -65,7 +66,7 @@ def dag_violations(dag: DAG) -> list[str]:
     return problems
 
 
-def _owner_violation(task: BaseOperator, teams: frozenset[str]) -> str | None:
+def _owner_violation(task: Operator, teams: frozenset[str]) -> str | None:
     if task.owner in teams:
         return None
     return (

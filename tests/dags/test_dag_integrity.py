@@ -42,7 +42,9 @@ def test_every_file_defines_one_dag_named_after_it(dagbag) -> None:  # type: ign
     for dag in dagbag.dags.values():
         by_file.setdefault(Path(dag.fileloc).name, []).append(dag.dag_id)
     for path in DAG_FILES:
-        assert by_file.get(path.name) == [path.stem], f"{path.name} must define exactly one DAG with dag_id {path.stem!r}"
+        assert by_file.get(path.name) == [path.stem], (
+            f"{path.name} must define exactly one DAG with dag_id {path.stem!r}"
+        )
 
 
 def test_house_rules(dagbag) -> None:  # type: ignore[no-untyped-def]

@@ -62,7 +62,9 @@ def test_platform_health_runs_green(platform: RunningPlatform) -> None:
             timeout=300,
         )
         tasks = client.get(f"/api/v2/dags/platform_health/dagRuns/{run_id}/taskInstances").json()
-        summary = {(t["task_id"], t.get("rendered_map_index") or t["map_index"]): t["state"] for t in tasks["task_instances"]}
+        summary = {
+            (t["task_id"], t.get("rendered_map_index") or t["map_index"]): t["state"] for t in tasks["task_instances"]
+        }
         assert final["state"] == "success", summary
     checked = {label for (task_id, label) in summary if task_id == "check"}
     assert {"postgres_warehouse", "postgres_shop", "http_marketing", "fs_object_store"} <= checked

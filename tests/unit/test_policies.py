@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.unit
 
-GOOD_DAG = '''
+GOOD_DAG = """
 from __future__ import annotations
 from airflow.sdk import dag, task
 from scrollintel.dag_defaults import START_DATE, default_args
@@ -23,7 +23,7 @@ def {name}():
     hello()
 
 {name}()
-'''
+"""
 
 
 def _load(tmp_path: Path, name: str, *, tags: list[str], owner: str = "data-platform", doc: str = "Why.") -> object:

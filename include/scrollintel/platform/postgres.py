@@ -134,11 +134,18 @@ class EmbeddedPostgres:
 
     def _run(self, args: list[str], *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         user = self._service_user()
-        # Drop root's group too: a process left in group root is denied by folders with mode 0701.
-        identity: dict[str, object] = {"user": user, "group": user, "extra_groups": []} if user else {}
         try:
+            # Drop root's group too: a process left in group root is denied by folders with mode 0701.
             return subprocess.run(
-                args, check=True, capture_output=True, text=True, timeout=timeout, cwd=self.root, **identity
+                args,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                cwd=self.root,
+                user=user,
+                group=user,
+                extra_groups=[] if user else None,
             )
         except subprocess.CalledProcessError as err:
             raise PlatformError(

@@ -6,6 +6,7 @@ process after a reboot, so a process is ours only when both match.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -99,9 +100,8 @@ class ManagedProcess:
             except psutil.NoSuchProcess:
                 break
             time.sleep(0.2)
-        try:
+        # Whatever of the group is still alive (workers of a component) goes too.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.pid_file.unlink(missing_ok=True)
         return True

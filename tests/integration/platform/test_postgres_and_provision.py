@@ -92,7 +92,9 @@ def test_missing_state_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setenv("SCROLLINTEL_HOME", str(tmp_path))
     monkeypatch.delenv("SCROLLINTEL_DATABASE_URL", raising=False)
-    with pytest.raises(DatabaseError, match="set SCROLLINTEL_DATABASE_URL or start the embedded server with `make run`"):
+    with pytest.raises(
+        DatabaseError, match="set SCROLLINTEL_DATABASE_URL or start the embedded server with `make run`"
+    ):
         db.warehouse_url()
 
 

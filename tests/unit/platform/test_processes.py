@@ -16,7 +16,10 @@ pytestmark = pytest.mark.unit
 
 def _sleeper(tmp_path: Path) -> ManagedProcess:
     return ManagedProcess(
-        "sleeper", [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"], tmp_path / "run", tmp_path / "logs"
+        "sleeper",
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+        tmp_path / "run",
+        tmp_path / "logs",
     )
 
 
