@@ -364,9 +364,15 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
 
 def down(report: Reporter) -> None:
     """Stop exactly what `up` started (PID files), then the embedded PostgreSQL."""
+    from concurrent.futures import ThreadPoolExecutor
+
     lay = layout()
-    for proc in reversed(managed_processes(lay)):
-        if proc.stop():
+    procs = managed_processes(lay)
+    # All at once: each component's graceful shutdown is independent of the others.
+    with ThreadPoolExecutor(max_workers=len(procs)) as pool:
+        stopped = list(pool.map(lambda proc: proc.stop(), procs))
+    for proc, was_running in zip(procs, stopped, strict=True):
+        if was_running:
             report(f"  stopped {proc.name}")
     if not settings.external_database_url():
         server = EmbeddedPostgres(lay.state / "postgres")

@@ -1,0 +1,65 @@
+"""Airflow plugin: mounts the ScrollIntel governance web app and adds its pages to the UI nav.
+
+The app answers at ``<api base path>/scrollintel`` on the api-server. Each nav entry has a
+``url_route``, so the Airflow UI shows the page inside its own layout (an iframe at
+``/plugin/scrollintel-<page>``) instead of opening a new tab; the entries sit in a "Governance"
+group of the UI's Plugins menu.
+
+Airflow imports this file in every process that loads plugins (scheduler, dag-processor,
+triggerer, each task), but only the api-server reads ``fastapi_apps``: the app is built on that
+first read, so the other processes never import FastAPI routers or Airflow's API security.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow.configuration import conf
+from airflow.plugins_manager import AirflowPlugin
+
+from scrollintel.web import PAGES, URL_PREFIX
+
+NAV_CATEGORY = "Governance"
+
+
+def _base_path() -> str:
+    """Path part of ``[api] base_url`` (empty when Airflow is served at the root)."""
+    return urlsplit(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
+
+
+def nav_entries() -> list[dict[str, Any]]:
+    """Return one ``external_views`` entry per governance page, shown inside the Airflow UI."""
+    base = _base_path()
+    return [
+        {
+            "name": page.title,
+            "href": f"{base}{URL_PREFIX}{page.path}",
+            "destination": "nav",
+            "category": NAV_CATEGORY,
+            "url_route": f"scrollintel-{page.slug}",
+        }
+        for page in PAGES
+    ]
+
+
+class ScrollIntelPlugin(AirflowPlugin):
+    """Governance pages (approvals, audit, lineage, cost & ROI, compliance) for the Airflow UI."""
+
+    name = "scrollintel"
+    external_views = nav_entries()
+
+    _fastapi_apps: list[dict[str, Any]] | None = None
+
+    @property
+    def fastapi_apps(self) -> list[Any]:
+        """The governance app, built the first time the api-server asks for it."""
+        if self._fastapi_apps is None:
+            from scrollintel.web import create_app
+
+            self._fastapi_apps = [{"name": "scrollintel", "app": create_app(), "url_prefix": URL_PREFIX}]
+        return self._fastapi_apps
+
+    @fastapi_apps.setter
+    def fastapi_apps(self, value: list[Any]) -> None:
+        self._fastapi_apps = value

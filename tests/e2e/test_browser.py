@@ -1,0 +1,73 @@
+"""A person's first visit, in headless Chromium: log in, open every governance page in the UI.
+
+Screenshots are saved under test-results/screenshots/ (git-ignored) for a person to look at.
+Chromium comes from the OS (Debian's `chromium` package; `.ci/run` installs it). Playwright
+drives it through `executable_path`; it never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scrollintel.settings import project_root
+from scrollintel.web import PAGES
+from tests.e2e.conftest import RunningPlatform
+
+CHROMIUM = os.environ.get("SCROLLINTEL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = project_root() / "test-results" / "screenshots"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="BROWSER TEST NOT RUN: no Chromium (install Debian's chromium package or set SCROLLINTEL_CHROMIUM)",
+    ),
+]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_login_and_every_nav_page(platform: RunningPlatform) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(platform.url + "/")
+            page.wait_for_url("**/auth/login/**", timeout=30_000)  # the UI sends anonymous visitors to log in
+            page.fill("input[name=username]", platform.user)
+            page.fill("input[name=password]", platform.password)
+            page.click("input[type=submit], button[type=submit]")
+            page.wait_for_url(platform.url + "/", timeout=30_000)
+            page.wait_for_load_state("networkidle")
+            expect(page.get_by_text("Dag Processor")).to_be_visible(timeout=30_000)
+            page.screenshot(path=str(SCREENSHOTS / "00-home.png"))
+
+            for number, governance_page in enumerate(PAGES, start=1):
+                # As a person would: the Plugins menu, its Governance group, then the page.
+                page.get_by_role("button", name="Plugins").click()
+                page.get_by_role("menuitem", name="Governance").hover()
+                page.get_by_role("menuitem", name=governance_page.title, exact=True).click()
+                page.wait_for_url(f"**/plugin/scrollintel-{governance_page.slug}", timeout=30_000)
+                frame = page.frame_locator("iframe").first
+                expect(frame.locator("h1")).to_have_text(governance_page.title, timeout=30_000)
+                expect(frame.locator(".si-user")).to_contain_text(platform.user)
+                page.screenshot(path=str(SCREENSHOTS / f"{number:02d}-{governance_page.slug}.png"))
+        finally:
+            browser.close()
+    saved = sorted(path.name for path in Path(SCREENSHOTS).glob("*.png"))
+    assert len(saved) >= 1 + len(PAGES), saved
