@@ -68,3 +68,26 @@ def test_platform_health_runs_green(platform: RunningPlatform) -> None:
         assert final["state"] == "success", summary
     checked = {label for (task_id, label) in summary if task_id == "check"}
     assert {"postgres_warehouse", "postgres_shop", "http_marketing", "fs_object_store"} <= checked
+
+
+def test_a_viewer_sees_the_governance_nav_and_pages(platform: RunningPlatform) -> None:
+    from scrollintel.platform import launcher
+
+    password = "viewer-" + platform.password
+    launcher._run(
+        [
+            launcher._bin("airflow"), "users", "create", "--username", "viewer", "--password", password,
+            "--role", "Viewer", "--firstname", "Read", "--lastname", "Only", "--email", "viewer@scrollintel.invalid",
+        ],
+        launcher.child_env(launcher.layout()),
+        "creating a Viewer user",
+    )  # fmt: skip
+    token = httpx.post(
+        f"{platform.url}/auth/token", json={"username": "viewer", "password": password}, timeout=30
+    ).json()["access_token"]
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        plugins = client.get("/api/v2/plugins")
+        assert plugins.status_code == 200, plugins.text
+        assert any(plugin["name"] == "scrollintel" for plugin in plugins.json()["plugins"])
+        page = client.get("/scrollintel/audit")
+        assert page.status_code == 200 and "viewer" in page.text

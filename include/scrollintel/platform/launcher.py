@@ -277,6 +277,36 @@ def ensure_admin_user(env: dict[str, str], password: str) -> bool:
     return True
 
 
+#: Built-in FAB roles that may open the governance pages: the UI lists plugin nav entries from
+#: /api/v2/plugins, which needs "can_read on Plugins" (only Admin has it by default).
+PLUGIN_READER_ROLES = ("Viewer", "User", "Op")
+
+_HAS_PLUGIN_READ = """
+SELECT count(DISTINCT r.name) FROM ab_permission_view_role pvr
+JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id
+JOIN ab_permission p ON p.id = pv.permission_id
+JOIN ab_view_menu vm ON vm.id = pv.view_menu_id
+JOIN ab_role r ON r.id = pvr.role_id
+WHERE p.name = 'can_read' AND vm.name = 'Plugins' AND r.name = ANY(%s)
+"""
+
+
+def ensure_plugin_read(env: dict[str, str]) -> bool:
+    """Let the built-in non-admin roles see the governance nav entries; True when granted now."""
+    import psycopg
+
+    with psycopg.connect(db.database_url("airflow").replace(db.DRIVER, "postgresql")) as conn:
+        row = conn.execute(_HAS_PLUGIN_READ, (list(PLUGIN_READER_ROLES),)).fetchone()
+    if row and row[0] == len(PLUGIN_READER_ROLES):
+        return False
+    _run(
+        [_bin("airflow"), "roles", "add-perms", *PLUGIN_READER_ROLES, "-r", "Plugins", "-a", "can_read"],
+        env,
+        "granting read on Plugins to the built-in roles",
+    )
+    return True
+
+
 def wait_healthy(lay: Layout, timeout: float = HEALTH_TIMEOUT_S) -> dict[str, object]:
     """Poll the api-server health endpoint until every component is healthy."""
     import httpx
@@ -337,8 +367,9 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
     with step(report, "migrating the governance schema"):
         _run([_bin("scrollintel"), "db", "upgrade"], env, "scrollintel db upgrade")
     keys = platform_secrets(lay)
-    with step(report, "ensuring the admin user"):
+    with step(report, "ensuring the admin user and role permissions"):
         ensure_admin_user(env, keys["admin_password"])
+        ensure_plugin_read(env)
     if seed_demo:
         with step(report, "seeding the demo source systems"):
             scale = os.environ.get("SCROLLINTEL_DEMO_SCALE")
