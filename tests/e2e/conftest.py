@@ -49,7 +49,8 @@ def platform() -> Iterator[RunningPlatform]:
             "SCROLLINTEL_DEMO_SCALE": os.environ.get("SCROLLINTEL_E2E_DEMO_SCALE", "0.05"),
         }
     )
-    os.environ.pop("SCROLLINTEL_DATABASE_URL", None)
+    for key in ("SCROLLINTEL_DATABASE_URL", "AIRFLOW__CORE__UNIT_TEST_MODE", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
+        os.environ.pop(key, None)
     lines: list[str] = []
     try:
         info = launcher.up(lines.append)

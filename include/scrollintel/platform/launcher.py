@@ -34,6 +34,27 @@ HEALTH_TIMEOUT_S = 240.0
 
 Reporter = Callable[[str], None]
 
+#: Airflow's own metadata database setting; when a user sets it (and no SCROLLINTEL_DATABASE_URL),
+#: its server is used for every database and no embedded server is started.
+ENV_AIRFLOW_DB = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+#: Where `adopt_airflow_database_setting` keeps the user's value for the Airflow processes.
+ENV_USER_AIRFLOW_DB = "SCROLLINTEL_AIRFLOW_DATABASE_URL"
+#: Set in .scrollintel/platform.env, so a shell that sourced it is not mistaken for a user setting.
+ENV_EMBEDDED_MARKER = "SCROLLINTEL_EMBEDDED_DATABASE"
+
+
+def adopt_airflow_database_setting() -> None:
+    """Honour Airflow's own ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` as the external server.
+
+    Airflow metadata stays where the user pointed it; the warehouse, MLflow and demo databases
+    are created beside it on the same server.
+    """
+    given = os.environ.get(ENV_AIRFLOW_DB)
+    if not given or settings.external_database_url() or os.environ.get(ENV_EMBEDDED_MARKER):
+        return
+    os.environ[settings.ENV_DATABASE_URL] = db.normalise_url(given)
+    os.environ[ENV_USER_AIRFLOW_DB] = db.normalise_url(given)
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -149,7 +170,7 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db.database_url("airflow"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": os.environ.get(ENV_USER_AIRFLOW_DB) or db.database_url("airflow"),
         "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "airflow.providers.fab.auth_manager.models.db.FABDBManager",
         "AIRFLOW__API__BASE_URL": api,
         "AIRFLOW__API__PORT": str(ports["api_server"]),
@@ -182,6 +203,12 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         settings.ENV_HOME: str(lay.state),
         "SCROLLINTEL_MARKETING_API_KEY": keys["marketing_api_key"],
         "SCROLLINTEL_API_URL": api,
+        **({} if settings.external_database_url() else {ENV_EMBEDDED_MARKER: "1"}),
+        **{
+            key: value
+            for key, value in os.environ.items()
+            if key in (settings.ENV_DATABASE_URL, ENV_USER_AIRFLOW_DB)
+        },
         "NO_PROXY": "*",
         "no_proxy": "*",
     }
@@ -241,7 +268,7 @@ def start_database(lay: Layout, report: Reporter) -> None:
         server = EmbeddedPostgres(lay.state / "postgres")
         port = server.start()
         report(f"    PostgreSQL on {HOST}:{port} (data in {server.data_dir})")
-    provision()
+    provision(airflow_database_given=bool(os.environ.get(ENV_USER_AIRFLOW_DB)))
 
 
 def ensure_admin_user(env: dict[str, str], password: str) -> bool:
@@ -350,6 +377,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
     """Bring the platform up; returns what to show the user."""
     from scrollintel.config import validate_governance
 
+    adopt_airflow_database_setting()
     lay = layout()
     lay.state.mkdir(parents=True, exist_ok=True)
     with step(report, "validating governance config"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from scrollintel import db, settings
 from scrollintel.platform.postgres import EmbeddedPostgres
@@ -44,13 +45,14 @@ def provision_embedded(server: EmbeddedPostgres) -> None:
     # The warehouse runtime role gets table rights from the governance migrations, table by table.
 
 
-def provision_external() -> None:
+def provision_external(*, skip: Iterable[str] = ()) -> None:
     """On a user-given server: create the databases that are missing, owned by the URL's role."""
     import psycopg
 
     with psycopg.connect(db.admin_url().replace(db.DRIVER, "postgresql"), autocommit=True) as conn:
         for database in db.DATABASE_OWNERS:
-            _ensure_database(conn, database, owner=None)
+            if database not in skip:
+                _ensure_database(conn, database, owner=None)
 
 
 def _ensure_database(conn: object, database: str, owner: str | None) -> None:
@@ -64,9 +66,9 @@ def _ensure_database(conn: object, database: str, owner: str | None) -> None:
     log.info("created database %s", database)
 
 
-def provision() -> None:
-    """Provision whichever server the platform uses."""
+def provision(*, airflow_database_given: bool = False) -> None:
+    """Provision whichever server the platform uses (no ``airflow`` database when the user named one)."""
     if settings.external_database_url():
-        provision_external()
+        provision_external(skip=("airflow",) if airflow_database_given else ())
     else:
         provision_embedded(EmbeddedPostgres(settings.state_dir() / "postgres"))
