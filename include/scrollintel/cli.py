@@ -68,8 +68,8 @@ ScrollIntel DataOps is up ({time.monotonic() - started:.0f}s).
 
   Airflow UI   {info["url"]}
   Login        {info["user"]} / {info["password"]}   (kept in .scrollintel/secrets.json)
-  Look at      DAGs: platform_health (runs hourly; trigger it to check every connection)
-               Nav bar: Approvals, Audit, Lineage, Cost & ROI, Compliance
+  Look at      Dags > platform_health: checks every connection hourly (trigger it: all green)
+               Plugins > Governance: Approvals, Audit, Lineage, Cost & ROI, Compliance
   Logs         {info["logs"]}
   Airflow CLI  source {info["env_file"]} && airflow dags list
   Stop         make stop

@@ -369,6 +369,7 @@ def write_env_file(lay: Layout) -> None:
     import shlex
 
     lines = [f"export {key}={shlex.quote(value)}" for key, value in sorted(airflow_env(lay).items())]
+    lines.append(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
     lay.env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     lay.env_file.chmod(0o600)
 
