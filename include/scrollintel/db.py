@@ -129,6 +129,27 @@ def warehouse_url() -> str:
     return database_url("warehouse")
 
 
+WAREHOUSE_CONN_ID = "postgres_warehouse"
+
+
+def server_warehouse_url() -> str:
+    """Warehouse URL for Airflow server processes (api-server, scheduler), not tasks.
+
+    The ``postgres_warehouse`` connection through Airflow's secrets backends (environment,
+    metadata database, Vault, ...) when one defines it; else :func:`warehouse_url`.
+    """
+    try:
+        from airflow.exceptions import AirflowNotFoundException
+        from airflow.models.connection import Connection
+    except ImportError:
+        return warehouse_url()
+    try:
+        conn = Connection.get_connection_from_secrets(WAREHOUSE_CONN_ID)
+    except AirflowNotFoundException:
+        return warehouse_url()
+    return normalise_url(conn.get_uri())
+
+
 def connection_url(conn_id: str) -> str:
     """SQLAlchemy URL of an Airflow connection (used inside tasks; imports Airflow lazily)."""
     from airflow.sdk import BaseHook
