@@ -79,3 +79,16 @@ def pg_server() -> Iterator[PgServer]:
         import shutil
 
         shutil.rmtree(root, ignore_errors=True)
+
+
+GROUPS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test belongs to exactly one group (`pytest -m unit|integration|e2e`)."""
+    ungrouped = [item.nodeid for item in items if not any(item.get_closest_marker(g) for g in GROUPS)]
+    if ungrouped:
+        raise pytest.UsageError(
+            "tests without a group marker (add `pytestmark = pytest.mark.unit|integration|e2e`): "
+            + ", ".join(ungrouped[:10])
+        )
