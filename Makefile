@@ -28,6 +28,9 @@ test:  ## run the whole test suite (starts a throwaway PostgreSQL)
 validate: setup  ## check every governance/*.yaml file
 	@.venv/bin/scrollintel validate
 
+bench: setup  ## run the benchmarks (bench/bench_*.py) against a throwaway PostgreSQL
+	@scripts/bench.sh
+
 lint: setup  ## ruff and mypy
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
@@ -37,4 +40,4 @@ tools:  ## sync the separate tools environment (checkov, terraform-compliance)
 clean: stop  ## stop the platform and delete its local state (.scrollintel/)
 	@rm -rf .scrollintel
 
-.PHONY: help setup run stop status test validate lint tools clean
+.PHONY: help setup run stop status test validate bench lint tools clean

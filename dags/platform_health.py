@@ -11,8 +11,8 @@ DOC = """
 Checks, every hour, that the platform can reach each system its configuration names: the
 warehouse, the local object store and every source declared in `governance/sources/*.yaml`
 (their Airflow connections). One mapped task per connection, so a failing system is visible at a
-glance; results go to `governance.health_check` in the warehouse. The run fails when any check
-fails, naming the connections and the reason.
+glance; results go to `governance.health_check` in the warehouse and each run to the audit
+ledger. The run fails when any check fails, naming the connections and the reason.
 """
 
 
@@ -41,12 +41,20 @@ def platform_health() -> None:
 
     @task
     def record(results: list[dict[str, object]]) -> None:
+        from scrollintel import audit
         from scrollintel.db import connection_url
         from scrollintel.exceptions import GateFailed
         from scrollintel.health import WAREHOUSE_CONN_ID, CheckResult, record_results
 
         checked = [CheckResult(**result) for result in results]  # type: ignore[arg-type]
-        record_results(connection_url(WAREHOUSE_CONN_ID), get_current_context()["run_id"], checked)
+        run_id = get_current_context()["run_id"]
+        record_results(connection_url(WAREHOUSE_CONN_ID), run_id, checked)
+        audit.record(
+            "platform.health_checked",
+            f"dag_run:platform_health/{run_id}",
+            {"checks": len(checked), "failed": sorted(r.name for r in checked if not r.ok)},
+            key=f"platform_health:{run_id}",
+        )
         failed = [f"{r.name}: {r.detail}" for r in checked if not r.ok]
         if failed:
             raise GateFailed(f"{len(failed)} of {len(checked)} connections failed: " + "; ".join(failed))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
+import scrollintel.audit.models  # noqa: F401  - registers the ledger tables on the metadata
 from scrollintel.db import make_engine
 from scrollintel.models import SCHEMA, Base
 

@@ -128,6 +128,7 @@ def platform_secrets(lay: Layout) -> dict[str, str]:
             "api_secret_key": lambda: secrets.token_urlsafe(32),
             "admin_password": lambda: os.environ.get("SCROLLINTEL_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
             "marketing_api_key": lambda: secrets.token_urlsafe(24),
+            "audit_api_password": lambda: secrets.token_urlsafe(24),
         },
     )
     return {key: str(value) for key, value in data.items()}
@@ -163,6 +164,8 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # The platform's DAGs are its job: they run on their schedules from the first start.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         # Two cores: four concurrent task processes is the most that stays responsive.
         "AIRFLOW__CORE__PARALLELISM": "4",
@@ -196,6 +199,19 @@ def airflow_env(lay: Layout) -> dict[str, str]:
                 "extra": {"health_path": "/v1/campaigns?limit=1"},
             }
         ),
+        # The service user that imports Airflow's own audit log (GET /api/v2/eventLogs) into the ledger.
+        "AIRFLOW_CONN_AIRFLOW_API": json.dumps(
+            {
+                "conn_type": "http",
+                "host": HOST,
+                "port": ports["api_server"],
+                "schema": "http",
+                "login": AUDIT_SERVICE_USER,
+                "password": keys["audit_api_password"],
+            }
+        ),
+        "SCROLLINTEL_AIRFLOW_API_USER": AUDIT_SERVICE_USER,
+        "SCROLLINTEL_AIRFLOW_API_PASSWORD": keys["audit_api_password"],
         "AIRFLOW_CONN_FS_OBJECT_STORE": json.dumps(
             {"conn_type": "fs", "extra": {"path": str(settings.object_store_dir())}}
         ),
@@ -271,67 +287,112 @@ def start_database(lay: Layout, report: Reporter) -> None:
     provision(airflow_database_given=bool(os.environ.get(ENV_USER_AIRFLOW_DB)))
 
 
-def ensure_admin_user(env: dict[str, str], password: str) -> bool:
-    """Create the FAB admin user once; True when it was created now."""
-    import psycopg
-
-    # A direct look-up saves the ~8 s of an `airflow users list` on every warm start.
-    with psycopg.connect(db.database_url("airflow").replace(db.DRIVER, "postgresql")) as conn:
-        found = conn.execute("SELECT 1 FROM ab_user WHERE username = %s", (ADMIN_USER,)).fetchone()
-    if found:
-        return False
-    _run(
-        [
-            _bin("airflow"),
-            "users",
-            "create",
-            "--username",
-            ADMIN_USER,
-            "--password",
-            password,
-            "--role",
-            "Admin",
-            "--firstname",
-            "Platform",
-            "--lastname",
-            "Admin",
-            "--email",
-            "admin@scrollintel.invalid",
-        ],
-        env,
-        "creating the Airflow admin user",
-    )
-    return True
-
-
 #: Built-in FAB roles that may open the governance pages: the UI lists plugin nav entries from
 #: /api/v2/plugins, which needs "can_read on Plugins" (only Admin has it by default).
 PLUGIN_READER_ROLES = ("Viewer", "User", "Op")
+#: The service user that imports Airflow's audit log into the ledger, and its least-privilege role.
+AUDIT_SERVICE_USER = "scrollintel-audit"
+AUDIT_READER_ROLE = "ScrollIntelAuditReader"
+AUDIT_READER_PERMISSIONS = (("can_read", "Audit Logs"), ("can_read", "DAGs"), ("can_read", "Website"))
 
-_HAS_PLUGIN_READ = """
-SELECT count(DISTINCT r.name) FROM ab_permission_view_role pvr
-JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id
-JOIN ab_permission p ON p.id = pv.permission_id
-JOIN ab_view_menu vm ON vm.id = pv.view_menu_id
-JOIN ab_role r ON r.id = pvr.role_id
-WHERE p.name = 'can_read' AND vm.name = 'Plugins' AND r.name = ANY(%s)
+_AUTH_IN_PLACE = """
+SELECT
+  (SELECT count(*) FROM ab_user WHERE username = ANY(%(users)s)) = cardinality(%(users)s)
+  AND (
+    SELECT count(DISTINCT r.name) FROM ab_permission_view_role pvr
+    JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id
+    JOIN ab_permission p ON p.id = pv.permission_id
+    JOIN ab_view_menu vm ON vm.id = pv.view_menu_id
+    JOIN ab_role r ON r.id = pvr.role_id
+    WHERE p.name = 'can_read' AND vm.name = 'Plugins' AND r.name = ANY(%(roles)s)
+  ) = cardinality(%(roles)s)
 """
 
 
-def ensure_plugin_read(env: dict[str, str]) -> bool:
-    """Let the built-in non-admin roles see the governance nav entries; True when granted now."""
+def governance_digest() -> tuple[str, int]:
+    """SHA-256 over every governance file (path + content) and how many files there are."""
+    import hashlib
+
+    from scrollintel.config import check_governance
+
+    report = check_governance(settings.governance_dir())
+    digest = hashlib.sha256()
+    for path in sorted(report.files):
+        digest.update(str(path.relative_to(settings.governance_dir())).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest(), len(report.files)
+
+
+def record_config_validated(env: dict[str, str]) -> None:
+    """Record the validated governance config (its digest) in the audit ledger."""
+    from scrollintel import audit
+
+    digest, files = governance_digest()
+    saved = dict(os.environ)
+    os.environ.update(env)  # the ledger is found the way the platform's processes find it
+    try:
+        audit.record(
+            "config.validated",
+            "governance:config",
+            {"files": files, "problems": 0, "sha256": digest},
+            actor="service:scrollintel-launcher",
+            key=f"config.validated:{digest}",
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def auth_plan(keys: dict[str, str]) -> dict[str, object]:
+    """The users, roles and grants `up` ensures (see scrollintel.platform.fab_bootstrap)."""
+    return {
+        "roles": {AUDIT_READER_ROLE: [list(p) for p in AUDIT_READER_PERMISSIONS]},
+        "grants": [{"roles": list(PLUGIN_READER_ROLES), "permission": ["can_read", "Plugins"]}],
+        "users": [
+            {
+                "username": ADMIN_USER,
+                "role": "Admin",
+                "password": keys["admin_password"],
+                "firstname": "Platform",
+                "lastname": "Admin",
+                "email": "admin@scrollintel.invalid",
+            },
+            {
+                "username": AUDIT_SERVICE_USER,
+                "role": AUDIT_READER_ROLE,
+                "password": keys["audit_api_password"],
+                "reset_password": True,
+                "firstname": "Audit",
+                "lastname": "Importer",
+                "email": "scrollintel-audit@scrollintel.invalid",
+            },
+        ],
+    }
+
+
+def ensure_auth(env: dict[str, str], keys: dict[str, str]) -> list[str]:
+    """Admin and service users, the audit reader role and plugin read grants; returns the changes."""
     import psycopg
 
+    # A direct look-up keeps warm starts from paying ~8 s of Airflow start-up for nothing.
     with psycopg.connect(db.database_url("airflow").replace(db.DRIVER, "postgresql")) as conn:
-        row = conn.execute(_HAS_PLUGIN_READ, (list(PLUGIN_READER_ROLES),)).fetchone()
-    if row and row[0] == len(PLUGIN_READER_ROLES):
-        return False
-    _run(
-        [_bin("airflow"), "roles", "add-perms", *PLUGIN_READER_ROLES, "-r", "Plugins", "-a", "can_read"],
-        env,
-        "granting read on Plugins to the built-in roles",
+        row = conn.execute(
+            _AUTH_IN_PLACE, {"users": [ADMIN_USER, AUDIT_SERVICE_USER], "roles": list(PLUGIN_READER_ROLES)}
+        ).fetchone()
+    if row and row[0]:
+        return []
+    result = subprocess.run(
+        [sys.executable, "-m", "scrollintel.platform.fab_bootstrap"],
+        input=json.dumps(auth_plan(keys)),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=settings.project_root(),
     )
-    return True
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-25:])
+        raise PlatformError(f"creating Airflow users and roles failed (exit {result.returncode}):\n{tail}")
+    return [line for line in result.stdout.splitlines() if line.startswith(("user ", "role "))]
 
 
 def wait_healthy(lay: Layout, timeout: float = HEALTH_TIMEOUT_S) -> dict[str, object]:
@@ -395,10 +456,11 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
         _run([_bin("airflow"), "db", "migrate"], env, "airflow db migrate")
     with step(report, "migrating the governance schema"):
         _run([_bin("scrollintel"), "db", "upgrade"], env, "scrollintel db upgrade")
+        record_config_validated(env)
     keys = platform_secrets(lay)
-    with step(report, "ensuring the admin user and role permissions"):
-        ensure_admin_user(env, keys["admin_password"])
-        ensure_plugin_read(env)
+    with step(report, "ensuring Airflow users, roles and permissions"):
+        for change in ensure_auth(env, keys):
+            report(f"    {change}")
     if seed_demo:
         with step(report, "seeding the demo source systems"):
             scale = os.environ.get("SCROLLINTEL_DEMO_SCALE")
@@ -412,6 +474,9 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
             proc.start(env, settings.project_root())
     with step(report, "waiting until every Airflow component is healthy"):
         wait_healthy(lay)
+    with step(report, "anchoring and verifying the audit ledger"):
+        _run([_bin("scrollintel"), "audit", "anchor"], env, "scrollintel audit anchor")
+        report("    " + _run([_bin("scrollintel"), "audit", "verify"], env, "scrollintel audit verify").strip())
     ports = platform_ports(lay)
     return {
         "url": f"http://{HOST}:{ports['api_server']}",
