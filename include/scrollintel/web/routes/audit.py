@@ -1,56 +1,799 @@
-"""Audit page: the hash-chained audit ledger and whether its chain verifies."""
+"""Audit page: search the hash-chained ledger, open an entry with its inclusion proof, check verification.
+
+Pages (HTML, server-rendered; every form is a plain GET form, except "Verify now")::
+
+    GET  /audit                          status, search form, entries (newest first), pagination
+    GET  /audit/entries/{seq}            one entry: canonical details and its inclusion proof
+    POST /audit/verify                   run the verification now, then back to the page (303)
+
+JSON API::
+
+    GET  /api/audit                      ledger status: size, latest verification, latest anchor
+    GET  /api/audit/entries              entries matching the filters, with limit and offset
+    GET  /api/audit/entries/{seq}        one entry and its inclusion proof
+    GET  /api/audit/entries/{seq}/proof  the inclusion proof document, as a download
+    GET  /api/audit/export.csv           the filtered range as CSV, oldest first (streamed download)
+    GET  /api/audit/export.json          the same as one JSON array
+    POST /api/audit/verify               run the verification now; returns the report
+
+Filters (query parameters, the same on the page, the entries API and the exports): ``since``
+(recorded at or after), ``until`` (recorded before) as ISO dates or times, UTC unless they name
+an offset; ``actor``; ``action`` and ``subject``, exact or a prefix ending in ``*``.
+
+Every read goes through :mod:`scrollintel.audit.query` (read-only) on the URL of the
+:func:`warehouse_url` dependency, which tests replace with ``app.dependency_overrides``. The
+routes are plain ``def`` functions, so FastAPI runs them (and their database work) in its
+thread pool, never on the event loop; exports are sync generators Starlette iterates in
+threads too. When the warehouse cannot be reached, or the ledger tables do not exist yet, the
+page shows a panel saying so and what to do, and the API answers 503 with the same message
+(see :class:`AuditRoute`).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from fastapi import APIRouter, Request, Response
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.routing import APIRoute
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 
+from scrollintel.audit.query import (
+    AnchorStatus,
+    EntryDetail,
+    EntryFilter,
+    EntryRow,
+    LedgerStatus,
+    VerificationStatus,
+)
+from scrollintel.exceptions import DatabaseError, ScrollIntelError
 from scrollintel.web.auth import CurrentUser
 from scrollintel.web.routes import page, render
 
-router = APIRouter()
+log = logging.getLogger(__name__)
 
-EMPTY_NOTICE = "No audit records yet — the hash-chained ledger starts recording when the audit capability lands."
+EMPTY_NOTICE = (
+    "No audit records yet — the ledger is empty. Entries appear as soon as the platform records one: "
+    "health checks, config validation, quality gates, and Airflow UI actions once the "
+    "audit_import_airflow_log DAG has run."
+)
+NO_MATCH_NOTICE = "No entries match these filters."
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+DEFAULT_API_LIMIT = 100
+MAX_API_LIMIT = 500
+#: Seconds to wait for the warehouse before the page says it cannot be reached.
+CONNECT_TIMEOUT_S = 5
+SHORT_HASH = 12
+#: Seq numbers, offsets and page numbers beyond PostgreSQL's bigint are treated as out of range.
+MAX_BIGINT = 2**63 - 1
+MAX_PAGE_NUMBER = 10**9
+MIGRATE_HINT = "Run `scrollintel db upgrade` (`make run` does it) to create the governance schema."
+
+#: One verification at a time per process: a full pass reads every entry.
+_verify_lock = threading.Lock()
 
 
-class AuditRecord(BaseModel):
-    """One entry of the audit ledger."""
+class AuditPageError(ScrollIntelError):
+    """The Audit page cannot show its data; ``title`` and ``hint`` say why and what to do."""
 
-    sequence: int
-    recorded_at: datetime
-    actor: str
-    action: str
-    subject: str
-    record_hash: str
-    previous_hash: str | None = None
+    def __init__(self, title: str, message: str, *, hint: str = "", status_code: int = 503) -> None:
+        super().__init__(message)
+        self.title = title
+        self.message = message
+        self.hint = hint
+        self.status_code = status_code
 
 
-class AuditState(BaseModel):
-    """The newest ledger entries and the chain check; ``notice`` says why the list is empty."""
+# -- the warehouse URL -------------------------------------------------------------------------
 
-    items: list[AuditRecord]
-    total_entries: int
-    chain_verified: bool | None = Field(
-        default=None, description="True or False once verified; null when there is nothing to verify."
+
+def with_connect_timeout(url: str, seconds: int = CONNECT_TIMEOUT_S) -> str:
+    """``url`` with a libpq ``connect_timeout`` unless it sets one: a dead host fails fast, not in minutes."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(key == "connect_timeout" for key, _ in query):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, ("connect_timeout", str(seconds))])))
+
+
+def warehouse_url() -> str:
+    """The ledger's database: the ``postgres_warehouse`` connection as the api-server resolves it.
+
+    Uses :func:`scrollintel.db.server_warehouse_url` (Airflow's secrets backends, else the local
+    platform's warehouse). A FastAPI dependency, so tests point the page at their own database
+    with ``app.dependency_overrides[warehouse_url]``.
+    """
+    from scrollintel.db import server_warehouse_url
+
+    try:
+        url = server_warehouse_url()
+    except DatabaseError as err:
+        raise AuditPageError(
+            "The warehouse is not configured",
+            str(err),
+            hint="Define the Airflow connection `postgres_warehouse`, or start the local platform with `make run`.",
+        ) from err
+    return with_connect_timeout(url)
+
+
+LedgerUrl = Annotated[str, Depends(warehouse_url)]
+
+
+def _where(url: str) -> str:
+    """``host:port/database`` of ``url``, never its credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path}"
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    from scrollintel.audit.storage import LedgerCorrupted
+
+    return (psycopg.Error, DBAPIError, DatabaseError, LedgerCorrupted)
+
+
+def _explain(err: BaseException, url: str | None) -> AuditPageError:
+    """Turn a database error into what the page tells the user (no credentials, no stack)."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    from scrollintel.audit.storage import LedgerCorrupted
+
+    if isinstance(err, LedgerCorrupted):
+        return AuditPageError(
+            "The ledger is inconsistent",
+            str(err),
+            hint="Run `scrollintel audit verify` to find the first bad entry.",
+            status_code=500,
+        )
+    original = err.orig if isinstance(err, DBAPIError) and err.orig is not None else err
+    where = _where(url) if url else "the warehouse"
+    state = getattr(original, "sqlstate", None) if isinstance(original, psycopg.Error) else None
+    if state in ("42P01", "3F000"):  # undefined_table, invalid_schema_name
+        return AuditPageError(
+            "The audit ledger does not exist yet",
+            f"The ledger tables (governance.audit_entry and its companions) are not in {where}.",
+            hint=MIGRATE_HINT,
+        )
+    if state == "42501":  # insufficient_privilege
+        return AuditPageError(
+            "Not allowed to read the audit ledger",
+            f"The database role of the postgres_warehouse connection may not read the ledger in {where}.",
+            hint="Use the platform's runtime role; the governance migrations grant it SELECT on the ledger.",
+        )
+    if state is not None and state.startswith("28"):  # invalid_authorization_specification, invalid_password
+        return AuditPageError(
+            "The warehouse refused the login",
+            f"{where} did not accept the credentials of the postgres_warehouse connection (SQLSTATE {state}).",
+            hint="Check the login and password of the Airflow connection `postgres_warehouse`.",
+        )
+    if state == "3D000":  # invalid_catalog_name
+        return AuditPageError(
+            "The warehouse database does not exist",
+            f"There is no database {where}.",
+            hint="Check the schema (database name) of the Airflow connection `postgres_warehouse`.",
+        )
+    if isinstance(original, psycopg.OperationalError) and (state is None or state.startswith(("08", "57P"))):
+        text = str(original).strip()
+        reason = text.splitlines()[0] if text else type(original).__name__
+        return AuditPageError(
+            "The warehouse cannot be reached",
+            f"Could not connect to {where}: {reason}",
+            hint="Check that PostgreSQL is running (`make status`) and the `postgres_warehouse` connection.",
+        )
+    if isinstance(original, DatabaseError):
+        return AuditPageError("The warehouse is not configured", str(original))
+    code = f" (SQLSTATE {state})" if state else ""
+    return AuditPageError(
+        "The audit ledger could not be read",
+        f"The query on {where} failed{code}: {type(original).__name__}.",
+        hint="See the api-server log for details.",
     )
+
+
+class AuditRoute(APIRoute):
+    """An API route whose database failures become a clear panel (pages) or a 503 (API), never a 500 stack.
+
+    Covers the URL dependency and the endpoint alike: :class:`AuditPageError` (raised by
+    :func:`warehouse_url`) and the database errors of :mod:`scrollintel.audit` are caught
+    around the whole request handler.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler for this route."""
+        handler = super().get_route_handler()
+        is_api = self.path.startswith("/api")
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AuditPageError as err:
+                problem = err
+            except _database_errors() as err:
+                problem = _explain(err, getattr(request.state, "audit_url", None))
+                log.warning("audit page: %s (%s)", problem.title, type(err).__name__)
+            if is_api:
+                return JSONResponse({"detail": f"{problem.title}: {problem.message}"}, status_code=problem.status_code)
+            return _problem_page(request, problem)
+
+        return guarded
+
+
+def _problem_page(request: Request, problem: AuditPageError) -> Response:
+    return render(
+        request,
+        "audit_problem.html",
+        user=getattr(request.state, "audit_user", None),
+        title=page("audit").title,
+        current="audit",
+        status_code=problem.status_code,
+        problem=problem,
+        **_helpers(),
+    )
+
+
+def _page_user(request: Request, user: CurrentUser) -> BaseUser:
+    """The signed-in user, kept on the request so an error panel still shows the page header."""
+    request.state.audit_user = user
+    return user
+
+
+def _ledger_url(request: Request, url: LedgerUrl) -> str:
+    """The ledger URL, kept on the request so error messages can say where the database is."""
+    request.state.audit_url = url
+    return url
+
+
+PageUser = Annotated[BaseUser, Depends(_page_user)]
+Ledger = Annotated[str, Depends(_ledger_url)]
+
+router = APIRouter(route_class=AuditRoute)
+
+
+# -- filters -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterInput:
+    """The filter query parameters as given (the form shows them back)."""
+
+    since: str = ""
+    until: str = ""
+    actor: str = ""
+    action: str = ""
+    subject: str = ""
+
+    def params(self) -> dict[str, str]:
+        """The non-empty filters, for links (pagination, exports)."""
+        return {name: value for name, value in vars(self).items() if value}
+
+
+def filter_input(
+    since: Annotated[str | None, Query(description="recorded at or after (ISO date or time, UTC by default)")] = None,
+    until: Annotated[str | None, Query(description="recorded before (ISO date or time, UTC by default)")] = None,
+    actor: Annotated[str | None, Query(description="Airflow user or service, exact")] = None,
+    action: Annotated[str | None, Query(description="exact, or a prefix ending in * (airflow.*)")] = None,
+    subject: Annotated[str | None, Query(description="exact, or a prefix ending in * (dataset:raw.*)")] = None,
+) -> FilterInput:
+    """Collect the filter query parameters (blank means no filter)."""
+    return FilterInput(*((value or "").strip() for value in (since, until, actor, action, subject)))
+
+
+Filters = Annotated[FilterInput, Depends(filter_input)]
+
+
+class FilterError(ValueError):
+    """A filter value the page cannot use; the message names the parameter."""
+
+
+def parse_time(value: str, name: str) -> datetime:
+    """An ISO date or date-time; without an offset it is UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise FilterError(
+            f"{name}: {value!r} is not a date or time; use e.g. 2026-11-22 or 2026-11-22T10:30 (UTC)"
+        ) from err
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def to_entry_filter(raw: FilterInput) -> EntryFilter:
+    """The :class:`EntryFilter` for ``raw``; raises :class:`FilterError` naming the bad parameter."""
+    since = parse_time(raw.since, "since") if raw.since else None
+    until = parse_time(raw.until, "until") if raw.until else None
+    if since is not None and until is not None and since >= until:
+        raise FilterError("since must be earlier than until")
+    return EntryFilter(
+        since=since,
+        until=until,
+        actor=raw.actor or None,
+        action=raw.action or None,
+        subject=raw.subject or None,
+    )
+
+
+def _api_filter(raw: FilterInput) -> EntryFilter:
+    try:
+        return to_entry_filter(raw)
+    except FilterError as err:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from err
+
+
+def _input_time(value: str) -> str:
+    """A filter time as a ``datetime-local`` input shows it (UTC), or the raw text when it does not parse."""
+    try:
+        moment = parse_time(value, "time").astimezone(UTC)
+    except (FilterError, OverflowError):
+        return value
+    return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second else "%Y-%m-%dT%H:%M")
+
+
+# -- status ----------------------------------------------------------------------------------------
+
+
+class AuditStatus(BaseModel):
+    """The ledger at a glance: size, latest verification, latest anchor."""
+
+    size: int = Field(description="number of entries (the Merkle tree size)")
+    last_recorded_at: datetime | None
+    state: Literal["verified", "failed", "not_verified"] = Field(
+        description="outcome of the latest verification (the audit_verify DAG, the CLI or Verify now)"
+    )
+    verification: VerificationStatus | None
+    entries_since_verification: int = Field(description="entries recorded after the latest verification")
+    anchor: AnchorStatus | None = Field(description="the latest signed tree head, stored outside the database")
+    entries_since_anchor: int = Field(description="entries not covered by the latest anchor yet")
+    notice: str | None = Field(default=None, description="why there is nothing to show, when the ledger is empty")
+
+
+def build_status(ledger: LedgerStatus) -> AuditStatus:
+    """The :class:`AuditStatus` of a :class:`~scrollintel.audit.query.LedgerStatus`."""
+    verification = ledger.latest_verification
+    anchor = ledger.latest_anchor
+    if verification is None:
+        state: Literal["verified", "failed", "not_verified"] = "not_verified"
+    else:
+        state = "verified" if verification.ok else "failed"
+    return AuditStatus(
+        size=ledger.size,
+        last_recorded_at=ledger.last_recorded_at,
+        state=state,
+        verification=verification,
+        entries_since_verification=max(0, ledger.size - verification.tree_size) if verification else ledger.size,
+        anchor=anchor,
+        entries_since_anchor=max(0, ledger.size - anchor.tree_size) if anchor else ledger.size,
+        notice=EMPTY_NOTICE if ledger.size == 0 else None,
+    )
+
+
+def load_status(url: str) -> AuditStatus:
+    """Read the ledger status from the database at ``url``."""
+    from scrollintel.audit.query import ledger_status
+
+    return build_status(ledger_status(url))
+
+
+class VerificationRun(BaseModel):
+    """The report of a verification run from the page or the API (also stored for the status)."""
+
+    ok: bool
+    size: int
+    kind: str | None = Field(description="edited, deleted, inserted, reordered, truncated, rewritten, tree, anchor")
+    index: int | None = Field(description="the first bad entry (its seq)")
+    message: str
+    anchored: bool
+    anchor_size: int | None
+    anchor_time: str | None
+    duration_ms: float
+    notes: list[str]
+
+
+def run_verification(url: str) -> VerificationRun | None:
+    """Verify the ledger now (chain, Merkle tree, anchors) and store the result; None when one is running.
+
+    The same check as ``scrollintel audit verify`` and the audit_verify DAG.
+    """
+    from scrollintel.audit.verify import verify_ledger
+
+    if not _verify_lock.acquire(blocking=False):
+        return None
+    try:
+        report = verify_ledger(url)
+    except ScrollIntelError as err:
+        raise AuditPageError("The verification could not run", str(err), status_code=500) from err
+    finally:
+        _verify_lock.release()
+    return VerificationRun(
+        ok=report.ok,
+        size=report.size,
+        kind=report.kind,
+        index=report.index,
+        message=report.message,
+        anchored=report.anchored,
+        anchor_size=report.anchor_size,
+        anchor_time=report.anchor_time,
+        duration_ms=report.duration_ms,
+        notes=list(report.notes),
+    )
+
+
+def _refuse_cross_site(request: Request) -> None:
+    """Refuse a state-changing request a browser marks as coming from another site.
+
+    Airflow's ``_token`` cookie is SameSite=Lax, so browsers do not send it with a cross-site
+    POST anyway; this is the belt to that pair of braces.
+    """
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Cross-site request refused")
+
+
+# -- entries -------------------------------------------------------------------------------------
+
+
+class EntryList(BaseModel):
+    """A page of entries, newest first."""
+
+    items: list[EntryRow]
+    total_entries: int = Field(description="entries matching the filters")
+    limit: int
+    offset: int
+    filters: EntryFilter
     notice: str | None = None
 
 
-def load_audit() -> AuditState:
-    """Return the newest audit records; the ledger does not exist yet."""
-    return AuditState(items=[], total_entries=0, chain_verified=None, notice=EMPTY_NOTICE)
+@dataclass(frozen=True)
+class Pager:
+    """Page arithmetic of the entries table (pages are 1-based, newest first)."""
+
+    number: int
+    size: int
+    total: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def first_item(self) -> int:
+        return min(self.offset + 1, self.total)
+
+    @property
+    def last_item(self) -> int:
+        return min(self.offset + self.size, self.total)
+
+    @property
+    def has_newer(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_older(self) -> bool:
+        return self.number < self.pages
+
+
+def _positive(value: str | None, default: int, maximum: int = MAX_PAGE_NUMBER) -> int:
+    """A positive whole number from a query parameter, else ``default`` (capped at ``maximum``)."""
+    try:
+        number = int(value) if value else default
+    except ValueError:
+        return default
+    return min(number, maximum) if number > 0 else default
+
+
+def _page_href(request: Request, raw: FilterInput, **extra: int | str) -> str:
+    query = urlencode({**raw.params(), **{key: str(value) for key, value in extra.items()}})
+    path = request.url_for("audit_page").path
+    return f"{path}?{query}" if query else path
+
+
+def _export_href(request: Request, name: str, raw: FilterInput) -> str:
+    query = urlencode(raw.params())
+    path = request.url_for(name).path
+    return f"{path}?{query}" if query else path
+
+
+def _action_options(actions: list[str], current: str) -> list[tuple[str, str]]:
+    """``(value, label)`` for the action select: each action, and ``prefix.*`` for each family."""
+    families = sorted({action.split(".", 1)[0] for action in actions if "." in action})
+    options = [(f"{family}.*", f"{family}.* (all)") for family in families]
+    options += [(action, action) for action in actions]
+    if current and current not in {value for value, _ in options}:
+        options.insert(0, (current, current))
+    return options
+
+
+def _with_current(values: list[str], current: str) -> list[str]:
+    return values if not current or current in values else [current, *values]
+
+
+# -- template helpers --------------------------------------------------------------------------------
+
+
+def format_time(value: datetime | None, *, zone: bool = True) -> str:
+    """``2026-11-22 10:04:05 UTC`` (without `` UTC`` when ``zone`` is false; empty for None)."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" + (" UTC" if zone else ""))
+
+
+def time_ago(value: datetime | None, now: datetime | None = None) -> str:
+    """A rough age: ``just now``, ``5 minutes ago``, ``3 hours ago``, ``2 days ago``."""
+    if value is None:
+        return ""
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def count_entries(count: int) -> str:
+    """``1 entry``, ``1,234 entries``."""
+    return f"{count:,} {'entry' if count == 1 else 'entries'}"
+
+
+def code_spans(text: str) -> Markup:
+    """Escape ``text`` and show its `backticked` parts as code."""
+    code = Markup("<code>{}</code>")
+    return Markup("").join(code.format(part) if index % 2 else part for index, part in enumerate(text.split("`")))
+
+
+def _helpers() -> dict[str, Any]:
+    return {
+        "code_spans": code_spans,
+        "format_time": format_time,
+        "time_ago": time_ago,
+        "short_hash": lambda value: value[:SHORT_HASH],
+        "number": lambda value: f"{value:,}",
+        "count_entries": count_entries,
+    }
+
+
+# -- pages -----------------------------------------------------------------------------------------
+
+VERIFY_MESSAGES = {
+    "done": "Verification finished; the result is below.",
+    "busy": "A verification is already running; its result will appear here when it finishes.",
+}
 
 
 @router.get("/audit", name="audit_page", include_in_schema=False)
-def audit_page(request: Request, user: CurrentUser) -> Response:
-    """Render the audit page."""
+def audit_page(
+    request: Request,
+    user: PageUser,
+    url: Ledger,
+    raw: Filters,
+    *,
+    page_number: Annotated[str | None, Query(alias="page")] = None,
+    per_page: str | None = None,
+    verify: str | None = None,
+) -> Response:
+    """Render the status, the search form and one page of matching entries."""
+    from scrollintel.audit.query import distinct_values, search_entries
+
     this = page("audit")
-    return render(request, "audit.html", user=user, title=this.title, current=this.slug, state=load_audit())
+    audit_status = load_status(url)
+    size = _positive(per_page, DEFAULT_PAGE_SIZE)
+    size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    context: dict[str, Any] = {
+        "status": audit_status,
+        "raw": raw,
+        "since_value": _input_time(raw.since) if raw.since else "",
+        "until_value": _input_time(raw.until) if raw.until else "",
+        "page_sizes": PAGE_SIZES,
+        "per_page": size,
+        "verify_message": VERIFY_MESSAGES.get(verify or ""),
+        "verify_action": request.url_for("audit_verify_page").path
+        + (f"?{request.url.query}" if request.url.query else ""),
+        "filter_error": None,
+        "entries": None,
+        "pager": None,
+        "filtered": bool(raw.params()),
+        **_helpers(),
+    }
+    status_code = status.HTTP_200_OK
+    if audit_status.size > 0:
+        actors = distinct_values(url, "actor")
+        actions = distinct_values(url, "action")
+        context["actor_options"] = _with_current(actors, raw.actor)
+        context["action_options"] = _action_options(actions, raw.action)
+        try:
+            filters = to_entry_filter(raw)
+        except FilterError as err:
+            context["filter_error"] = str(err)
+            status_code = status.HTTP_400_BAD_REQUEST
+        else:
+            pager = Pager(number=_positive(page_number, 1), size=size, total=0)
+            found = search_entries(url, filters, limit=size, offset=pager.offset)
+            pager = Pager(number=pager.number, size=size, total=found.total)
+            context.update(
+                entries=found.items,
+                pager=pager,
+                newer_href=_page_href(request, raw, page=pager.number - 1, per_page=size),
+                older_href=_page_href(request, raw, page=pager.number + 1, per_page=size),
+                last_href=_page_href(request, raw, page=pager.pages, per_page=size),
+                csv_href=_export_href(request, "audit_export_csv", raw),
+                json_href=_export_href(request, "audit_export_json", raw),
+            )
+    return render(
+        request, "audit.html", user=user, title=this.title, current=this.slug, status_code=status_code, **context
+    )
+
+
+@router.get("/audit/entries/{seq}", name="audit_entry_page", include_in_schema=False)
+def audit_entry_page(request: Request, user: PageUser, url: Ledger, seq: int) -> Response:
+    """Render one entry with its canonical details and inclusion proof, checked here as a reader would."""
+    from scrollintel.audit.proof import check_inclusion_document
+    from scrollintel.audit.query import entry_detail
+
+    detail = entry_detail(url, seq) if 0 <= seq <= MAX_BIGINT else None
+    ledger_size = load_status(url).size
+    if detail is None:
+        last = f"0 to {ledger_size - 1}" if ledger_size else "none yet"
+        raise AuditPageError(
+            f"No audit entry {seq}",
+            f"The ledger has {count_entries(ledger_size)} (seq {last}).",
+            status_code=status.HTTP_404_NOT_FOUND,
+        )
+    proof = detail.proof
+    return render(
+        request,
+        "audit_entry.html",
+        user=user,
+        title=f"Audit entry {seq}",
+        current="audit",
+        entry=detail.entry,
+        details_pretty=json.dumps(detail.entry.details, indent=2, ensure_ascii=False, sort_keys=True),
+        proof=proof,
+        proof_error=proof.get("error"),
+        # Everything but the tree head's signature, which needs the trusted public keys (verification has them).
+        proof_problems=[] if "error" in proof else check_inclusion_document(proof),
+        tree_head=proof.get("tree_head"),
+        tree_head_json=json.dumps(proof.get("tree_head"), indent=2, ensure_ascii=False),
+        ledger_size=ledger_size,
+        **_helpers(),
+    )
+
+
+@router.post("/audit/verify", name="audit_verify_page", include_in_schema=False)
+def audit_verify_page(request: Request, user: PageUser, url: Ledger) -> Response:
+    """Run the verification now, then show the page again (POST, redirect, GET)."""
+    _refuse_cross_site(request)
+    outcome = "busy" if run_verification(url) is None else "done"
+    query = [(key, value) for key, value in request.query_params.multi_items() if key != "verify"]
+    target = request.url_for("audit_page").path + "?" + urlencode([*query, ("verify", outcome)])
+    return RedirectResponse(f"{target}#status", status_code=status.HTTP_303_SEE_OTHER)
+
+
+# -- JSON API --------------------------------------------------------------------------------------
 
 
 @router.get("/api/audit", name="audit_api")
-def audit_api() -> AuditState:
-    """Return the newest audit records as JSON."""
-    return load_audit()
+def audit_api(url: Ledger) -> AuditStatus:
+    """Ledger status: size, newest entry, latest verification and latest anchor."""
+    return load_status(url)
+
+
+@router.get("/api/audit/entries", name="audit_entries_api")
+def audit_entries_api(
+    url: Ledger,
+    raw: Filters,
+    limit: Annotated[int, Query(ge=1, le=MAX_API_LIMIT)] = DEFAULT_API_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+) -> EntryList:
+    """Entries matching the filters, newest first."""
+    from scrollintel.audit.query import search_entries
+
+    filters = _api_filter(raw)
+    found = search_entries(url, filters, limit=limit, offset=offset)
+    notice = None
+    if found.total == 0:
+        notice = NO_MATCH_NOTICE if raw.params() else EMPTY_NOTICE
+    return EntryList(
+        items=found.items,
+        total_entries=found.total,
+        limit=found.limit,
+        offset=found.offset,
+        filters=filters,
+        notice=notice,
+    )
+
+
+def _detail_or_404(url: str, seq: int) -> EntryDetail:
+    from scrollintel.audit.query import entry_detail
+
+    detail = entry_detail(url, seq) if 0 <= seq <= MAX_BIGINT else None
+    if detail is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No audit entry {seq}")
+    return detail
+
+
+@router.get("/api/audit/entries/{seq}", name="audit_entry_api")
+def audit_entry_api(url: Ledger, seq: int) -> EntryDetail:
+    """One entry and its inclusion proof (``proof.error`` says why there is none)."""
+    return _detail_or_404(url, seq)
+
+
+@router.get("/api/audit/entries/{seq}/proof", name="audit_proof_download")
+def audit_proof_download(url: Ledger, seq: int) -> Response:
+    """The inclusion proof of entry ``seq`` as a JSON file (check it with ``scrollintel.audit.proof``)."""
+    proof = _detail_or_404(url, seq).proof
+    if "error" in proof:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"No inclusion proof for entry {seq}: {proof['error']}")
+    return Response(
+        json.dumps(proof, indent=2, ensure_ascii=False) + "\n",
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="audit-entry-{seq}-proof.json"'},
+    )
+
+
+def _export(url: str, raw: FilterInput, kind: Literal["csv", "json"]) -> StreamingResponse:
+    from scrollintel.audit.query import export_csv, export_json, search_entries
+
+    filters = _api_filter(raw)
+    # Ask before streaming: an unreachable database or missing tables still get a clear answer,
+    # which a response whose headers are already sent could not give.
+    total = search_entries(url, filters, limit=1).total
+    chunks = export_csv(url, filters) if kind == "csv" else export_json(url, filters)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return StreamingResponse(
+        _logged(chunks, kind),
+        media_type="text/csv; charset=utf-8" if kind == "csv" else "application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-ledger-{stamp}.{kind}"',
+            "X-Total-Count": str(total),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _logged(chunks: Iterator[str], kind: str) -> Iterator[str]:
+    """Pass the chunks through; a failure mid-stream is logged and aborts the download (never truncates it quietly)."""
+    try:
+        yield from chunks
+    except _database_errors() as err:
+        log.warning("audit %s export aborted: %s", kind, type(err).__name__)
+        raise
+
+
+@router.get("/api/audit/export.csv", name="audit_export_csv")
+def audit_export_csv(url: Ledger, raw: Filters) -> StreamingResponse:
+    """Entries matching the filters as CSV, oldest first; ``details`` is the canonical JSON that was hashed."""
+    return _export(url, raw, "csv")
+
+
+@router.get("/api/audit/export.json", name="audit_export_json")
+def audit_export_json(url: Ledger, raw: Filters) -> StreamingResponse:
+    """Entries matching the filters as one JSON array, oldest first."""
+    return _export(url, raw, "json")
+
+
+@router.post("/api/audit/verify", name="audit_verify_api")
+def audit_verify_api(request: Request, url: Ledger) -> VerificationRun:
+    """Verify the ledger now and store the result; 409 when a verification is already running."""
+    _refuse_cross_site(request)
+    report = run_verification(url)
+    if report is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "A verification is already running")
+    return report
