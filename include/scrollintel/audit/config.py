@@ -81,12 +81,31 @@ def airflow_connection(conn_id: str) -> Connection | None:
     never pays for importing it.
     """
     if not (in_airflow_task() or os.environ.get(_conn_env(conn_id))):
-        return None
+        return _server_connection(conn_id)
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def _server_connection(conn_id: str) -> Connection | None:
+    """In an Airflow server process (api-server: the Audit page), the connection via its secrets backends.
+
+    Only when Airflow's connection model is already loaded, i.e. inside Airflow itself: the CLI
+    and plain scripts never import Airflow for this.
+    """
+    import sys
+
+    if "airflow.models.connection" not in sys.modules:
+        return None
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection as ServerConnection
+
+    try:
+        return ServerConnection.get_connection_from_secrets(conn_id)  # type: ignore[return-value]
     except AirflowNotFoundException:
         return None
 
