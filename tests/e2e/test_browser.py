@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +40,29 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _open_from_menu(page: Any, title: str, path: str, attempts: int = 3) -> None:
+    """As a person would: the Plugins menu, its Governance group, then the page.
+
+    The menu opens with an animation; a click that lands while it is still moving is retried
+    (closing the menu first) rather than failing the test on timing.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, attempts + 1):
+        page.get_by_role("button", name="Plugins").click()
+        page.get_by_role("menuitem", name="Governance").hover()
+        item = page.get_by_role("menuitem", name=title, exact=True)
+        item.wait_for(state="visible", timeout=10_000)
+        item.click()
+        try:
+            page.wait_for_url(f"**{path}", timeout=10_000, wait_until="commit")
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+            page.keyboard.press("Escape")
+
+
 def test_login_and_every_nav_page(platform: RunningPlatform) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -58,11 +82,7 @@ def test_login_and_every_nav_page(platform: RunningPlatform) -> None:
             page.screenshot(path=str(SCREENSHOTS / "00-home.png"))
 
             for number, governance_page in enumerate(PAGES, start=1):
-                # As a person would: the Plugins menu, its Governance group, then the page.
-                page.get_by_role("button", name="Plugins").click()
-                page.get_by_role("menuitem", name="Governance").hover()
-                page.get_by_role("menuitem", name=governance_page.title, exact=True).click()
-                page.wait_for_url(f"**/plugin/scrollintel-{governance_page.slug}", timeout=30_000)
+                _open_from_menu(page, governance_page.title, f"/plugin/scrollintel-{governance_page.slug}")
                 frame = page.frame_locator("iframe").first
                 expect(frame.locator("h1")).to_have_text(governance_page.title, timeout=30_000)
                 expect(frame.locator(".si-user")).to_contain_text(platform.user)

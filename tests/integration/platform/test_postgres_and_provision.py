@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +18,16 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedPostgres]:
-    monkeypatch.setenv("SCROLLINTEL_HOME", str(tmp_path))
+def embedded(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedPostgres]:
+    # Not under pytest's tmp_path: pytest resets /tmp/pytest-of-<user> to mode 0700 whenever a
+    # session starts, which locks the server's unprivileged user out of its data folder.
+    home = Path(tempfile.mkdtemp(prefix="scrollintel-pgtest-"))
+    monkeypatch.setenv("SCROLLINTEL_HOME", str(home))
     monkeypatch.delenv("SCROLLINTEL_DATABASE_URL", raising=False)
-    server = EmbeddedPostgres(tmp_path / "postgres")
+    server = EmbeddedPostgres(home / "postgres")
     yield server
     server.destroy()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _connect(url: str) -> psycopg.Connection:
