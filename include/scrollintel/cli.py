@@ -24,11 +24,13 @@ def main(verbose: bool) -> None:
 def _register() -> None:
     from scrollintel.audit.cli import audit_group
     from scrollintel.demo.cli import demo_group
+    from scrollintel.ingest.cli import ingest_group
     from scrollintel.validate import validate_command
 
     main.add_command(validate_command)
     main.add_command(demo_group)
     main.add_command(audit_group)
+    main.add_command(ingest_group)
 
 
 @main.group("db")

@@ -220,11 +220,7 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "SCROLLINTEL_MARKETING_API_KEY": keys["marketing_api_key"],
         "SCROLLINTEL_API_URL": api,
         **({} if settings.external_database_url() else {ENV_EMBEDDED_MARKER: "1"}),
-        **{
-            key: value
-            for key, value in os.environ.items()
-            if key in (settings.ENV_DATABASE_URL, ENV_USER_AIRFLOW_DB)
-        },
+        **{key: value for key, value in os.environ.items() if key in (settings.ENV_DATABASE_URL, ENV_USER_AIRFLOW_DB)},
         "NO_PROXY": "*",
         "no_proxy": "*",
     }

@@ -229,7 +229,7 @@ class EmbeddedPostgres:
                 "-t",
                 "60",
                 "-o",
-                f"-p {port} -h {HOST} -k '' -c max_connections=200 -c shared_buffers=256MB",
+                f"-p {port} -h {HOST} -k '' -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB",
                 "start",
             ]
         )

@@ -1,0 +1,150 @@
+-- One row per subscriber per monthly snapshot date. Features use only what was known before
+-- the snapshot; the label says whether the subscription was cancelled within the horizon
+-- after it. Snapshots whose horizon reaches past the as-of instant are left out (label unknown).
+{% set horizon_days = var('churn_horizon_days', 90) %}
+
+with
+
+subscriptions as (
+
+    select * from {{ ref('stg_shop__subscriptions') }}
+
+),
+
+subscription_events as (
+
+    select * from {{ ref('stg_shop__subscription_events') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('orders') }}
+
+),
+
+snapshot_dates as (
+
+    select cast(snapshot_day as date) as snapshot_date
+    from generate_series(
+        (select date_trunc('month', min(started_at at time zone 'UTC')) + interval '1 month' from subscriptions),
+        cast({{ scrollintel_as_of() }} at time zone 'UTC' as timestamp) - interval '{{ horizon_days }} days',
+        interval '1 month'
+    ) as snapshot_day
+
+),
+
+active_subscriptions as (
+
+    select
+        snapshot_dates.snapshot_date,
+        cast(snapshot_dates.snapshot_date as timestamp) at time zone 'UTC' as snapshot_at,
+        subscriptions.subscription_id,
+        subscriptions.customer_id,
+        subscriptions.started_at,
+        subscriptions.cancelled_at
+    from snapshot_dates
+    inner join subscriptions
+        on
+            subscriptions.started_at < cast(snapshot_dates.snapshot_date as timestamp) at time zone 'UTC'
+            and (
+                subscriptions.cancelled_at is null
+                or subscriptions.cancelled_at >= cast(snapshot_dates.snapshot_date as timestamp) at time zone 'UTC'
+            )
+
+),
+
+event_features as (
+
+    select
+        active_subscriptions.subscription_id,
+        active_subscriptions.snapshot_date,
+        count(*) filter (
+            where subscription_events.event_type = 'support_ticket'
+            and subscription_events.occurred_at >= active_subscriptions.snapshot_at - interval '90 days'
+        ) as support_tickets_90d,
+        count(*) filter (where subscription_events.event_type = 'support_ticket') as support_tickets_total,
+        count(*) filter (
+            where subscription_events.event_type = 'payment_failed'
+            and subscription_events.occurred_at >= active_subscriptions.snapshot_at - interval '90 days'
+        ) as failed_payments_90d,
+        count(*) filter (where subscription_events.event_type = 'payment_failed') as failed_payments_total,
+        count(*) filter (where subscription_events.event_type = 'downgrade') as downgrades_total,
+        count(*) filter (where subscription_events.event_type = 'upgrade') as upgrades_total
+    from active_subscriptions
+    left join subscription_events
+        on
+            active_subscriptions.subscription_id = subscription_events.subscription_id
+            and active_subscriptions.snapshot_at > subscription_events.occurred_at
+    group by active_subscriptions.subscription_id, active_subscriptions.snapshot_date
+
+),
+
+order_features as (
+
+    select
+        active_subscriptions.subscription_id,
+        active_subscriptions.snapshot_date,
+        count(orders.order_id) filter (
+            where orders.ordered_at >= active_subscriptions.snapshot_at - interval '90 days'
+        ) as orders_90d,
+        count(orders.order_id) filter (
+            where orders.ordered_at < active_subscriptions.snapshot_at - interval '90 days'
+            and orders.ordered_at >= active_subscriptions.snapshot_at - interval '180 days'
+        ) as orders_prior_90d,
+        coalesce(sum(orders.total_amount) filter (
+            where orders.ordered_at >= active_subscriptions.snapshot_at - interval '90 days'
+        ), 0) as revenue_90d,
+        coalesce(sum(orders.total_amount), 0) as revenue_total,
+        max(orders.ordered_at) as last_ordered_at
+    from active_subscriptions
+    left join orders
+        on
+            active_subscriptions.customer_id = orders.customer_id
+            and active_subscriptions.snapshot_at > orders.ordered_at
+            and orders.is_revenue
+    group by active_subscriptions.subscription_id, active_subscriptions.snapshot_date
+
+),
+
+final as (
+
+    select
+        active_subscriptions.customer_id,
+        active_subscriptions.snapshot_date,
+        active_subscriptions.subscription_id,
+        active_subscriptions.snapshot_date - cast(active_subscriptions.started_at at time zone 'UTC' as date)
+            as tenure_days,
+        event_features.support_tickets_90d,
+        event_features.support_tickets_total,
+        event_features.failed_payments_90d,
+        event_features.failed_payments_total,
+        event_features.downgrades_total,
+        event_features.upgrades_total,
+        order_features.orders_90d,
+        order_features.orders_prior_90d,
+        round((order_features.orders_90d + 1.0) / (order_features.orders_prior_90d + 1.0), 4) as order_trend,
+        order_features.revenue_90d,
+        order_features.revenue_total,
+        active_subscriptions.snapshot_date - cast(order_features.last_ordered_at at time zone 'UTC' as date)
+            as days_since_last_order,
+        case
+            when
+                active_subscriptions.cancelled_at
+                < active_subscriptions.snapshot_at + interval '{{ horizon_days }} days'
+                then 1
+            else 0
+        end as churn_label
+    from active_subscriptions
+    inner join event_features
+        on
+            active_subscriptions.subscription_id = event_features.subscription_id
+            and active_subscriptions.snapshot_date = event_features.snapshot_date
+    inner join order_features
+        on
+            active_subscriptions.subscription_id = order_features.subscription_id
+            and active_subscriptions.snapshot_date = order_features.snapshot_date
+
+)
+
+select * from final

@@ -1,0 +1,336 @@
+"""PostgreSQL source connector: catalog discovery and ``COPY ... TO STDOUT`` extraction.
+
+Discovery reads ``pg_attribute`` with ``format_type`` and maps each type with
+``map_type("postgres", ...)``; domains are mapped by their base type, enums land as text and
+composite types, arrays and ``json`` as ``jsonb``. Extraction is one
+``COPY (SELECT ... WHERE cursor >= last ORDER BY cursor) TO STDOUT (FORMAT csv)``: the server
+formats every value, the connector only concatenates CopyData messages (one per row) into
+chunks, so no Python object is built per value. Columns that land as ``jsonb`` are selected as
+``to_jsonb(column)`` (JSON text), ``money`` as ``numeric`` (its text form carries a currency
+symbol).
+
+The session is read-only and pins ``TimeZone=UTC``, ``DateStyle=ISO`` and
+``IntervalStyle=postgres`` so the text of a value does not depend on the source's settings.
+
+The connection is an Airflow connection (host, port, login, password, ``schema`` = database,
+extras passed to libpq such as ``sslmode``) or a PostgreSQL URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
+from scrollintel.ingest.errors import IngestError, ResourceConfigError
+from scrollintel.ingest.types import map_type
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from scrollintel.config import PostgresSource
+
+log = logging.getLogger(__name__)
+
+#: Upper bound of one chunk's size, whatever ``chunk_rows`` says (wide rows stay bounded in memory).
+MAX_CHUNK_BYTES = 16 * 1024 * 1024
+#: Session settings that make the text of a value independent of the source's configuration.
+SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c default_transaction_read_only=on"
+#: libpq parameters an Airflow connection's extras may carry.
+LIBPQ_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "target_session_attrs")
+CONNECT_TIMEOUT_S = 15
+#: Warehouse types whose binary COPY form every supported server reads and writes alike.
+BINARY_SAFE_TYPES = frozenset(
+    {
+        "smallint", "integer", "bigint", "real", "double precision", "numeric", "boolean", "text",
+        "date", "timestamp", "timestamptz", "time", "interval", "uuid", "bytea", "jsonb",
+    }
+)  # fmt: skip
+_NUMERIC_TYPMOD = re.compile(r"numeric\(\d+,\d+\)")
+_TEXT_TYPES = frozenset({"text", "character varying", "name", "citext"})
+_BINARY_HEADER = 19  # signature (11), flags (4), header extension length (4)
+_BINARY_TRAILER = b"\xff\xff"
+
+_DISCOVER_SQL = """
+SELECT a.attname,
+       format_type(a.atttypid, a.atttypmod),
+       NOT a.attnotnull,
+       t.typtype,
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+       CASE WHEN t.typtype = 'd' THEN bt.typtype END
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+
+
+class ConnectionLike(Protocol):
+    """The parts of an Airflow connection the connector reads."""
+
+    host: str | None
+    port: int | None
+    login: str | None
+    password: str | None
+    schema: str | None
+
+    @property
+    def extra_dejson(self) -> dict[str, Any]: ...
+
+
+def conninfo_from(conn: ConnectionLike | str, *, options: str = SESSION_OPTIONS) -> str:
+    """A libpq connection string for an Airflow connection or a URL, with session ``options``."""
+    from psycopg.conninfo import make_conninfo
+
+    if isinstance(conn, str):
+        url = conn
+        if "://" in url:
+            scheme, rest = url.split("://", 1)
+            if scheme.startswith("postgresql+") or scheme == "postgres":
+                url = f"postgresql://{rest}"
+        return make_conninfo(url, options=options, application_name="scrollintel-ingest")
+    extras: Mapping[str, Any] = conn.extra_dejson or {}
+    params: dict[str, Any] = {key: extras[key] for key in LIBPQ_EXTRAS if extras.get(key) is not None}
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    return make_conninfo(
+        host=conn.host or "localhost",
+        port=conn.port or 5432,
+        user=conn.login or None,
+        password=conn.password or None,
+        dbname=conn.schema or None,
+        options=options,
+        application_name="scrollintel-ingest",
+        **params,
+    )
+
+
+def _select_expression(col: SourceColumn, base_type: str, *, binary: bool = False) -> psycopg.sql.Composable:
+    """How a column is selected: as the server prints it (CSV), or cast to its warehouse type (binary).
+
+    Both give the same stored value: a cast to ``text`` would trim ``character(n)`` padding, so a
+    text column of another source type goes through its output function (``format('%s', ...)``).
+    """
+    from psycopg import sql
+
+    ident = sql.Identifier(col.name)
+    if col.pg_type == "jsonb":
+        return sql.SQL("to_jsonb({})").format(ident)
+    if base_type == "money":
+        return sql.SQL("{}::numeric").format(ident)
+    if not binary:
+        return ident
+    if col.pg_type == "text":
+        if base_type in _TEXT_TYPES or base_type.startswith("character varying"):
+            return sql.SQL("{}::text").format(ident)
+        return sql.SQL("CASE WHEN {0} IS NULL THEN NULL ELSE format('%s', {0}) END").format(ident)
+    return sql.SQL("{}::{}").format(ident, sql.SQL(col.pg_type))
+
+
+def _binary_safe(pg_type: str) -> bool:
+    return pg_type in BINARY_SAFE_TYPES or _NUMERIC_TYPMOD.fullmatch(pg_type) is not None
+
+
+def _is_row(message: memoryview | bytes, first: bool) -> bool:
+    """Whether a binary COPY message carries a row: not just the header, not the 2-byte trailer.
+
+    A row is a field count (2 bytes) and at least one field length (4 bytes), so any message
+    longer than the trailer after the header is a row.
+    """
+    if not first:
+        return len(message) > len(_BINARY_TRAILER)
+    extension = int.from_bytes(bytes(message[15:_BINARY_HEADER]), "big")
+    return len(message) - _BINARY_HEADER - extension > len(_BINARY_TRAILER)
+
+
+class PostgresConnector(Connector):
+    """Reads the tables of one PostgreSQL source (``type: postgres`` in ``governance/sources``)."""
+
+    dialect = "postgres"
+
+    def __init__(self, source: PostgresSource, conn: ConnectionLike | str) -> None:
+        self.source = source
+        self._conn = conn
+        self._conninfo = conninfo_from(conn)
+        self._base_types: dict[str, dict[str, str]] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        try:
+            return psycopg.connect(self._conninfo, autocommit=False)
+        except psycopg.OperationalError as err:
+            raise IngestError(f"cannot connect to the {self.source.name!r} source database: {err}") from err
+
+    @property
+    def schema_name(self) -> str:
+        """The source schema the tables are read from (``schema:`` in the YAML)."""
+        return self.source.db_schema
+
+    def dataset_identity(self, resource: str) -> tuple[str, str]:
+        """OpenLineage namespace and name of a table: ``postgres://host:port``, ``db.schema.table``."""
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = conninfo_to_dict(self._conninfo)
+        host = params.get("host") or "localhost"
+        port = params.get("port") or 5432
+        dbname = params.get("dbname") or "postgres"
+        return f"postgres://{host}:{port}", f"{dbname}.{self.schema_name}.{resource}"
+
+    # -- the contract ----------------------------------------------------------------------
+
+    def discover(self, resource: str) -> DiscoveredSchema:
+        """Columns of ``<schema>.<resource>`` in catalog order, with their warehouse types."""
+        with self._connect() as conn:
+            rows = conn.execute(_DISCOVER_SQL, (self.schema_name, resource)).fetchall()
+        if not rows:
+            raise ResourceConfigError(
+                f"table {self.schema_name}.{resource} of source {self.source.name!r} does not exist "
+                f"(or the connection's role cannot see it)"
+            )
+        columns = []
+        base_types: dict[str, str] = {}
+        for name, source_type, nullable, typtype, base_type, base_typtype in rows:
+            effective, kind = (base_type, base_typtype) if typtype == "d" else (source_type, typtype)
+            if kind == "e":
+                pg_type = "text"
+            elif kind == "c":
+                pg_type = "jsonb"
+            else:
+                mapped = map_type(self.dialect, effective)
+                pg_type = mapped.pg_type
+                if not mapped.exact:
+                    log.warning(
+                        "%s.%s.%s: no mapping for type %r; it lands as text",
+                        self.source.name,
+                        resource,
+                        name,
+                        effective,
+                    )
+            base_types[name] = effective
+            columns.append(SourceColumn(name=name, source_type=source_type, pg_type=pg_type, nullable=nullable))
+        self._base_types[resource] = base_types
+        return DiscoveredSchema(resource=resource, columns=tuple(columns))
+
+    def extract_query(
+        self, resource: str, schema: DiscoveredSchema, state: CursorState, *, binary: bool = False
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The ``COPY ... TO STDOUT`` statement and its parameters (exposed for tests and benchmarks)."""
+        from psycopg import sql
+
+        table = self.source.resource(resource)
+        cursor: str | None = getattr(table, "cursor", None)
+        if resource not in self._base_types:
+            self.discover(resource)
+        base_types = self._base_types[resource]
+        select = sql.SQL(", ").join(
+            _select_expression(col, base_types.get(col.name, col.source_type)) for col in schema.columns
+        )
+        query = sql.SQL("SELECT {} FROM {}.{}").format(
+            select, sql.Identifier(self.schema_name), sql.Identifier(resource)
+        )
+        params: tuple[Any, ...] = ()
+        if cursor is not None:
+            if cursor not in schema.names:
+                raise ResourceConfigError(
+                    f"cursor column {cursor!r} of {self.source.name}.{resource} is not in the source table "
+                    f"(columns: {', '.join(schema.names)})"
+                )
+            if state.value is not None:
+                # an untyped literal takes the cursor column's type: no cast to spell out
+                query = sql.SQL("{} WHERE {} >= %s").format(query, sql.Identifier(cursor))
+                params = (str(state.value),)
+            query = sql.SQL("{} ORDER BY {}").format(query, sql.Identifier(cursor))
+        statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT {})").format(query, sql.SQL("binary" if binary else "csv"))
+        return statement.as_string(None), params
+
+    def extract(
+        self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
+    ) -> Iterator[Chunk]:
+        """Rows at or after the cursor, in cursor order, as CSV chunks of at most ``chunk_rows`` rows.
+
+        ``>=`` (not ``>``) re-reads the rows that share the last cursor value: a row committed
+        in the source after the previous load with that same value is not missed, and the
+        loader's merge makes the re-read rows a no-op.
+        """
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
+        statement, params = self.extract_query(resource, schema, state)
+        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params or None) as copy:
+            buffer = bytearray()
+            rows = 0
+            for message in copy:  # one CopyData message per row
+                buffer += message
+                rows += 1
+                if rows >= chunk_rows or len(buffer) >= MAX_CHUNK_BYTES:
+                    yield Chunk(data=bytes(buffer), rows=rows)
+                    buffer = bytearray()
+                    rows = 0
+            if rows:
+                yield Chunk(data=bytes(buffer), rows=rows)
+
+    # -- binary fast path ------------------------------------------------------------------
+
+    def supports_binary(self, schema: DiscoveredSchema) -> bool:
+        """True when every column lands as a type :meth:`extract_binary` can hand over in binary."""
+        return all(_binary_safe(col.pg_type) for col in schema.columns)
+
+    def extract_binary(
+        self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
+    ) -> Iterator[Chunk]:
+        """The rows of :meth:`extract` as binary COPY data of exactly the warehouse types.
+
+        An optional extension of the connector contract, used by the loader's first load: a
+        PostgreSQL-to-PostgreSQL copy skips printing and parsing every value. The first chunk
+        starts with the binary COPY header; ``Chunk.rows`` counts rows only.
+        """
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
+        if not self.supports_binary(schema):
+            raise ValueError(f"{resource}: some columns have no binary form the warehouse shares")
+        statement, params = self.extract_query(resource, schema, state, binary=True)
+        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params or None) as copy:
+            buffer = bytearray()
+            rows = 0
+            first = True
+            for message in copy:  # one message per row; the header rides on the first, the trailer alone
+                buffer += message
+                rows += _is_row(message, first)
+                first = False
+                if rows >= chunk_rows or len(buffer) >= MAX_CHUNK_BYTES:
+                    yield Chunk(data=bytes(buffer), rows=rows)
+                    buffer = bytearray()
+                    rows = 0
+            if buffer:
+                yield Chunk(data=bytes(buffer), rows=rows)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Connect, then check that every declared table is readable."""
+        import psycopg
+
+        names = [table.name for table in self.source.tables]
+        try:
+            with psycopg.connect(self._conninfo) as conn:
+                readable = conn.execute(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relname = ANY(%s) AND has_table_privilege(c.oid, 'SELECT')",
+                    (self.schema_name, names),
+                ).fetchall()
+                version = conn.execute("SELECT current_setting('server_version')").fetchone()
+                dbname = conn.info.dbname
+        except psycopg.Error as err:
+            return False, f"cannot connect: {type(err).__name__}: {str(err).strip()}"
+        missing = sorted(set(names) - {row[0] for row in readable})
+        if missing:
+            return False, (
+                f"database {dbname}: tables missing or not readable in schema {self.schema_name}: {', '.join(missing)}"
+            )
+        server = version[0] if version else "?"
+        return True, f"PostgreSQL {server}: database {dbname}, {len(names)} table(s) readable"

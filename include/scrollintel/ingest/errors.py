@@ -1,0 +1,37 @@
+"""Errors of the ingestion engine (all under :class:`scrollintel.exceptions.ScrollIntelError`).
+
+Gates (schema contract, batch quality, counts) raise; each message says what failed, where,
+and what to do about it.
+"""
+
+from __future__ import annotations
+
+from scrollintel.exceptions import ConfigError, DatabaseError, GateFailed, ScrollIntelError
+
+
+class IngestError(ScrollIntelError):
+    """A load could not be done; nothing was committed."""
+
+
+class ResourceConfigError(ConfigError):
+    """A source's YAML does not match the source (missing primary key or cursor column, name too long)."""
+
+
+class ConnectorUnavailable(IngestError):
+    """No connector module exists (yet) for a source type, or it could not be imported."""
+
+
+class UnsupportedServerError(DatabaseError):
+    """The warehouse's PostgreSQL is too old for the loader."""
+
+
+class SchemaDriftError(GateFailed):
+    """The source's schema differs from its registered contract and the policy forbids the change."""
+
+
+class CountMismatchError(IngestError):
+    """Rows read from the source differ from rows loaded plus rows quarantined (the load is rolled back)."""
+
+
+class QualityGateFailed(GateFailed):
+    """The landed batch failed its Great Expectations suite."""

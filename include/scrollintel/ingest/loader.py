@@ -1,0 +1,838 @@
+"""The loader: one resource from a connector into ``raw.<source>__<resource>``, exactly once.
+
+One load is one warehouse transaction. In it, in order:
+
+1. an advisory lock on the resource (two loads of one resource never interleave), its cursor
+   state (row-locked) and its schema contract;
+2. drift: the schema discovered just before is compared with the contract. ``freeze`` (or a
+   change ``evolve`` cannot apply) rolls back and fails with the diff: 0 rows, cursor
+   unchanged, a drift event recorded. ``evolve`` alters the raw table and registers a new
+   contract version, inside the transaction;
+3. the rows, streamed from the connector's CSV chunks through ``COPY`` (no Python object per
+   row; the source is read a couple of chunks ahead in a thread, so memory is a few chunks):
+
+   - **first load** (no raw table yet): ``COPY ... (FREEZE)`` straight into a new table, primary
+     key built afterwards; in binary when the connector offers it (``supports_binary`` /
+     ``extract_binary``: PostgreSQL sources, values already cast to the warehouse types by the
+     source server). When a value does not parse or a key is null or duplicated, the attempt is
+     rolled back to a savepoint and the rows are re-extracted through the staged path (CSV);
+   - **staged path**: ``COPY`` into a temporary table of text columns, then
+     ``INSERT ... ON CONFLICT DO UPDATE ... WHERE (row) IS DISTINCT FROM (excluded row)`` with
+     casts to the warehouse types. Unchanged rows are not rewritten, so replaying a batch
+     changes nothing. When the merge hits a value that does not fit, it is rolled back to a
+     savepoint, the rows that do not fit go to quarantine (:mod:`scrollintel.ingest.quarantine`)
+     and the merge runs again on the rest;
+   - **full refresh** (no cursor): the staged merge, then rows whose key is not in the batch
+     are deleted; all in the same transaction, so readers see the old table or the new one.
+     (Not a new table renamed into place: that would break the dbt views that read raw tables.)
+
+4. the counts check: rows read from the source = rows loaded + rows quarantined, else rollback;
+5. the new cursor state and a ``governance.ingest_load_run`` row; commit.
+
+Killing the process at any point loses nothing and duplicates nothing: the transaction either
+committed the rows *and* the cursor, or neither. Drift and quarantine events go to the audit
+ledger and the notification hooks after the commit (observers).
+
+Needs PostgreSQL 16+ in the warehouse (``pg_input_is_valid``); older servers fail with a message
+saying so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Generator, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from scrollintel.ingest import quarantine, registry, state
+from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
+from scrollintel.ingest.errors import (
+    CountMismatchError,
+    IngestError,
+    ResourceConfigError,
+    SchemaDriftError,
+    UnsupportedServerError,
+)
+from scrollintel.ingest.events import IngestEvent, emit
+from scrollintel.ingest.prefetch import Prefetch
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
+
+    from scrollintel.config import SourceConfig
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA = "raw"
+DEFAULT_CHUNK_ROWS = 50_000
+#: Chunks read ahead of the one COPY is taking (memory: about this many chunks more).
+PREFETCH_CHUNKS = 2
+#: pg_input_is_valid / pg_input_error_info arrived in PostgreSQL 16.
+MIN_SERVER_VERSION = 160_000
+#: Warehouse session settings: values printed in UTC/ISO, memory for the merge and the key build.
+WAREHOUSE_OPTIONS = (
+    "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres "
+    "-c work_mem=64MB -c maintenance_work_mem=256MB -c temp_buffers=64MB"
+)
+STAGE = "_scrollintel_stage"
+MAX_IDENTIFIER = 63
+#: SQLSTATE classes of errors caused by the data (not by the loader or the server).
+_DATA_ERROR_CLASSES = ("22", "23")
+_CARDINALITY_VIOLATION = "21000"  # ON CONFLICT DO UPDATE touching one row twice
+
+Mode = Literal["initial", "incremental", "full_refresh"]
+
+
+# --------------------------------------------------------------------------- what to load
+
+
+@runtime_checkable
+class BinaryExtractor(Protocol):
+    """Optional connector extension: rows as binary COPY data of exactly the warehouse types."""
+
+    def supports_binary(self, schema: DiscoveredSchema) -> bool: ...
+
+    def extract_binary(
+        self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
+    ) -> Iterator[Chunk]: ...
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """What the loader needs to know about one table, endpoint or file of a source."""
+
+    source: str
+    resource: str
+    primary_key: tuple[str, ...]
+    cursor: str | None = None
+    """Database cursor column (``WHERE cursor >= last``); None for APIs and files."""
+    incremental: bool = True
+    """False: every run reads everything (full refresh; keys absent from the batch are deleted)."""
+    schema_policy: Literal["evolve", "freeze"] = "freeze"
+
+    @classmethod
+    def from_config(cls, source: SourceConfig, resource: str) -> ResourceSpec:
+        """The spec of ``resource`` as ``governance/sources/<source>.yaml`` declares it."""
+        item = source.resource(resource)
+        cursor: str | None = getattr(item, "cursor", None)
+        if source.type in ("postgres", "mysql"):
+            incremental = cursor is not None
+        elif source.type == "rest":
+            incremental = getattr(item, "cursor_param", None) is not None
+        elif source.type == "graphql":
+            incremental = getattr(item, "cursor_variable", None) is not None
+        else:  # files: loaded once each, tracked by fingerprint
+            incremental = True
+        return cls(
+            source=source.name,
+            resource=resource,
+            primary_key=tuple(item.primary_key),
+            cursor=cursor,
+            incremental=incremental,
+            schema_policy=source.schema_policy,
+        )
+
+    @property
+    def table(self) -> str:
+        """``<source>__<resource>``: the table name in ``raw`` and ``raw_quarantine``."""
+        return f"{self.source}__{self.resource}"
+
+    @property
+    def raw_table(self) -> str:
+        """``raw.<source>__<resource>``."""
+        return f"{RAW_SCHEMA}.{self.table}"
+
+    def check(self, schema: DiscoveredSchema) -> None:
+        """Raise :class:`ResourceConfigError` when the YAML does not fit the discovered schema."""
+        if len(self.table) > MAX_IDENTIFIER:
+            raise ResourceConfigError(
+                f"{self.raw_table}: table name is {len(self.table)} characters; PostgreSQL allows "
+                f"{MAX_IDENTIFIER}. Shorten the source or resource name."
+            )
+        names = set(schema.names)
+        missing = [name for name in self.primary_key if name not in names]
+        if missing:
+            raise ResourceConfigError(
+                f"{self.source}.{self.resource}: primary key column(s) {', '.join(missing)} not in the source "
+                f"(columns: {', '.join(schema.names)}); fix primary_key in governance/sources/{self.source}.yaml"
+            )
+        if self.cursor is not None and self.cursor not in names:
+            raise ResourceConfigError(
+                f"{self.source}.{self.resource}: cursor column {self.cursor!r} not in the source "
+                f"(columns: {', '.join(schema.names)}); fix cursor in governance/sources/{self.source}.yaml"
+            )
+        reserved = sorted(names & {"_loaded_at", "_run_id"})
+        if reserved:
+            raise ResourceConfigError(
+                f"{self.source}.{self.resource}: source column(s) {', '.join(reserved)} clash with the raw "
+                "table's metadata columns"
+            )
+
+
+@dataclass
+class LoadResult:
+    """What one load did. ``source_rows == loaded_rows + quarantined_rows`` always holds."""
+
+    source: str
+    resource: str
+    raw_table: str
+    run_id: str
+    batch_id: str
+    mode: Mode
+    path: Literal["direct", "direct-binary", "staged"] = "staged"
+    source_rows: int = 0
+    loaded_rows: int = 0
+    """Rows accepted into the raw table: inserted + updated + unchanged."""
+    inserted_rows: int = 0
+    updated_rows: int = 0
+    unchanged_rows: int = 0
+    deleted_rows: int = 0
+    quarantined_rows: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    cursor_before: str | None = None
+    cursor_after: str | None = None
+    schema_version: int = 0
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def written_rows(self) -> int:
+        """Rows inserted or changed (the landed batch)."""
+        return self.inserted_rows + self.updated_rows
+
+    def check_counts(self) -> None:
+        """Raise :class:`CountMismatchError` unless source rows = loaded + quarantined."""
+        if self.source_rows != self.loaded_rows + self.quarantined_rows:
+            raise CountMismatchError(
+                f"{self.raw_table}: {self.source_rows} row(s) read from the source but {self.loaded_rows} loaded "
+                f"+ {self.quarantined_rows} quarantined = {self.loaded_rows + self.quarantined_rows}; nothing "
+                "was committed"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _DriftBlocked(Exception):
+    def __init__(self, diff: registry.SchemaDiff, contract: registry.Contract) -> None:
+        super().__init__(diff.describe())
+        self.diff = diff
+        self.contract = contract
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def libpq_url(url: str) -> str:
+    """``postgresql+psycopg://`` (SQLAlchemy) -> ``postgresql://`` (libpq); other forms unchanged."""
+    if url.startswith("postgresql+"):
+        return "postgresql://" + url.split("://", 1)[1]
+    if url.startswith("postgres://"):
+        return "postgresql://" + url.split("://", 1)[1]
+    return url
+
+
+def connect_warehouse(url: str) -> psycopg.Connection[Any]:
+    """A connection to the warehouse with the loader's session settings (autocommit off)."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    return psycopg.connect(make_conninfo(libpq_url(url), options=WAREHOUSE_OPTIONS), autocommit=False)
+
+
+def check_server_version(version_num: int, version_text: str = "") -> None:
+    """Raise :class:`UnsupportedServerError` for PostgreSQL older than 16."""
+    if version_num < MIN_SERVER_VERSION:
+        shown = version_text or f"{version_num // 10000}.{version_num % 10000}"
+        raise UnsupportedServerError(
+            f"the warehouse runs PostgreSQL {shown}; the ingestion loader needs PostgreSQL 16 or newer "
+            "(it checks each value with pg_input_is_valid to quarantine rows that do not fit). "
+            "Upgrade the server or point the platform at a newer one."
+        )
+
+
+def is_data_error(err: BaseException) -> bool:
+    """True for errors caused by the rows (bad value, null or duplicate key), not by the loader."""
+    sqlstate = getattr(err, "sqlstate", None) or ""
+    return sqlstate[:2] in _DATA_ERROR_CLASSES or sqlstate == _CARDINALITY_VIOLATION
+
+
+def _ident(*parts: str) -> sql.Identifier:
+    from psycopg import sql
+
+    return sql.Identifier(*parts)
+
+
+def _column_list(columns: list[SourceColumn]) -> sql.Composable:
+    from psycopg import sql
+
+    return sql.SQL(", ").join(_ident(col.name) for col in columns)
+
+
+# --------------------------------------------------------------------------- the load
+
+
+class _Load:
+    """State of one load while it runs (see the module docstring for the steps)."""
+
+    def __init__(
+        self, connector: Connector, spec: ResourceSpec, url: str, *, run_id: str, chunk_rows: int, audit: bool
+    ) -> None:
+        self.connector = connector
+        self.spec = spec
+        self.url = url
+        self.run_id = run_id
+        self.chunk_rows = chunk_rows
+        self.audit = audit
+        self.batch_id = uuid.uuid4().hex
+        self.started = datetime.now(UTC)
+        self.clock = time.monotonic()
+        self.schema: DiscoveredSchema
+        self.columns: list[SourceColumn] = []
+        self.types: dict[str, str] = {}
+        self.token: str | None = None
+        self.files: dict[str, str] = {}
+        self.extract_state = CursorState()
+
+    # -- entry point ------------------------------------------------------------------------
+
+    def run(self) -> LoadResult:
+        spec = self.spec
+        self.schema = self.connector.discover(spec.resource)
+        spec.check(self.schema)
+        self.columns = list(self.schema.columns)
+        self.types = {col.name: col.pg_type for col in self.columns}
+        for pg_type in self.types.values():
+            quarantine.type_sql(pg_type)  # refuse anything that is not a plain type name
+        applied: registry.SchemaDiff | None = None
+        with connect_warehouse(self.url) as conn:
+            info = conn.info
+            check_server_version(info.server_version, conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+            conn.commit()
+            try:
+                with conn.transaction():
+                    result, applied = self._load(conn)
+            except _DriftBlocked as blocked:
+                self._record_blocked(conn, blocked)
+                raise SchemaDriftError(self._blocked_message(blocked)) from None
+            except BaseException as err:
+                self._record_failure(err)
+                raise
+        self._emit_after_commit(result, applied)
+        return result
+
+    def _load(self, conn: psycopg.Connection[Any]) -> tuple[LoadResult, registry.SchemaDiff | None]:
+        spec = self.spec
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"scrollintel.ingest:{spec.raw_table}",))
+        contract = registry.current_contract(conn, spec.source, spec.resource)
+        stored = state.read_state(conn, spec.source, spec.resource, for_update=True)
+        exists = conn.execute(
+            "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL", (RAW_SCHEMA, spec.table)
+        ).fetchone()[0]  # type: ignore[index]
+        before = stored.state if stored and exists else CursorState()
+        if stored and not exists:
+            log.warning("%s is missing but a cursor is stored: loading everything again", spec.raw_table)
+        mode: Mode = "initial" if not exists else ("incremental" if spec.incremental else "full_refresh")
+        self.extract_state = before if spec.incremental else CursorState()
+
+        applied: registry.SchemaDiff | None = None
+        if contract is None:
+            contract = registry.register_version(
+                conn, spec.source, spec.resource, self.schema, spec.primary_key, run_id=self.run_id
+            )
+        else:
+            if tuple(contract.primary_key) != spec.primary_key:
+                raise ResourceConfigError(
+                    f"{spec.raw_table}: primary key changed from {list(contract.primary_key)} to "
+                    f"{list(spec.primary_key)}; the raw table is keyed on the old one. Drop {spec.raw_table} "
+                    "(it is reloaded in full) or restore primary_key in the YAML."
+                )
+            diff = registry.compare(contract, self.schema)
+            if diff:
+                if spec.schema_policy == "freeze" or not diff.compatible:
+                    raise _DriftBlocked(diff, contract)
+                if exists:
+                    self._evolve(conn, diff)
+                previous = contract
+                contract = registry.register_version(
+                    conn,
+                    spec.source,
+                    spec.resource,
+                    self.schema,
+                    spec.primary_key,
+                    run_id=self.run_id,
+                    previous=previous,
+                    diff=diff,
+                )
+                registry.record_drift(
+                    conn,
+                    spec.source,
+                    spec.resource,
+                    diff,
+                    policy=spec.schema_policy,
+                    outcome="applied",
+                    run_id=self.run_id,
+                    batch_id=self.batch_id,
+                    from_version=previous.version,
+                    to_version=contract.version,
+                )
+                applied = diff
+
+        result = LoadResult(
+            source=spec.source,
+            resource=spec.resource,
+            raw_table=spec.raw_table,
+            run_id=self.run_id,
+            batch_id=self.batch_id,
+            mode=mode,
+            cursor_before=None if before.value is None else str(before.value),
+            schema_version=contract.version,
+            drift=applied.as_dicts() if applied else [],
+            columns=[asdict(col) for col in self.columns],
+        )
+        if mode == "initial":
+            cursor_max = self._initial(conn, result)
+        else:
+            cursor_max = self._staged(conn, result, full_refresh=mode == "full_refresh")
+        result.check_counts()
+
+        new_state = CursorState(
+            value=cursor_max if spec.cursor else None,
+            token=self.token if self.token is not None else (before.token if spec.incremental else None),
+            files={**(dict(before.files) if spec.incremental else {}), **self.files},
+        )
+        result.cursor_after = None if new_state.value is None else str(new_state.value)
+        state.write_state(
+            conn,
+            spec.source,
+            spec.resource,
+            new_state,
+            schema_version=contract.version,
+            run_id=self.run_id,
+            batch_id=self.batch_id,
+        )
+        result.seconds = round(time.monotonic() - self.clock, 3)
+        self._record_run(conn, result, status="succeeded")
+        return result, applied
+
+    # -- streaming ---------------------------------------------------------------------------
+
+    def _chunks(self, *, binary: bool = False) -> Generator[Chunk, None, None]:
+        self.token = None
+        self.files = {}
+        connector = self.connector
+        extract = connector.extract_binary if binary and isinstance(connector, BinaryExtractor) else connector.extract
+        for chunk in extract(self.spec.resource, self.schema, self.extract_state, chunk_rows=self.chunk_rows):
+            if chunk.token is not None:
+                self.token = chunk.token
+            if chunk.file is not None:
+                self.files[chunk.file[0]] = chunk.file[1]
+            yield chunk
+
+    def _copy_in(
+        self, conn: psycopg.Connection[Any], statement: sql.Composed, *, binary: bool = False
+    ) -> tuple[int, int]:
+        """Stream every chunk into ``statement`` (a COPY FROM STDIN); (rows from source, rows copied)."""
+        import psycopg
+
+        source_rows = 0
+        try:
+            # the source is read ahead in its own thread while COPY takes the current chunk
+            prefetch = Prefetch(
+                lambda: self._chunks(binary=binary), depth=PREFETCH_CHUNKS, name=f"extract-{self.spec.table}"
+            )
+            with contextlib.closing(prefetch) as chunks, conn.cursor() as cur:
+                with cur.copy(statement) as copy:
+                    for chunk in chunks:
+                        copy.write(chunk.data)
+                        source_rows += chunk.rows
+                copied = cur.rowcount
+        except psycopg.errors.BadCopyFileFormat as err:
+            if binary:
+                raise  # the caller falls back to CSV
+            # not a value that does not fit but rows that cannot be split into columns: a connector bug
+            raise IngestError(
+                f"{type(self.connector).__name__} produced CSV that COPY cannot read for {self.spec.raw_table} "
+                f"({str(err).strip()}); nothing was loaded"
+            ) from err
+        return source_rows, copied
+
+    # -- first load ----------------------------------------------------------------------------
+
+    def _create_raw(self, conn: psycopg.Connection[Any], *, run_default: bool, with_key: bool) -> None:
+        from psycopg import sql
+
+        columns: list[sql.Composable] = [
+            sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type)) for c in self.columns
+        ]
+        run_id = sql.SQL(" DEFAULT {}").format(sql.Literal(self.run_id)) if run_default else sql.SQL("")
+        columns.append(sql.SQL("_loaded_at timestamptz NOT NULL DEFAULT now()"))
+        columns.append(sql.SQL("_run_id text NOT NULL{}").format(run_id))
+        conn.execute(
+            sql.SQL("CREATE TABLE {} ({})").format(_ident(RAW_SCHEMA, self.spec.table), sql.SQL(", ").join(columns))
+        )
+        if with_key:
+            self._add_key(conn)
+
+    def _add_key(self, conn: psycopg.Connection[Any]) -> None:
+        from psycopg import sql
+
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
+                _ident(RAW_SCHEMA, self.spec.table),
+                _ident(f"{self.spec.table[: MAX_IDENTIFIER - 5]}_pkey"),
+                sql.SQL(", ").join(_ident(name) for name in self.spec.primary_key),
+            )
+        )
+
+    def _initial(self, conn: psycopg.Connection[Any], result: LoadResult) -> str | None:
+        """COPY straight into a new table; on bad rows, roll back and take the staged path."""
+        import psycopg
+        from psycopg import sql
+
+        table = _ident(RAW_SCHEMA, self.spec.table)
+        binary = self._binary_ok()
+        try:
+            with conn.transaction():  # savepoint: FREEZE needs the table created in this subtransaction
+                self._create_raw(conn, run_default=True, with_key=False)
+                statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {}, FREEZE)").format(
+                    table, _column_list(self.columns), sql.SQL("binary" if binary else "csv")
+                )
+                source_rows, copied = self._copy_in(conn, statement, binary=binary)
+                self._add_key(conn)
+                conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id DROP DEFAULT").format(table))
+        except psycopg.Error as err:
+            if not is_data_error(err):
+                raise
+            log.info(
+                "%s: first load hit rows that do not fit (%s); re-reading through the validating path",
+                self.spec.raw_table,
+                getattr(err, "sqlstate", "?"),
+            )
+            self._create_raw(conn, run_default=False, with_key=True)
+            return self._staged(conn, result, full_refresh=False)
+        result.path = "direct-binary" if binary else "direct"
+        result.source_rows = source_rows
+        result.loaded_rows = result.inserted_rows = copied
+        if self.spec.cursor is None:
+            return None
+        row = conn.execute(sql.SQL("SELECT max({})::text FROM {}").format(_ident(self.spec.cursor), table)).fetchone()
+        return row[0] if row else None
+
+    def _binary_ok(self) -> bool:
+        """Whether the connector can hand over the rows in binary COPY form (PostgreSQL sources)."""
+        supports = getattr(self.connector, "supports_binary", None)
+        return (
+            callable(supports) and callable(getattr(self.connector, "extract_binary", None)) and supports(self.schema)
+        )
+
+    # -- staged path ----------------------------------------------------------------------------
+
+    def _staged(self, conn: psycopg.Connection[Any], result: LoadResult, *, full_refresh: bool) -> str | None:
+        import psycopg
+        from psycopg import sql
+
+        spec = self.spec
+        stage = _ident(STAGE)
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
+        conn.execute(
+            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+                stage, sql.SQL(", ").join(sql.SQL("{} text").format(_ident(c.name)) for c in self.columns)
+            )
+        )
+        source_rows, staged = self._copy_in(conn, sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(stage))
+        if source_rows != staged:
+            raise CountMismatchError(
+                f"{spec.raw_table}: the connector reported {source_rows} row(s) but COPY read {staged}; "
+                "nothing was committed"
+            )
+        result.path = "staged"
+        result.source_rows = source_rows
+        before = result.cursor_before
+        quarantined = quarantine.QuarantineCounts()
+        try:
+            with conn.transaction():
+                inserted, written = self._merge(conn)
+            cursor_max = self._cursor_max(conn, before, validate=False)
+            loaded = staged
+        except psycopg.Error as err:
+            if not is_data_error(err):
+                raise
+            cursor_max = self._cursor_max(conn, before, validate=True)
+            quarantine.ensure_table(conn, spec.table)
+            quarantined = quarantine.quarantine_invalid(
+                conn, STAGE, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
+            )
+            duplicates = quarantine.quarantine_duplicates(
+                conn, STAGE, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
+            )
+            quarantined.add(quarantine.DUPLICATE_REASON, duplicates)
+            inserted, written = self._merge(conn)
+            loaded = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]  # type: ignore[index]
+            log.warning(
+                "%s: %d row(s) quarantined in raw_quarantine.%s (%s)",
+                spec.raw_table,
+                quarantined.total,
+                spec.table,
+                "; ".join(f"{reason}: {count}" for reason, count in sorted(quarantined.by_reason.items())),
+            )
+        if full_refresh:
+            result.deleted_rows = self._delete_absent(conn)
+        result.loaded_rows = loaded
+        result.inserted_rows = inserted
+        result.updated_rows = written - inserted
+        result.unchanged_rows = loaded - written
+        result.quarantined_rows = quarantined.total
+        result.quarantine_reasons = dict(quarantined.by_reason)
+        return cursor_max
+
+    def _merge(self, conn: psycopg.Connection[Any]) -> tuple[int, int]:
+        """Upsert the stage into the raw table; (inserted, inserted + updated)."""
+        from psycopg import sql
+
+        spec = self.spec
+        keys = set(spec.primary_key)
+        data = [col for col in self.columns if col.name not in keys]
+        casts = sql.SQL(", ").join(quarantine.cast(col.name, col.pg_type) for col in self.columns)
+        if data:
+            assignments = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(_ident(col.name)) for col in data)
+            current = sql.SQL(", ").join(sql.SQL("t.{}").format(_ident(col.name)) for col in data)
+            incoming = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(_ident(col.name)) for col in data)
+            action: sql.Composable = sql.SQL(
+                "DO UPDATE SET {}, _loaded_at = EXCLUDED._loaded_at, _run_id = EXCLUDED._run_id "
+                "WHERE ({}) IS DISTINCT FROM ({})"
+            ).format(assignments, current, incoming)
+        else:
+            action = sql.SQL("DO NOTHING")
+        statement = sql.SQL(
+            "WITH merged AS (INSERT INTO {table} AS t ({columns}, _loaded_at, _run_id) "
+            "SELECT {casts}, now(), {run} FROM {stage} "
+            "ON CONFLICT ({keys}) {action} RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FROM merged"
+        ).format(
+            table=_ident(RAW_SCHEMA, spec.table),
+            columns=_column_list(self.columns),
+            casts=casts,
+            stage=_ident(STAGE),
+            keys=sql.SQL(", ").join(_ident(name) for name in spec.primary_key),
+            action=action,
+            run=sql.Literal(self.run_id),
+        )
+        row = conn.execute(statement).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def _cursor_max(self, conn: psycopg.Connection[Any], before: str | None, *, validate: bool) -> str | None:
+        """The greatest cursor value of the stage (and of the previous state), as text."""
+        from psycopg import sql
+
+        if self.spec.cursor is None:
+            return None
+        name = self.spec.cursor
+        pg_type = self.types[name]
+        typed = quarantine.cast(name, pg_type)
+        if validate and pg_type != "text":
+            typed = sql.SQL("CASE WHEN pg_input_is_valid({}, {}) THEN {} END").format(
+                _ident(name), sql.Literal(pg_type), typed
+            )
+        previous = sql.SQL("{}::{}").format(sql.Literal(before), quarantine.type_sql(pg_type))
+        statement = sql.SQL("SELECT greatest({}, max({}))::text FROM {}").format(previous, typed, _ident(STAGE))
+        row = conn.execute(statement).fetchone()
+        return row[0] if row else before
+
+    def _delete_absent(self, conn: psycopg.Connection[Any]) -> int:
+        """Full refresh: delete raw rows whose key is not in the (valid part of the) batch."""
+        from psycopg import sql
+
+        spec = self.spec
+        match = sql.SQL(" AND ").join(
+            sql.SQL("{} = t.{}").format(quarantine.cast(name, self.types[name]), _ident(name))
+            for name in spec.primary_key
+        )
+        cur = conn.execute(
+            sql.SQL("DELETE FROM {} AS t WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})").format(
+                _ident(RAW_SCHEMA, spec.table), _ident(STAGE), match
+            )
+        )
+        return cur.rowcount
+
+    def _evolve(self, conn: psycopg.Connection[Any], diff: registry.SchemaDiff) -> None:
+        """Apply compatible changes to the raw table (new columns, widened types)."""
+        from psycopg import sql
+
+        table = _ident(RAW_SCHEMA, self.spec.table)
+        for change in diff.changes:
+            if change.kind == "added" and change.new_type:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                        table, _ident(change.column), quarantine.type_sql(change.new_type)
+                    )
+                )
+            elif change.kind == "retyped" and change.new_type:
+                new_type = quarantine.type_sql(change.new_type)
+                conn.execute(
+                    sql.SQL("ALTER TABLE {0} ALTER COLUMN {1} TYPE {2} USING {1}::{2}").format(
+                        table, _ident(change.column), new_type
+                    )
+                )
+            # removed: the raw column stays (history); new and changed rows leave it untouched
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+
+    def _record_run(
+        self, conn: psycopg.Connection[Any], result: LoadResult | None, *, status: str, error: str | None = None
+    ) -> None:
+        r = result
+        conn.execute(
+            "INSERT INTO governance.ingest_load_run (source, resource, run_id, batch_id, mode, status, source_rows, "
+            "loaded_rows, inserted_rows, updated_rows, unchanged_rows, deleted_rows, quarantined_rows, "
+            "cursor_before, cursor_after, schema_version, seconds, error, started_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                self.spec.source,
+                self.spec.resource,
+                self.run_id,
+                self.batch_id,
+                r.mode if r else "unknown",
+                status,
+                r.source_rows if r else None,
+                r.loaded_rows if r else None,
+                r.inserted_rows if r else None,
+                r.updated_rows if r else None,
+                r.unchanged_rows if r else None,
+                r.deleted_rows if r else None,
+                r.quarantined_rows if r else None,
+                r.cursor_before if r else None,
+                r.cursor_after if r else None,
+                r.schema_version if r else None,
+                round(time.monotonic() - self.clock, 3),
+                error,
+                self.started,
+            ),
+        )
+
+    def _record_blocked(self, conn: psycopg.Connection[Any], blocked: _DriftBlocked) -> None:
+        spec = self.spec
+        with conn.transaction():
+            registry.record_drift(
+                conn,
+                spec.source,
+                spec.resource,
+                blocked.diff,
+                policy=spec.schema_policy,
+                outcome="blocked",
+                run_id=self.run_id,
+                batch_id=self.batch_id,
+                from_version=blocked.contract.version,
+                to_version=None,
+            )
+            self._record_run(conn, None, status="blocked", error=blocked.diff.describe())
+        if self.audit:
+            emit(self._drift_event(blocked.diff, "blocked", blocked.contract.version, None), audit_url=self.url)
+
+    def _blocked_message(self, blocked: _DriftBlocked) -> str:
+        spec = self.spec
+        why = (
+            f"schema_policy is 'freeze' in governance/sources/{spec.source}.yaml"
+            if spec.schema_policy == "freeze"
+            else "some changes cannot be applied without losing data"
+        )
+        return (
+            f"schema drift in {spec.source}.{spec.resource} against contract version {blocked.contract.version} "
+            f"({why}); nothing was loaded and the cursor is unchanged:\n{blocked.diff.describe()}\n"
+            f"Review the change, then set schema_policy: evolve or adapt the source. "
+            f"History: governance.ingest_drift_event."
+        )
+
+    def _record_failure(self, err: BaseException) -> None:
+        """Best effort: a ``failed`` row in ``governance.ingest_load_run`` on a fresh connection."""
+        import psycopg
+
+        message = f"{type(err).__name__}: {err}"[:2000]
+        try:
+            with connect_warehouse(self.url) as conn, conn.transaction():
+                self._record_run(conn, None, status="failed", error=message)
+        except psycopg.Error as record_err:
+            log.warning("could not record the failed load of %s: %s", self.spec.raw_table, record_err)
+
+    def _drift_event(
+        self, diff: registry.SchemaDiff, outcome: str, from_version: int, to_version: int | None
+    ) -> IngestEvent:
+        return IngestEvent(
+            kind="schema_drift",
+            source=self.spec.source,
+            resource=self.spec.resource,
+            run_id=self.run_id,
+            details={
+                "policy": self.spec.schema_policy,
+                "outcome": outcome,
+                "from_version": from_version,
+                "to_version": to_version,
+                "changes": diff.as_dicts(),
+                "batch_id": self.batch_id,
+            },
+        )
+
+    def _emit_after_commit(self, result: LoadResult, applied: registry.SchemaDiff | None) -> None:
+        if not self.audit:
+            return
+        if applied:
+            emit(
+                self._drift_event(applied, "applied", result.schema_version - 1, result.schema_version),
+                audit_url=self.url,
+            )
+        if result.quarantined_rows:
+            emit(
+                IngestEvent(
+                    kind="rows_quarantined",
+                    source=self.spec.source,
+                    resource=self.spec.resource,
+                    run_id=self.run_id,
+                    details={
+                        "rows": result.quarantined_rows,
+                        "reasons": [
+                            {"reason": reason, "rows": count}
+                            for reason, count in sorted(result.quarantine_reasons.items())
+                        ],
+                        "quarantine_table": f"{quarantine.SCHEMA}.{self.spec.table}",
+                        "batch_id": self.batch_id,
+                    },
+                ),
+                audit_url=self.url,
+            )
+
+
+def load_resource(
+    connector: Connector,
+    spec: ResourceSpec,
+    warehouse_url: str,
+    *,
+    run_id: str,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    audit: bool = True,
+) -> LoadResult:
+    """Load one resource from ``connector`` into ``raw.<source>__<resource>`` in one transaction.
+
+    Args:
+        connector: reads the source (discover + extract).
+        spec: the resource (:meth:`ResourceSpec.from_config`).
+        warehouse_url: the warehouse database (a role with CREATE on ``raw`` and ``raw_quarantine``).
+        run_id: the Airflow run id (stored in ``_run_id`` and in the quarantine).
+        chunk_rows: rows per extracted chunk (memory is about one chunk).
+        audit: send drift and quarantine events to the audit ledger and the notification hooks.
+
+    Raises:
+        SchemaDriftError: the schema changed and the policy forbids it (nothing loaded).
+        CountMismatchError: rows read != loaded + quarantined (nothing committed).
+        ResourceConfigError: the YAML does not match the source.
+        UnsupportedServerError: the warehouse is older than PostgreSQL 16.
+    """
+    if chunk_rows < 1:
+        raise IngestError(f"chunk_rows must be positive, got {chunk_rows}")
+    return _Load(connector, spec, warehouse_url, run_id=run_id, chunk_rows=chunk_rows, audit=audit).run()

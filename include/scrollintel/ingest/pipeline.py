@@ -1,0 +1,197 @@
+"""One ingestion task end to end: connector -> load -> classify -> quality gate.
+
+Shared by the Airflow operator (:class:`~scrollintel.ingest.operators.IngestResourceOperator`)
+and the CLI (``scrollintel ingest run``). The load commits first; classification and the
+quality gate look at what landed. A failing gate fails the task after the commit: the raw
+layer keeps the rows (re-running changes nothing), but the Asset is not published, so nothing
+downstream runs on the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scrollintel.ingest.loader import DEFAULT_CHUNK_ROWS, LoadResult, ResourceSpec, connect_warehouse, load_resource
+
+if TYPE_CHECKING:
+    from scrollintel.config import Governance
+    from scrollintel.ingest.classify import ColumnClass
+    from scrollintel.ingest.quality import QualityResult
+
+log = logging.getLogger(__name__)
+
+WAREHOUSE_CONN_ID = "postgres_warehouse"
+
+
+@dataclass
+class IngestOutcome:
+    """Everything one ingestion task did (returned to Airflow as XCom via :meth:`summary`)."""
+
+    load: LoadResult
+    source_namespace: str
+    source_name: str
+    classes: list[ColumnClass] = field(default_factory=list)
+    sensitivity: str | None = None
+    quality: QualityResult | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and pointers, no row data."""
+        load = self.load
+        return {
+            "raw_table": load.raw_table,
+            "mode": load.mode,
+            "path": load.path,
+            "source_rows": load.source_rows,
+            "loaded_rows": load.loaded_rows,
+            "inserted_rows": load.inserted_rows,
+            "updated_rows": load.updated_rows,
+            "unchanged_rows": load.unchanged_rows,
+            "deleted_rows": load.deleted_rows,
+            "quarantined_rows": load.quarantined_rows,
+            "quarantine_reasons": load.quarantine_reasons,
+            "cursor_before": load.cursor_before,
+            "cursor_after": load.cursor_after,
+            "schema_version": load.schema_version,
+            "drift": load.drift,
+            "batch_id": load.batch_id,
+            "seconds": load.seconds,
+            "classified": {item.column: item.class_id for item in self.classes if item.class_id},
+            "sensitivity": self.sensitivity,
+            "quality": self.quality.as_dict() if self.quality else None,
+        }
+
+
+def airflow_connection(conn_id: str) -> Any:
+    """The Airflow connection ``conn_id`` (inside a task, or from ``AIRFLOW_CONN_*`` outside)."""
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(conn_id)
+
+
+def warehouse_url_from_airflow(conn_id: str = WAREHOUSE_CONN_ID) -> str:
+    """The warehouse URL of the Airflow connection ``conn_id``."""
+    from scrollintel.db import connection_url
+
+    return connection_url(conn_id)
+
+
+def ingest_resource(
+    source_name: str,
+    resource_name: str,
+    *,
+    run_id: str,
+    warehouse_url: str,
+    source_conn: Any = None,
+    governance: Governance | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    classify: bool = True,
+    quality: bool = True,
+) -> IngestOutcome:
+    """Load, classify and gate one resource of a declared source.
+
+    ``source_conn``: an Airflow connection or a URL; default the source's ``connection_id``.
+
+    Raises:
+        SchemaDriftError, CountMismatchError, ResourceConfigError: the load did not happen.
+        QualityGateFailed: the load committed but the landed batch failed its suite.
+    """
+    from scrollintel.config import load_governance
+    from scrollintel.ingest.connectors import connector_for
+    from scrollintel.ingest.lineage import source_identity
+
+    governance = governance or load_governance()
+    try:
+        source = governance.source(source_name)
+    except KeyError as err:
+        from scrollintel.exceptions import ConfigError
+
+        raise ConfigError(f"unknown source {source_name!r} (known: {', '.join(sorted(governance.sources))})") from err
+    try:
+        source.resource(resource_name)
+    except KeyError as err:
+        from scrollintel.exceptions import ConfigError
+
+        known = ", ".join(item.name for item in source.resources)
+        raise ConfigError(
+            f"source {source_name!r} has no {source.resource_label} {resource_name!r} (known: {known})"
+        ) from err
+    spec = ResourceSpec.from_config(source, resource_name)
+    conn = source_conn if source_conn is not None else airflow_connection(source.connection_id)
+    connector = connector_for(source, conn)
+    result = load_resource(connector, spec, warehouse_url, run_id=run_id, chunk_rows=chunk_rows)
+    result.check_counts()
+    namespace, name = source_identity(connector, source.type, source.connection_id, resource_name)
+    outcome = IngestOutcome(load=result, source_namespace=namespace, source_name=name)
+    if classify:
+        _classify(outcome, governance, warehouse_url)
+    if quality:
+        from scrollintel.ingest.quality import validate_batch
+
+        outcome.quality = validate_batch(warehouse_url, result.raw_table, run_id)
+    return outcome
+
+
+def _classify(outcome: IngestOutcome, governance: Governance, warehouse_url: str) -> None:
+    from scrollintel.ingest import classify
+    from scrollintel.ingest.connectors.base import SourceColumn
+    from scrollintel.ingest.dagspec import classification_tag
+    from scrollintel.ingest.events import IngestEvent, emit
+
+    load = outcome.load
+    source = governance.source(load.source)
+    columns = [SourceColumn(**col) for col in load.columns]
+    with connect_warehouse(warehouse_url) as conn, conn.transaction():
+        classes, changed = classify.classify_table(
+            conn,
+            source=load.source,
+            resource=load.resource,
+            columns=columns,
+            config=governance.classification,
+            overrides=source.classification_overrides(load.resource),
+            run_id=load.run_id,
+        )
+    outcome.classes = classes
+    outcome.sensitivity = classify.highest_sensitivity(item.sensitivity for item in classes)
+    if changed:
+        emit(
+            IngestEvent(
+                kind="pii_classified",
+                source=load.source,
+                resource=load.resource,
+                run_id=load.run_id,
+                details={
+                    # a list, not a dict keyed by column: column names such as "email" are not data
+                    "columns": [
+                        {"column": item.column, "class": item.class_id, "method": item.method} for item in changed
+                    ],
+                    "sensitivity": outcome.sensitivity,
+                },
+            ),
+            audit_url=warehouse_url,
+        )
+    tag = classification_tag(source, governance)
+    from scrollintel.config import SENSITIVITY_LEVELS
+
+    if outcome.sensitivity and SENSITIVITY_LEVELS.index(outcome.sensitivity) > SENSITIVITY_LEVELS.index(tag):
+        above = sorted(item.column for item in classes if item.sensitivity == outcome.sensitivity)
+        log.warning(
+            "%s holds %s data (%s) but its DAG is tagged %r: declare these columns under classification: "
+            "in governance/sources/%s.yaml",
+            load.raw_table,
+            outcome.sensitivity,
+            ", ".join(above),
+            tag,
+            load.source,
+        )
+        emit(
+            IngestEvent(
+                kind="classification_above_tag",
+                source=load.source,
+                resource=load.resource,
+                run_id=load.run_id,
+                details={"sensitivity": outcome.sensitivity, "dag_tag": tag, "columns": above},
+            ),
+            audit_url=warehouse_url,
+        )

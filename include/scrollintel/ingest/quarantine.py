@@ -1,0 +1,222 @@
+"""Quarantine: rows that do not fit the warehouse are kept, with why, instead of failing the load.
+
+Every staged row is text. A row is quarantined when a value does not parse as its column's
+warehouse type (``pg_input_is_valid``, PostgreSQL 16+), when a primary key column is null, or
+when a later row of the same batch has the same primary key (the later row wins: connectors
+extract in cursor order, so it is the newer version). Quarantined rows move from the stage to
+``raw_quarantine.<source>__<resource>`` in the load's transaction, so they are committed (or
+not) together with the good rows and the cursor.
+
+Each quarantined row keeps its raw text values as a JSON object (``raw_row``), a ``reason``
+that names the columns and types but no values (safe to log and count), a ``detail`` with
+PostgreSQL's own message (which may quote the value), the run id and the batch id. Replaying a
+batch adds nothing: a row already quarantined for the same reason is not stored twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scrollintel.ingest.connectors.base import SourceColumn
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
+
+SCHEMA = "raw_quarantine"
+DUPLICATE_REASON = "duplicate primary key in batch"
+DUPLICATE_DETAIL = "a later row of the same batch with this primary key was loaded"
+_TYPE_NAME = re.compile(r"[a-z][a-z0-9 ]*(\(\d+(,\d+)?\))?")
+
+
+@dataclass
+class QuarantineCounts:
+    """Rows quarantined by one load, by reason."""
+
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_reason.values())
+
+    def add(self, reason: str, count: int) -> None:
+        if count:
+            self.by_reason[reason] = self.by_reason.get(reason, 0) + count
+
+
+def table_ident(table: str) -> sql.Identifier:
+    """``raw_quarantine.<table>`` as a quoted identifier."""
+    from psycopg import sql
+
+    return sql.Identifier(SCHEMA, table)
+
+
+def ensure_table(conn: psycopg.Connection[Any], table: str) -> None:
+    """Create ``raw_quarantine.<table>`` when it does not exist."""
+    from psycopg import sql
+
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            "_quarantine_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+            "run_id text NOT NULL, batch_id text NOT NULL, reason text NOT NULL, detail text, "
+            "raw_row jsonb NOT NULL, row_hash text NOT NULL, "
+            "quarantined_at timestamptz NOT NULL DEFAULT now(), "
+            "UNIQUE (row_hash, reason))"
+        ).format(table_ident(table))
+    )
+
+
+def _typed_columns(columns: Sequence[SourceColumn]) -> list[SourceColumn]:
+    return [col for col in columns if col.pg_type != "text"]
+
+
+def _problem_parts(
+    columns: Sequence[SourceColumn], primary_key: Sequence[str]
+) -> tuple[sql.Composable, sql.Composable, sql.Composable]:
+    """(row is bad, reason, detail) expressions over the stage's text columns."""
+    from psycopg import sql
+
+    flags: list[sql.Composable] = []
+    reasons: list[sql.Composable] = []
+    details: list[sql.Composable] = []
+    for name in primary_key:
+        ident = sql.Identifier(name)
+        flags.append(sql.SQL("{} IS NULL").format(ident))
+        reasons.append(
+            sql.SQL("CASE WHEN {} IS NULL THEN {} END").format(ident, sql.Literal(f"{name}: null primary key"))
+        )
+    for col in _typed_columns(columns):
+        ident, pg_type = sql.Identifier(col.name), sql.Literal(col.pg_type)
+        invalid = sql.SQL("({0} IS NOT NULL AND NOT pg_input_is_valid({0}, {1}))").format(ident, pg_type)
+        flags.append(invalid)
+        reasons.append(
+            sql.SQL("CASE WHEN {} THEN {} END").format(invalid, sql.Literal(f"{col.name}: not a valid {col.pg_type}"))
+        )
+        details.append(
+            sql.SQL("CASE WHEN {0} THEN {1} || (pg_input_error_info({2}, {3})).message END").format(
+                invalid, sql.Literal(f"{col.name}: "), ident, pg_type
+            )
+        )
+    if not flags:
+        false = sql.SQL("false")
+        return false, sql.SQL("NULL::text"), sql.SQL("NULL::text")
+    flag = sql.SQL(" OR ").join(flags)
+    reason = sql.SQL("concat_ws('; ', {})").format(sql.SQL(", ").join(reasons))
+    detail = sql.SQL("NULLIF(concat_ws('; ', {}), '')").format(sql.SQL(", ").join(details)) if details else None
+    return flag, reason, detail or sql.SQL("NULL::text")
+
+
+def quarantine_invalid(
+    conn: psycopg.Connection[Any],
+    stage: str,
+    table: str,
+    columns: Sequence[SourceColumn],
+    primary_key: Sequence[str],
+    *,
+    run_id: str,
+    batch_id: str,
+) -> QuarantineCounts:
+    """Move rows with a null key or a value that does not parse from ``stage`` to quarantine."""
+    from psycopg import sql
+
+    flag, reason, detail = _problem_parts(columns, primary_key)
+    statement = sql.SQL(
+        "WITH bad AS (DELETE FROM {stage} AS s WHERE {flag} "
+        "RETURNING to_jsonb(s) AS raw_row, {reason} AS reason, {detail} AS detail), "
+        "kept AS (INSERT INTO {target} (run_id, batch_id, reason, detail, raw_row, row_hash) "
+        "SELECT {run}, {batch}, reason, detail, raw_row, md5(raw_row::text) FROM bad "
+        "ON CONFLICT (row_hash, reason) DO NOTHING) "
+        "SELECT reason, count(*) FROM bad GROUP BY reason"
+    ).format(
+        stage=sql.Identifier(stage),
+        flag=flag,
+        reason=reason,
+        detail=detail,
+        target=table_ident(table),
+        run=sql.Literal(run_id),
+        batch=sql.Literal(batch_id),
+    )
+    counts = QuarantineCounts()
+    for found_reason, count in conn.execute(statement).fetchall():
+        counts.add(found_reason, count)
+    return counts
+
+
+def quarantine_duplicates(
+    conn: psycopg.Connection[Any],
+    stage: str,
+    table: str,
+    columns: Sequence[SourceColumn],
+    primary_key: Sequence[str],
+    *,
+    run_id: str,
+    batch_id: str,
+) -> int:
+    """Move all but the last row of each primary key in ``stage`` to quarantine; returns how many.
+
+    "Last" is extraction order (the stage's physical order, which COPY preserves).
+    """
+    from psycopg import sql
+
+    types = {col.name: col.pg_type for col in columns}
+    keys = sql.SQL(", ").join(cast(name, types[name]) for name in primary_key)
+    statement = sql.SQL(
+        "WITH ranked AS (SELECT ctid AS rid, row_number() OVER (PARTITION BY {keys} ORDER BY ctid DESC) AS rn "
+        "FROM {stage}), "
+        "bad AS (DELETE FROM {stage} AS s USING ranked r WHERE s.ctid = r.rid AND r.rn > 1 "
+        "RETURNING to_jsonb(s) AS raw_row), "
+        "kept AS (INSERT INTO {target} (run_id, batch_id, reason, detail, raw_row, row_hash) "
+        "SELECT {run}, {batch}, {reason}, {detail}, raw_row, md5(raw_row::text) FROM bad "
+        "ON CONFLICT (row_hash, reason) DO NOTHING) "
+        "SELECT count(*) FROM bad"
+    ).format(
+        keys=keys,
+        stage=sql.Identifier(stage),
+        target=table_ident(table),
+        run=sql.Literal(run_id),
+        batch=sql.Literal(batch_id),
+        reason=sql.Literal(DUPLICATE_REASON),
+        detail=sql.Literal(DUPLICATE_DETAIL),
+    )
+    row = conn.execute(statement).fetchone()
+    return int(row[0]) if row else 0
+
+
+def type_sql(pg_type: str) -> sql.SQL:
+    """A warehouse type name as SQL, after checking it is a plain type name (it is spliced in)."""
+    from psycopg import sql
+
+    if not _TYPE_NAME.fullmatch(pg_type):
+        raise ValueError(f"not a plain PostgreSQL type name: {pg_type!r}")
+    return sql.SQL(pg_type)
+
+
+def cast(name: str, pg_type: str) -> sql.Composable:
+    """``"name"::type`` (no cast for text columns)."""
+    from psycopg import sql
+
+    ident = sql.Identifier(name)
+    if pg_type == "text":
+        return ident
+    return sql.SQL("{}::{}").format(ident, type_sql(pg_type))
+
+
+def quarantined_rows(
+    conn: psycopg.Connection[Any], table: str, *, batch_id: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Quarantined rows of ``raw_quarantine.<table>`` (of one batch), newest first."""
+    from psycopg import sql
+
+    where = sql.SQL("WHERE batch_id = {}").format(sql.Literal(batch_id)) if batch_id else sql.SQL("")
+    cur = conn.execute(
+        sql.SQL(
+            "SELECT run_id, batch_id, reason, detail, raw_row, quarantined_at FROM {} {} "
+            "ORDER BY _quarantine_id DESC LIMIT {}"
+        ).format(table_ident(table), where, sql.Literal(int(limit)))
+    )
+    names = [col.name for col in cur.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

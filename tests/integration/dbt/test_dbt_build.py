@@ -1,0 +1,66 @@
+"""``dbt build`` of the whole project against a real PostgreSQL warehouse with the seeded demo data."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.dbt.conftest import Warehouse
+
+pytestmark = pytest.mark.integration
+
+STAGING = (
+    "stg_shop__customers",
+    "stg_shop__products",
+    "stg_shop__orders",
+    "stg_shop__order_items",
+    "stg_shop__payments",
+    "stg_shop__subscriptions",
+    "stg_shop__subscription_events",
+    "stg_marketing__events",
+    "stg_marketing__campaigns",
+    "stg_stores__stores",
+    "stg_stores__inventory",
+)
+MARTS = ("customers", "orders", "order_items", "daily_revenue", "marketing_attribution", "ml_churn_features")
+
+
+def test_dbt_build_passes_every_model_and_test(built: Warehouse) -> None:
+    # the `built` fixture asserts success and lists every failing node otherwise
+    assert built.build_seconds is not None
+    print(f"\ndbt build: {built.build_seconds:.1f} s")
+
+
+def test_staging_are_views_and_marts_are_tables(built: Warehouse) -> None:
+    with built.connect() as conn:
+        kinds = dict(
+            conn.execute(
+                "SELECT table_schema || '.' || table_name, table_type FROM information_schema.tables "
+                "WHERE table_schema IN ('staging', 'marts')"
+            ).fetchall()
+        )
+    assert {f"staging.{name}": "VIEW" for name in STAGING}.items() <= kinds.items()
+    assert {f"marts.{name}": "BASE TABLE" for name in MARTS}.items() <= kinds.items()
+
+
+def test_marts_hold_the_demo_business(built: Warehouse) -> None:
+    with built.connect() as conn:
+        customers, orders = conn.execute(
+            "SELECT (SELECT count(*) FROM raw.shop__customers), (SELECT count(*) FROM raw.shop__orders)"
+        ).fetchone()
+        assert conn.execute("SELECT count(*) FROM marts.customers").fetchone()[0] == customers
+        assert conn.execute("SELECT count(*) FROM marts.orders").fetchone()[0] == orders
+        revenue_by_orders, revenue_by_day = conn.execute(
+            "SELECT (SELECT sum(total_amount) FROM marts.orders WHERE is_revenue), "
+            "(SELECT sum(revenue) FROM marts.daily_revenue)"
+        ).fetchone()
+        assert revenue_by_orders == revenue_by_day
+        ltv = conn.execute("SELECT sum(lifetime_value) FROM marts.customers").fetchone()[0]
+        assert ltv == revenue_by_orders
+        snapshots, churned, subscribers = conn.execute(
+            "SELECT count(DISTINCT snapshot_date), sum(churn_label), count(DISTINCT customer_id) "
+            "FROM marts.ml_churn_features"
+        ).fetchone()
+        assert snapshots >= 12
+        assert churned > 0
+        assert subscribers <= conn.execute("SELECT count(*) FROM raw.shop__subscriptions").fetchone()[0]
+        assert conn.execute("SELECT count(*) FROM marts.marketing_attribution").fetchone()[0] > 0

@@ -1,0 +1,436 @@
+"""The loader against real PostgreSQL: exactly once, replay-safe, quarantine, drift, full refresh."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from scrollintel.config import load_governance
+from scrollintel.demo.shop import SHOP_TABLES
+from scrollintel.ingest import events
+from scrollintel.ingest.connectors.postgres import PostgresConnector
+from scrollintel.ingest.errors import CountMismatchError, IngestError, ResourceConfigError, SchemaDriftError
+from scrollintel.ingest.loader import ResourceSpec, load_resource
+from scrollintel.ingest.quarantine import DUPLICATE_REASON
+from tests.integration.ingest.helpers import (
+    CsvConnector,
+    checksum,
+    connect,
+    csv_spec,
+    execute,
+    postgres_source,
+    scalar,
+)
+
+pytestmark = pytest.mark.integration
+
+KEYS = {
+    "customers": "customer_id",
+    "products": "product_id",
+    "orders": "order_id",
+    "order_items": "order_item_id",
+    "payments": "payment_id",
+    "subscriptions": "subscription_id",
+    "subscription_events": "event_id",
+}
+
+
+def _columns(url: str, table: str) -> list[str]:
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = %s "
+            "ORDER BY ordinal_position",
+            (table,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _raw_state(url: str, table: str) -> str:
+    """Every column of a raw table including metadata: changes when any row is rewritten."""
+    return str(scalar(url, f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"))
+
+
+def _cursor(url: str, source: str, resource: str) -> Any:
+    return scalar(
+        url, "SELECT cursor_value FROM governance.ingest_cursor WHERE source = %s AND resource = %s", (source, resource)
+    )
+
+
+# --------------------------------------------------------------------------- the demo shop
+
+
+def test_every_shop_table_lands_exactly_and_a_replay_changes_nothing(shop_url: str, warehouse: str) -> None:
+    source = load_governance().source("shop")
+    connector = PostgresConnector(source, shop_url)  # type: ignore[arg-type]
+    for table in SHOP_TABLES:
+        spec = ResourceSpec.from_config(source, table)
+        first = load_resource(connector, spec, warehouse, run_id="run-1")
+        count = scalar(shop_url, f"SELECT count(*) FROM {table}")
+        assert (first.mode, first.path) == ("initial", "direct-binary")
+        assert first.source_rows == first.loaded_rows == first.inserted_rows == count
+        assert first.quarantined_rows == 0
+        columns = _columns(shop_url, table)
+        assert checksum(warehouse, f"raw.shop__{table}", columns, KEYS[table]) == checksum(
+            shop_url, table, columns, KEYS[table]
+        )
+        before = _raw_state(warehouse, f"raw.shop__{table}")
+        replay = load_resource(connector, spec, warehouse, run_id="run-2")
+        assert replay.mode == "incremental"
+        assert replay.source_rows >= 1  # rows at the last cursor value are read again ...
+        assert (replay.inserted_rows, replay.updated_rows) == (0, 0)  # ... and change nothing
+        assert replay.unchanged_rows == replay.source_rows
+        assert replay.cursor_after == first.cursor_after
+        assert _raw_state(warehouse, f"raw.shop__{table}") == before
+    runs = scalar(warehouse, "SELECT count(*) FROM governance.ingest_load_run WHERE status = 'succeeded'")
+    assert runs == 2 * len(SHOP_TABLES)
+
+
+def _copy_orders(shop_url: str, source_db: str, *, rows: int = 1000) -> None:
+    """A writable copy of the first shop orders in ``source_db``."""
+    with connect(shop_url) as src, connect(source_db, autocommit=True) as dst:
+        dst.execute(
+            "CREATE TABLE orders (order_id bigint PRIMARY KEY, customer_id bigint NOT NULL, ordered_at timestamptz, "
+            "status text, channel text, total_amount numeric(12,2), currency char(3), updated_at timestamptz NOT NULL)"
+        )
+        with (
+            src.cursor().copy(
+                f"COPY (SELECT * FROM orders ORDER BY order_id LIMIT {rows}) TO STDOUT (FORMAT binary)"
+            ) as out,
+            dst.cursor().copy("COPY orders FROM STDIN (FORMAT binary)") as into,
+        ):
+            for data in out:
+                into.write(data)
+
+
+ORDER_COLUMNS = ["order_id", "customer_id", "ordered_at", "status", "channel", "total_amount", "currency", "updated_at"]
+
+
+def _orders_source(policy: str = "freeze", cursor: str | None = "updated_at") -> Any:
+    return postgres_source("src", [{"name": "orders", "primary_key": ["order_id"], "cursor": cursor}], policy=policy)
+
+
+def test_incremental_load_merges_changed_and_new_rows_only(shop_url: str, source_db: str, warehouse: str) -> None:
+    _copy_orders(shop_url, source_db)
+    source = _orders_source()
+    connector = PostgresConnector(source, source_db)
+    spec = ResourceSpec.from_config(source, "orders")
+    load_resource(connector, spec, warehouse, run_id="first")
+    execute(
+        source_db,
+        "UPDATE orders SET status = 'returned', updated_at = '2026-02-01T00:00:00Z' WHERE order_id % 10 = 0",
+        "INSERT INTO orders SELECT order_id + 100000, customer_id, ordered_at, status, channel, total_amount, "
+        "currency, '2026-02-02T00:00:00Z' FROM orders WHERE order_id % 10 = 1",
+    )
+    second = load_resource(connector, spec, warehouse, run_id="second")
+    assert second.mode == "incremental" and second.path == "staged"
+    # only rows at or after the stored cursor are read: the 200 changed ones and the one at the old cursor
+    assert second.source_rows == 201
+    assert (second.inserted_rows, second.updated_rows, second.unchanged_rows) == (100, 100, 1)
+    assert second.cursor_after == "2026-02-02 00:00:00+00"
+    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
+        source_db, "orders", ORDER_COLUMNS, "order_id"
+    )
+    assert scalar(warehouse, "SELECT count(*) FROM raw.src__orders WHERE _run_id = 'second'") == 200
+
+
+def test_full_refresh_deletes_rows_gone_from_the_source_and_replays_as_a_no_op(
+    shop_url: str, source_db: str, warehouse: str
+) -> None:
+    _copy_orders(shop_url, source_db)
+    source = _orders_source(cursor=None)
+    connector = PostgresConnector(source, source_db)
+    spec = ResourceSpec.from_config(source, "orders")
+    assert spec.incremental is False
+    load_resource(connector, spec, warehouse, run_id="first")
+    execute(
+        source_db,
+        "DELETE FROM orders WHERE order_id % 7 = 0",
+        "UPDATE orders SET total_amount = total_amount + 1 WHERE order_id % 7 = 1",
+    )
+    deleted = 1000 - scalar(source_db, "SELECT count(*) FROM orders")
+    second = load_resource(connector, spec, warehouse, run_id="second")
+    assert second.mode == "full_refresh"
+    assert second.deleted_rows == deleted
+    assert second.updated_rows == scalar(source_db, "SELECT count(*) FROM orders WHERE order_id % 7 = 1")
+    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
+        source_db, "orders", ORDER_COLUMNS, "order_id"
+    )
+    before = _raw_state(warehouse, "raw.src__orders")
+    third = load_resource(connector, spec, warehouse, run_id="third")
+    assert (third.inserted_rows, third.updated_rows, third.deleted_rows) == (0, 0, 0)
+    assert _raw_state(warehouse, "raw.src__orders") == before
+
+
+def test_source_rows_with_null_or_duplicate_keys_are_quarantined(source_db: str, warehouse: str) -> None:
+    # a source table without a primary key constraint (a view or a careless table)
+    execute(
+        source_db,
+        "CREATE TABLE orders (order_id bigint, note text, updated_at timestamptz NOT NULL)",
+        "INSERT INTO orders SELECT g, 'v1', '2026-01-01'::timestamptz + g * interval '1 minute' "
+        "FROM generate_series(1, 500) g",
+        "INSERT INTO orders VALUES (NULL, 'no key', '2026-01-01'), (7, 'v2', '2026-03-01'), (9, 'v2', '2026-03-02')",
+    )
+    source = postgres_source("src", [{"name": "orders", "primary_key": ["order_id"], "cursor": "updated_at"}])
+    result = load_resource(
+        PostgresConnector(source, source_db), ResourceSpec.from_config(source, "orders"), warehouse, run_id="r1"
+    )
+    assert result.source_rows == 503
+    assert result.quarantined_rows == 3 and result.loaded_rows == 500
+    assert result.quarantine_reasons == {"order_id: null primary key": 1, DUPLICATE_REASON: 2}
+    # the later version of a duplicated key wins (extraction is in cursor order)
+    assert scalar(warehouse, "SELECT note FROM raw.src__orders WHERE order_id = 7") == "v2"
+    assert scalar(warehouse, "SELECT count(*) FROM raw_quarantine.src__orders WHERE raw_row->>'note' = 'v1'") == 2
+
+
+# --------------------------------------------------------------------------- quarantine
+
+
+def _rows_with_one_percent_bad(n: int = 5000) -> tuple[list[str], dict[int, str]]:
+    """``id,qty,price,day,label`` rows; every 100th row is broken in one of five ways."""
+    rows, broken = [], {}
+    for i in range(1, n + 1):
+        qty, price, day = str(i % 50), f"{i % 1000}.25", f"2026-01-{1 + i % 28:02d}"
+        key = str(i)
+        if i % 100 == 0:
+            kind = (i // 100) % 5
+            if kind == 0:
+                qty = "seven"
+                broken[i] = "qty: not a valid integer"
+            elif kind == 1:
+                price = "12.5x"
+                broken[i] = "price: not a valid numeric(10,2)"
+            elif kind == 2:
+                day = "2026-02-30"
+                broken[i] = "day: not a valid date"
+            elif kind == 3:
+                qty = "99999999999"
+                broken[i] = "qty: not a valid integer"
+            else:
+                price = "123456789.99"  # too many digits for numeric(10,2)
+                broken[i] = "price: not a valid numeric(10,2)"
+        rows.append(f'{key},{qty},{price},{day},"label, {i}"')
+    return rows, broken
+
+
+COLUMNS = [("id", "bigint"), ("qty", "integer"), ("price", "numeric(10,2)"), ("day", "date"), ("label", "text")]
+
+
+@pytest.mark.parametrize("first_load", [True, False], ids=["first-load", "incremental"])
+def test_one_percent_malformed_rows_are_quarantined_with_a_reason_and_the_run_succeeds(
+    warehouse: str, first_load: bool
+) -> None:
+    rows, broken = _rows_with_one_percent_bad()
+    spec = csv_spec("csvsrc")
+    if not first_load:  # the raw table exists: the malformed rows arrive through the staged merge
+        load_resource(CsvConnector(COLUMNS, ["1,1,1.00,2026-01-01,x"]), spec, warehouse, run_id="seed")
+    result = load_resource(CsvConnector(COLUMNS, rows), spec, warehouse, run_id="bad-batch", chunk_rows=700)
+    assert result.source_rows == 5000
+    assert result.quarantined_rows == len(broken) == 50
+    assert result.loaded_rows == 5000 - 50 == result.source_rows - result.quarantined_rows
+    assert sum(result.quarantine_reasons.values()) == 50
+    with connect(warehouse) as conn:
+        quarantined = conn.execute(
+            "SELECT (raw_row->>'id')::bigint, reason, detail, run_id, batch_id, raw_row "
+            "FROM raw_quarantine.csvsrc__items"
+        ).fetchall()
+        landed = {row[0] for row in conn.execute("SELECT id FROM raw.csvsrc__items").fetchall()}
+    assert {row[0]: row[1] for row in quarantined} == broken
+    assert all(row[3] == "bad-batch" and row[4] == result.batch_id for row in quarantined)
+    assert all(row[2] for row in quarantined)  # PostgreSQL's own message, e.g. invalid input syntax
+    assert quarantined[0][5]["label"].startswith("label, ")  # the raw text of every column is kept
+    assert not landed & set(broken)  # none of them in the target
+    assert len(landed) == 5000 - 50
+    # replaying the batch changes nothing, in the raw table or in the quarantine
+    before = _raw_state(warehouse, "raw.csvsrc__items")
+    replay = load_resource(CsvConnector(COLUMNS, rows), spec, warehouse, run_id="bad-batch")
+    assert (replay.inserted_rows, replay.updated_rows, replay.quarantined_rows) == (0, 0, 50)
+    assert _raw_state(warehouse, "raw.csvsrc__items") == before
+    assert scalar(warehouse, "SELECT count(*) FROM raw_quarantine.csvsrc__items") == 50
+
+
+def test_quarantine_is_recorded_in_the_audit_ledger_and_sent_to_hooks(warehouse: str) -> None:
+    seen: list[events.IngestEvent] = []
+
+    class Hook:
+        def notify(self, event: events.IngestEvent) -> None:
+            seen.append(event)
+
+    hook = Hook()
+    events.register_hook(hook)
+    try:
+        rows, _ = _rows_with_one_percent_bad(300)
+        load_resource(CsvConnector(COLUMNS, rows), csv_spec("audited"), warehouse, run_id="r1")
+    finally:
+        events.unregister_hook(hook)
+    assert [event.kind for event in seen] == ["rows_quarantined"]
+    assert seen[0].details["rows"] == 3
+    with connect(warehouse) as conn:
+        entry = conn.execute(
+            "SELECT action, subject, details FROM governance.audit_entry WHERE action = 'ingest.rows_quarantined'"
+        ).fetchone()
+    assert entry is not None
+    assert entry[1] == "dataset:raw.audited__items"
+    details = json.loads(entry[2]) if isinstance(entry[2], str) else entry[2]
+    assert details["rows"] == 3 and details["quarantine_table"] == "raw_quarantine.audited__items"
+
+
+def test_csv_that_copy_cannot_read_fails_loudly_naming_the_connector(warehouse: str) -> None:
+    connector = CsvConnector(COLUMNS, ["1,1,1.00,2026-01-01,a", "2,2,2.00,2026-01-02,b,extra"])
+    with pytest.raises(IngestError, match=r"CsvConnector produced CSV that COPY cannot read.*extra data"):
+        load_resource(connector, csv_spec("badcsv"), warehouse, run_id="r1")
+    assert scalar(warehouse, "SELECT to_regclass('raw.badcsv__items')") is None
+
+
+def test_a_connector_that_miscounts_rows_fails_the_load_and_commits_nothing(warehouse: str) -> None:
+    connector = CsvConnector(COLUMNS, ["1,1,1.00,2026-01-01,a", "2,2,2.00,2026-01-02,b"], lie_about_rows=1)
+    with pytest.raises(CountMismatchError, match=r"3 row\(s\) read from the source but 2 loaded"):
+        load_resource(connector, csv_spec("liar"), warehouse, run_id="r1")
+    assert scalar(warehouse, "SELECT to_regclass('raw.liar__items')") is None
+    assert scalar(warehouse, "SELECT count(*) FROM governance.ingest_cursor") == 0
+    assert scalar(warehouse, "SELECT status FROM governance.ingest_load_run WHERE source = 'liar'") == "failed"
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def _simple_source_table(source_db: str) -> None:
+    execute(
+        source_db,
+        "CREATE TABLE customers (customer_id integer PRIMARY KEY, name text, updated_at timestamptz NOT NULL)",
+        "INSERT INTO customers SELECT g, 'n' || g, '2026-01-01'::timestamptz + g * interval '1 hour' "
+        "FROM generate_series(1, 100) g",
+    )
+
+
+def _customers(policy: str) -> tuple[Any, ResourceSpec]:
+    source = postgres_source(
+        "drift", [{"name": "customers", "primary_key": ["customer_id"], "cursor": "updated_at"}], policy=policy
+    )
+    return source, ResourceSpec.from_config(source, "customers")
+
+
+def test_drift_under_freeze_fails_with_the_diff_writes_nothing_and_keeps_the_cursor(
+    source_db: str, warehouse: str
+) -> None:
+    _simple_source_table(source_db)
+    source, spec = _customers("freeze")
+    connector = PostgresConnector(source, source_db)
+    load_resource(connector, spec, warehouse, run_id="r1")
+    cursor = _cursor(warehouse, "drift", "customers")
+    before = _raw_state(warehouse, "raw.drift__customers")
+    execute(
+        source_db,
+        "ALTER TABLE customers ADD COLUMN loyalty_tier text",
+        "ALTER TABLE customers DROP COLUMN name",
+        "UPDATE customers SET loyalty_tier = 'gold', updated_at = '2027-01-01' WHERE customer_id < 10",
+    )
+    seen: list[events.IngestEvent] = []
+
+    class Hook:
+        def notify(self, event: events.IngestEvent) -> None:
+            seen.append(event)
+
+    hook = Hook()
+    events.register_hook(hook)
+    try:
+        with pytest.raises(SchemaDriftError) as failure:
+            load_resource(connector, spec, warehouse, run_id="r2")
+    finally:
+        events.unregister_hook(hook)
+    message = str(failure.value)
+    assert "schema drift in drift.customers against contract version 1" in message
+    assert "+ loyalty_tier (text)" in message and "- name (text)" in message
+    assert "schema_policy is 'freeze'" in message and "cursor is unchanged" in message
+    assert _raw_state(warehouse, "raw.drift__customers") == before  # 0 rows written
+    assert _cursor(warehouse, "drift", "customers") == cursor
+    assert scalar(warehouse, "SELECT count(*) FROM raw.drift__customers WHERE _run_id = 'r2'") == 0
+    with connect(warehouse) as conn:
+        event = conn.execute("SELECT outcome, policy, changes FROM governance.ingest_drift_event").fetchone()
+        run = conn.execute("SELECT status, error FROM governance.ingest_load_run WHERE run_id = 'r2'").fetchone()
+        audited = conn.execute(
+            "SELECT count(*) FROM governance.audit_entry WHERE action = 'ingest.schema_drift'"
+        ).fetchone()
+    assert event is not None and event[:2] == ("blocked", "freeze")
+    assert {change["column"] for change in event[2]} == {"loyalty_tier", "name"}
+    assert run is not None and run[0] == "blocked" and "+ loyalty_tier" in run[1]
+    assert audited == (1,)
+    assert [(e.kind, e.details["outcome"]) for e in seen] == [("schema_drift", "blocked")]
+
+
+def test_drift_under_evolve_adds_the_column_and_registers_a_new_version(source_db: str, warehouse: str) -> None:
+    _simple_source_table(source_db)
+    source, spec = _customers("evolve")
+    connector = PostgresConnector(source, source_db)
+    load_resource(connector, spec, warehouse, run_id="r1")
+    execute(
+        source_db,
+        "ALTER TABLE customers ADD COLUMN loyalty_tier text, ALTER COLUMN customer_id TYPE bigint",
+        "UPDATE customers SET loyalty_tier = 'gold', updated_at = '2027-01-01' WHERE customer_id <= 10",
+    )
+    result = load_resource(connector, spec, warehouse, run_id="r2")
+    assert result.schema_version == 2
+    assert {(c["kind"], c["column"]) for c in result.drift} == {("added", "loyalty_tier"), ("retyped", "customer_id")}
+    assert result.updated_rows == 10
+    with connect(warehouse) as conn:
+        types = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'raw' AND table_name = 'drift__customers'"
+            ).fetchall()
+        )
+        event = conn.execute("SELECT outcome, from_version, to_version FROM governance.ingest_drift_event").fetchone()
+    assert types["loyalty_tier"] == "text" and types["customer_id"] == "bigint"
+    assert event == ("applied", 1, 2)
+    assert scalar(warehouse, "SELECT count(*) FROM raw.drift__customers WHERE loyalty_tier = 'gold'") == 10
+    # removing a column under evolve keeps it in the raw table (history) and loads the rest
+    execute(source_db, "ALTER TABLE customers DROP COLUMN name", "UPDATE customers SET updated_at = '2027-02-01'")
+    third = load_resource(connector, spec, warehouse, run_id="r3")
+    assert third.schema_version == 3 and third.updated_rows == 100
+    assert scalar(warehouse, "SELECT count(*) FROM raw.drift__customers WHERE name IS NOT NULL") == 100
+
+
+def test_a_narrowing_retype_is_blocked_even_under_evolve(source_db: str, warehouse: str) -> None:
+    _simple_source_table(source_db)
+    source, spec = _customers("evolve")
+    connector = PostgresConnector(source, source_db)
+    load_resource(connector, spec, warehouse, run_id="r1")
+    execute(source_db, "ALTER TABLE customers ALTER COLUMN name TYPE integer USING length(name)")
+    with pytest.raises(SchemaDriftError, match=r"~ name: text -> integer \(not a widening"):
+        load_resource(connector, spec, warehouse, run_id="r2")
+
+
+def test_a_changed_primary_key_is_refused_with_what_to_do(source_db: str, warehouse: str) -> None:
+    _simple_source_table(source_db)
+    source, spec = _customers("evolve")
+    load_resource(PostgresConnector(source, source_db), spec, warehouse, run_id="r1")
+    rekeyed = ResourceSpec(**{**spec.__dict__, "primary_key": ("customer_id", "name")})
+    with pytest.raises(ResourceConfigError, match=r"primary key changed from \['customer_id'\] to"):
+        load_resource(PostgresConnector(source, source_db), rekeyed, warehouse, run_id="r2")
+
+
+def test_the_runtime_role_can_load_with_only_the_migration_grants(pg_server: Any, shop_url: str) -> None:
+    from scrollintel import migrate
+    from scrollintel.db import with_database
+
+    role = "ingest_runtime_test"
+    execute(
+        pg_server.url("postgres"),
+        f"DROP ROLE IF EXISTS {role}",
+        f"CREATE ROLE {role} LOGIN PASSWORD 'runtime-pw'",
+    )
+    url = pg_server.create_database()
+    migrate.upgrade(url, runtime_role=role)
+    runtime_url = with_database(url, url.rsplit("/", 1)[1]).replace(
+        url.split("://", 1)[1].split("@", 1)[0], f"{role}:runtime-pw"
+    )
+    source = load_governance().source("shop")
+    connector = PostgresConnector(source, shop_url)  # type: ignore[arg-type]
+    spec = ResourceSpec.from_config(source, "products")
+    result = load_resource(connector, spec, runtime_url, run_id="r1")
+    assert result.loaded_rows == scalar(shop_url, "SELECT count(*) FROM products")
+    rows, _ = _rows_with_one_percent_bad(200)
+    quarantined = load_resource(CsvConnector(COLUMNS, rows), csv_spec("rt"), runtime_url, run_id="r1")
+    assert quarantined.quarantined_rows == 2
+    assert scalar(url, "SELECT tableowner FROM pg_tables WHERE tablename = 'shop__products'") == role

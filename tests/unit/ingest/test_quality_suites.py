@@ -1,0 +1,56 @@
+"""The expectation suites in expectations/: readable, and naming columns the demo tables have."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from scrollintel.demo import shop
+from scrollintel.ingest import quality
+from scrollintel.ingest.errors import QualityGateFailed
+from scrollintel.settings import project_root
+
+pytestmark = pytest.mark.unit
+
+SUITES = sorted((project_root() / "expectations").glob("raw.*.json"))
+
+
+def _shop_columns(table: str) -> set[str]:
+    block = re.search(rf"CREATE TABLE {table} \((.*?)\n\);", shop._CREATE_TABLES, re.S)
+    assert block, table
+    return {line.split()[0] for line in block.group(1).strip().splitlines() if line.strip() and line[4].islower()}
+
+
+def test_the_shop_customers_and_orders_suites_exist() -> None:
+    names = {path.name for path in SUITES}
+    assert {"raw.shop__customers.json", "raw.shop__orders.json"} <= names
+
+
+@pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
+def test_suites_name_real_columns(path: Path) -> None:
+    document = quality.load_suite_document(path)
+    assert document["name"] == path.stem
+    table = path.stem.removeprefix("raw.shop__")
+    columns = _shop_columns(table)
+    for expectation in document["expectations"]:
+        assert expectation["type"].startswith("expect_")
+        assert expectation["kwargs"]["column"] in columns
+
+
+def test_a_broken_suite_fails_loudly(tmp_path: Path) -> None:
+    broken = tmp_path / "raw.x__y.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(QualityGateFailed, match=r"expectation suite .*raw\.x__y\.json cannot be read"):
+        quality.load_suite_document(broken)
+    broken.write_text(json.dumps({"name": "x"}), encoding="utf-8")
+    with pytest.raises(QualityGateFailed, match="must be an object with an 'expectations' list"):
+        quality.load_suite_document(broken)
+
+
+def test_result_paths_are_safe_file_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SCROLLINTEL_OBJECT_STORE", str(tmp_path))
+    path = quality.results_path("raw.shop__orders", "scheduled__2026-01-01T00:00:00+00:00")
+    assert path == tmp_path / "quality/ingest/raw.shop__orders/scheduled__2026-01-01T00_00_00_00_00.json"
