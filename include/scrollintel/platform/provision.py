@@ -37,6 +37,8 @@ def provision_embedded(server: EmbeddedPostgres) -> None:
             conn.execute(f"REVOKE ALL ON DATABASE {_quote_ident(database)} FROM PUBLIC")
         for role, database in db.RUNTIME_ROLES.items():
             conn.execute(f"GRANT CONNECT ON DATABASE {_quote_ident(database)} TO {_quote_ident(role)}")
+        # The loader stages batches in temporary tables; revoking PUBLIC took that right away too.
+        conn.execute(f"GRANT TEMPORARY ON DATABASE warehouse TO {_quote_ident(db.WAREHOUSE_RUNTIME_ROLE)}")
     # The demo source's reader may SELECT every table the shop role creates, and nothing else.
     with psycopg.connect(db.admin_url("shop").replace(db.DRIVER, "postgresql"), autocommit=True) as conn:
         conn.execute("GRANT USAGE ON SCHEMA public TO shop_reader")

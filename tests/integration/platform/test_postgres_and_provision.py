@@ -70,9 +70,11 @@ def test_provisioning_gives_each_role_only_its_database(embedded: EmbeddedPostgr
         _connect(db.database_url("airflow", role="shop_reader"))
     with _connect(db.warehouse_url()) as warehouse:
         assert warehouse.execute("SELECT current_user").fetchone() == ("scrollintel",)
-        # The runtime role cannot create schemas or tables in the warehouse: migrations do that.
+        # The runtime role cannot create schemas in the warehouse (migrations do), but may stage
+        # batches in temporary tables.
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             warehouse.execute("CREATE SCHEMA sneaky")
+        warehouse.execute("CREATE TEMP TABLE staged (id int)")
 
 
 def test_migrations_run_as_owner_and_grant_the_runtime_role(embedded: EmbeddedPostgres) -> None:
