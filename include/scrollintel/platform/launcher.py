@@ -185,7 +185,12 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(lay.logs / "airflow"),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports["worker_log_server"]),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports["trigger_log_server"]),
-        "AIRFLOW__OPENLINEAGE__DISABLED": "True",
+        # Lineage events go to a local JSON Lines file until the lineage store receives them
+        # over HTTP (a Marquez-compatible endpoint); the provider emits, we never hand-roll it.
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "scrollintel",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(lay.state / "lineage" / "events.jsonl"), "append": True}
+        ),
         "AIRFLOW_CONN_POSTGRES_WAREHOUSE": _conn_uri(db.database_url("warehouse")),
         "AIRFLOW_CONN_POSTGRES_SHOP": _conn_uri(db.database_url("shop", role=_shop_reader_role())),
         "AIRFLOW_CONN_HTTP_MARKETING": json.dumps(
@@ -438,6 +443,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
     adopt_airflow_database_setting()
     lay = layout()
     lay.state.mkdir(parents=True, exist_ok=True)
+    (lay.state / "lineage").mkdir(exist_ok=True)
     with step(report, "validating governance config"):
         problems = validate_governance(settings.governance_dir())
         if problems:
