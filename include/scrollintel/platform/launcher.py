@@ -148,6 +148,22 @@ def platform_ports(lay: Layout) -> dict[str, int]:
     return {key: int(value) for key, value in data.items()}  # type: ignore[call-overload]
 
 
+def refresh_ports(lay: Layout, report: Reporter) -> None:
+    """Before a start from stopped: replace every remembered port that something else now holds.
+
+    Without this, a second platform (another checkout, a test run) that took a port while this
+    one was stopped would answer our health checks and our logins.
+    """
+    if any(proc.pid() is not None for proc in managed_processes(lay)):
+        return  # running (or partly): its processes hold their ports
+    ports = platform_ports(lay)
+    changed = {key: free_port() for key, port in ports.items() if free_port(port) != port}
+    if changed:
+        for key, port in changed.items():
+            report(f"    port {ports[key]} ({key}) is taken; using {port}")
+        lay.ports_file.write_text(json.dumps({**ports, **changed}, indent=2), encoding="utf-8")
+
+
 def _conn_uri(url: str) -> str:
     """Airflow connection URI for a SQLAlchemy URL (Airflow's postgres hook wants ``postgres://``)."""
     return "postgres://" + url.split("://", 1)[1]
@@ -452,6 +468,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
             )
     with step(report, "starting PostgreSQL and creating databases"):
         start_database(lay, report)
+    refresh_ports(lay, report)
     env = child_env(lay)
     write_env_file(lay)
     with step(report, "migrating the Airflow metadata database"):
