@@ -6,43 +6,31 @@ the raw table with the source: same rows (count and key set, so 0 lost and 0 dup
 the same checksum over every column. Every fourth trial starts from an empty warehouse table,
 so kills also land in first loads. A deliberately naive loader (cursor committed before the
 rows, one transaction per chunk) must fail the same check, proving the check can fail.
+The trial loop is :mod:`tests.integration.ingest.kill_harness`; the other source types are in
+``tests/integration/ingest/connectors/test_kill_sources.py`` (they need the connector servers).
 """
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 
 import pytest
 
-from scrollintel.settings import project_root
 from tests.integration.ingest import kill_worker
 from tests.integration.ingest.helpers import checksum, execute, scalar
+from tests.integration.ingest.kill_harness import (
+    KillCase,
+    Snapshot,
+    assert_naive_loses_rows,
+    assert_nothing_lost,
+    run_trials,
+)
 
 pytestmark = pytest.mark.integration
 
-TRIALS = 20
 ROWS = 20_000
 COLUMNS = ["id", "customer_id", "amount", "status", "note", "updated_at"]
-
-
-@dataclass
-class Trial:
-    number: int
-    killed: bool
-    fresh: bool
-    source: tuple[int, str]
-    raw: tuple[int, str]
-    distinct_keys: int
-
-    @property
-    def ok(self) -> bool:
-        return self.source == self.raw and self.distinct_keys == self.source[0]
+RAW_TABLE = f"raw.{kill_worker.SOURCE_NAME}__{kill_worker.TABLE}"
 
 
 def _create_source(url: str) -> None:
@@ -69,92 +57,32 @@ def _change_source(url: str, trial: int, rng: random.Random) -> None:
     )
 
 
-def _start(mode: str, source_url: str, warehouse_url: str, run_id: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.ingest.kill_worker", mode, source_url, warehouse_url, run_id],
-        cwd=project_root(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
+def _snapshot(url: str, table: str) -> Snapshot:
+    """Checksum computed by PostgreSQL on both sides (same server, same text rendering)."""
+    if not scalar(url, "SELECT to_regclass(%s) IS NOT NULL", (table,)):
+        return Snapshot(0, 0, "")
+    rows, digest = checksum(url, table, COLUMNS, "id")
+    return Snapshot(rows, scalar(url, f"SELECT count(DISTINCT id) FROM {table}"), digest)
+
+
+def _case(source_url: str, warehouse: str) -> KillCase:
+    _create_source(source_url)
+    return KillCase(
+        source_type="postgres",
+        address=source_url,
+        warehouse=warehouse,
+        change=lambda trial, rng: _change_source(source_url, trial, rng),
+        source_snapshots=lambda: [_snapshot(source_url, kill_worker.TABLE)],
+        raw_snapshots=lambda: [_snapshot(warehouse, RAW_TABLE)],
+        raw_tables=[RAW_TABLE],
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.strip() == "ready", f"worker did not start: {line!r}"
-    return proc
-
-
-def _timed_load(mode: str, source_url: str, warehouse_url: str) -> float:
-    proc = _start(mode, source_url, warehouse_url, "calibrate")
-    started = time.monotonic()
-    out, _ = proc.communicate("go\n", timeout=120)
-    assert proc.returncode == 0 and "done" in out
-    return time.monotonic() - started
-
-
-def _reset(warehouse_url: str) -> None:
-    execute(
-        warehouse_url,
-        "DROP TABLE IF EXISTS raw.kill__kill_src",
-        "DELETE FROM governance.ingest_cursor",
-        "DELETE FROM governance.ingest_schema_version",
-    )
-
-
-def _run_trials(mode: str, source_url: str, warehouse_url: str, *, stop_at_first_failure: bool) -> list[Trial]:
-    rng = random.Random(20261122)
-    rerun = kill_worker.real_load if mode == "real" else kill_worker.naive_load
-    _reset(warehouse_url)
-    initial = _timed_load(mode, source_url, warehouse_url)  # calibration: a first load, then an incremental one
-    _change_source(source_url, 0, rng)
-    incremental = _timed_load(mode, source_url, warehouse_url)
-    trials: list[Trial] = []
-    for number in range(1, TRIALS + 1):
-        fresh = number % 4 == 1
-        if fresh:
-            _reset(warehouse_url)
-        _change_source(source_url, number, rng)
-        proc = _start(mode, source_url, warehouse_url, f"trial-{number}")
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-        time.sleep(rng.uniform(0, 1.2 * (initial if fresh else incremental)))
-        killed = proc.poll() is None
-        if killed:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-        rerun(source_url, warehouse_url, f"rerun-{number}")
-        raw_table = "raw.kill__kill_src"
-        trial = Trial(
-            number=number,
-            killed=killed,
-            fresh=fresh,
-            source=checksum(source_url, kill_worker.TABLE, COLUMNS, "id"),
-            raw=checksum(warehouse_url, raw_table, COLUMNS, "id"),
-            distinct_keys=scalar(warehouse_url, f"SELECT count(DISTINCT id) FROM {raw_table}"),
-        )
-        trials.append(trial)
-        if stop_at_first_failure and not trial.ok:
-            break
-    return trials
 
 
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(source_db: str, warehouse: str) -> None:
-    _create_source(source_db)
-    trials = _run_trials("real", source_db, warehouse, stop_at_first_failure=False)
-    failed = [(t.number, t.source, t.raw) for t in trials if not t.ok]
-    assert not failed, f"trials whose raw table differs from the source after kill + rerun: {failed}"
-    killed = [t for t in trials if t.killed]
-    # the kills must land inside loads for the test to mean anything (first loads included)
-    assert len(killed) >= TRIALS // 2, f"only {len(killed)} of {TRIALS} trials were killed mid-load"
-    assert any(t.fresh for t in killed)
+    assert_nothing_lost(run_trials(_case(source_db, warehouse), "real", stop_at_first_failure=False))
 
 
 def test_the_same_check_catches_a_loader_that_commits_the_cursor_before_the_rows(
     source_db: str, warehouse: str
 ) -> None:
-    _create_source(source_db)
-    trials = _run_trials("naive", source_db, warehouse, stop_at_first_failure=True)
-    lost = [t for t in trials if not t.ok]
-    assert lost, f"the naive loader survived {len(trials)} kill trials: the check cannot fail"
-    assert lost[0].raw[0] < lost[0].source[0]  # rows were lost for good
+    assert_naive_loses_rows(run_trials(_case(source_db, warehouse), "naive", stop_at_first_failure=True))
