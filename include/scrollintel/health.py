@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
+from scrollintel.exceptions import ConfigError
+
 log = logging.getLogger(__name__)
 
 WAREHOUSE_CONN_ID = "postgres_warehouse"
@@ -115,7 +117,8 @@ def _check_with_hook(conn: Connection) -> str:
     hook = BaseHook.get_hook(conn.conn_id)
     tester = getattr(hook, "test_connection", None)
     if tester is None:
-        raise NotImplementedError(f"connection type {conn.conn_type!r} has no test_connection")
+        # Reported as a failed check: the platform cannot tell whether such a system is reachable.
+        raise ConfigError(f"connection type {conn.conn_type!r} cannot be checked: its hook has no test_connection")
     ok, message = tester()
     if not ok:
         raise ConnectionError(message)
