@@ -85,6 +85,16 @@ def normalise_url(url: str) -> str:
     return f"{DRIVER}://{rest}"
 
 
+def libpq_url(url: str) -> str:
+    """``postgresql+psycopg://`` (SQLAlchemy) or ``postgres://`` -> ``postgresql://`` for psycopg/libpq.
+
+    Anything else (a ``key=value`` conninfo string) is returned unchanged.
+    """
+    if url.startswith(("postgresql+", "postgres://")):
+        return "postgresql://" + url.split("://", 1)[1]
+    return url
+
+
 def with_database(url: str, database: str) -> str:
     """The same server and credentials, another database."""
     parts = urlsplit(normalise_url(url))

@@ -58,6 +58,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from scrollintel.db import libpq_url
 from scrollintel.demo import AS_OF, DEFAULT_SEED, GENERATOR_VERSION, HISTORY_START, demo_sizes
 from scrollintel.exceptions import DatabaseError
 
@@ -515,11 +516,6 @@ def iban_valid(iban: str) -> bool:
         return False
     rearranged = compact[4:] + compact[:4]
     return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
-
-
-def libpq_url(url: str) -> str:
-    """Turn a SQLAlchemy URL (``postgresql+psycopg://``) into one libpq/psycopg accepts."""
-    return re.sub(r"^postgres(?:ql)?\+[a-z0-9_]+://", "postgresql://", url)
 
 
 # ---------------------------------------------------------------------------------------------

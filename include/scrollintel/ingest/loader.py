@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from scrollintel.db import libpq_url
 from scrollintel.ingest import quarantine, registry, state
 from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
 from scrollintel.ingest.errors import (
@@ -227,15 +228,6 @@ class _DriftBlocked(Exception):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def libpq_url(url: str) -> str:
-    """``postgresql+psycopg://`` (SQLAlchemy) -> ``postgresql://`` (libpq); other forms unchanged."""
-    if url.startswith("postgresql+"):
-        return "postgresql://" + url.split("://", 1)[1]
-    if url.startswith("postgres://"):
-        return "postgresql://" + url.split("://", 1)[1]
-    return url
 
 
 def connect_warehouse(url: str) -> psycopg.Connection[Any]:

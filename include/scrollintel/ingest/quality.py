@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from scrollintel import settings
+from scrollintel.db import normalise_url
 from scrollintel.ingest.errors import QualityGateFailed
 
 log = logging.getLogger(__name__)
@@ -108,9 +109,7 @@ def validate_batch(
         return None
     document = load_suite_document(path)
     schema, table = raw_table.split(".", 1)
-    url = warehouse_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    if url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    url = normalise_url(warehouse_url)
 
     rows = _count_batch(warehouse_url, schema, table, run_id)
     if rows == 0:
@@ -178,7 +177,7 @@ def _count_batch(url: str, schema: str, table: str, run_id: str) -> int:
     import psycopg
     from psycopg import sql
 
-    from scrollintel.ingest.loader import libpq_url
+    from scrollintel.db import libpq_url
 
     with psycopg.connect(libpq_url(url)) as conn:
         row = conn.execute(

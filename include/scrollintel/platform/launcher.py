@@ -283,8 +283,11 @@ def step(report: Reporter, title: str) -> Iterator[None]:
     report(f"    done in {time.monotonic() - started:.1f}s")
 
 
-def _run(args: list[str], env: dict[str, str], what: str) -> str:
-    result = subprocess.run(args, env=env, capture_output=True, text=True, check=False, cwd=settings.project_root())
+def _run(args: list[str], env: dict[str, str], what: str, *, stdin: str | None = None) -> str:
+    """Run a command of the platform; PlatformError with the last lines of its output when it fails."""
+    result = subprocess.run(
+        args, input=stdin, env=env, capture_output=True, text=True, check=False, cwd=settings.project_root()
+    )
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-25:])
         raise PlatformError(f"{what} failed (exit {result.returncode}):\n{tail}")
@@ -391,25 +394,19 @@ def ensure_auth(env: dict[str, str], keys: dict[str, str]) -> list[str]:
     import psycopg
 
     # A direct look-up keeps warm starts from paying ~8 s of Airflow start-up for nothing.
-    with psycopg.connect(db.database_url("airflow").replace(db.DRIVER, "postgresql")) as conn:
+    with psycopg.connect(db.libpq_url(db.database_url("airflow"))) as conn:
         row = conn.execute(
             _AUTH_IN_PLACE, {"users": [ADMIN_USER, AUDIT_SERVICE_USER], "roles": list(PLUGIN_READER_ROLES)}
         ).fetchone()
     if row and row[0]:
         return []
-    result = subprocess.run(
+    output = _run(
         [sys.executable, "-m", "scrollintel.platform.fab_bootstrap"],
-        input=json.dumps(auth_plan(keys)),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=settings.project_root(),
+        env,
+        "creating Airflow users and roles",
+        stdin=json.dumps(auth_plan(keys)),
     )
-    if result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-25:])
-        raise PlatformError(f"creating Airflow users and roles failed (exit {result.returncode}):\n{tail}")
-    return [line for line in result.stdout.splitlines() if line.startswith(("user ", "role "))]
+    return [line for line in output.splitlines() if line.startswith(("user ", "role "))]
 
 
 def wait_healthy(lay: Layout, timeout: float = HEALTH_TIMEOUT_S) -> dict[str, object]:

@@ -25,7 +25,7 @@ def provision_embedded(server: EmbeddedPostgres) -> None:
 
     wanted_roles = sorted({*db.DATABASE_OWNERS.values(), *db.RUNTIME_ROLES})
     passwords = {role: server.add_role_password(role) for role in wanted_roles}
-    with psycopg.connect(db.admin_url().replace(db.DRIVER, "postgresql"), autocommit=True) as conn:
+    with psycopg.connect(db.libpq_url(db.admin_url()), autocommit=True) as conn:
         for role, password in passwords.items():
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
@@ -40,7 +40,7 @@ def provision_embedded(server: EmbeddedPostgres) -> None:
         # The loader stages batches in temporary tables; revoking PUBLIC took that right away too.
         conn.execute(f"GRANT TEMPORARY ON DATABASE warehouse TO {_quote_ident(db.WAREHOUSE_RUNTIME_ROLE)}")
     # The demo source's reader may SELECT every table the shop role creates, and nothing else.
-    with psycopg.connect(db.admin_url("shop").replace(db.DRIVER, "postgresql"), autocommit=True) as conn:
+    with psycopg.connect(db.libpq_url(db.admin_url("shop")), autocommit=True) as conn:
         conn.execute("GRANT USAGE ON SCHEMA public TO shop_reader")
         conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO shop_reader")
         conn.execute("ALTER DEFAULT PRIVILEGES FOR ROLE shop IN SCHEMA public GRANT SELECT ON TABLES TO shop_reader")
@@ -51,7 +51,7 @@ def provision_external(*, skip: Iterable[str] = ()) -> None:
     """On a user-given server: create the databases that are missing, owned by the URL's role."""
     import psycopg
 
-    with psycopg.connect(db.admin_url().replace(db.DRIVER, "postgresql"), autocommit=True) as conn:
+    with psycopg.connect(db.libpq_url(db.admin_url()), autocommit=True) as conn:
         for database in db.DATABASE_OWNERS:
             if database not in skip:
                 _ensure_database(conn, database, owner=None)
