@@ -16,9 +16,14 @@ One load is one warehouse transaction. In it, in order:
      ``extract_binary``: PostgreSQL sources, values already cast to the warehouse types by the
      source server). When a value does not parse or a key is null or duplicated, the attempt is
      rolled back to a savepoint and the rows are re-extracted through the staged path (CSV);
-   - **staged path**: ``COPY`` into a temporary table of text columns, then
-     ``INSERT ... ON CONFLICT DO UPDATE ... WHERE (row) IS DISTINCT FROM (excluded row)`` with
-     casts to the warehouse types. Unchanged rows are not rewritten, so replaying a batch
+   - **staged path**: ``COPY`` into a temporary table of text columns, then, with casts to the
+     warehouse types, either ``INSERT ... ON CONFLICT DO UPDATE ... WHERE (row) IS DISTINCT FROM
+     (excluded row)`` (a batch that is small next to the table), or, for a large batch, one
+     join of the batch with the whole table into a temporary table of the rows as they must be,
+     followed by writing only the changed rows or, when most of the table changed, ``TRUNCATE``
+     and one ``INSERT`` with the primary key rebuilt afterwards (same rows and counts, a
+     fraction of the time of millions of single-row upserts). Unchanged rows are not rewritten
+     by the upsert and keep their ``_loaded_at``/``_run_id`` either way, so replaying a batch
      changes nothing. When the merge hits a value that does not fit, it is rolled back to a
      savepoint, the rows that do not fit go to quarantine (:mod:`scrollintel.ingest.quarantine`)
      and the merge runs again on the rest;
@@ -50,7 +55,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from scrollintel.db import libpq_url
 from scrollintel.ingest import quarantine, registry, state
-from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
+from scrollintel.ingest.connectors.base import (
+    BinaryUnavailable,
+    Chunk,
+    Connector,
+    CursorState,
+    DiscoveredSchema,
+    SourceColumn,
+)
 from scrollintel.ingest.errors import (
     CountMismatchError,
     IngestError,
@@ -78,9 +90,18 @@ MIN_SERVER_VERSION = 160_000
 #: Warehouse session settings: values printed in UTC/ISO, memory for the merge and the key build.
 WAREHOUSE_OPTIONS = (
     "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres "
-    "-c work_mem=64MB -c maintenance_work_mem=256MB -c temp_buffers=64MB"
+    "-c work_mem=64MB -c maintenance_work_mem=256MB -c temp_buffers=256MB"
 )
 STAGE = "_scrollintel_stage"
+MERGED = "_scrollintel_merged"
+#: A batch of at least this many rows and this share of the table's rows is compared with the
+#: whole table in one join instead of upserted row by row ...
+LARGE_BATCH_ROWS = 50_000
+LARGE_BATCH_FRACTION = 0.25
+#: ... and when the changes reach this share of the table, the table is rewritten.
+REWRITE_FRACTION = 0.3
+#: work_mem of the join that compares a large batch with the table.
+COMPARE_WORK_MEM = "256MB"
 MAX_IDENTIFIER = 63
 #: SQLSTATE classes of errors caused by the data (not by the loader or the server).
 _DATA_ERROR_CLASSES = ("22", "23")
@@ -185,7 +206,9 @@ class LoadResult:
     run_id: str
     batch_id: str
     mode: Mode
-    path: Literal["direct", "direct-binary", "staged"] = "staged"
+    path: Literal["direct", "direct-binary", "staged", "staged-binary"] = "staged"
+    applied_by: Literal["upsert", "rewrite", "changes"] | None = None
+    """Staged path: how the batch reached the table (row upsert, table rewrite, changed rows of a join)."""
     source_rows: int = 0
     loaded_rows: int = 0
     """Rows accepted into the raw table: inserted + updated + unchanged."""
@@ -499,13 +522,13 @@ class _Load:
                 source_rows, copied = self._copy_in(conn, statement, binary=binary)
                 self._add_key(conn)
                 conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id DROP DEFAULT").format(table))
-        except psycopg.Error as err:
-            if not is_data_error(err):
+        except (psycopg.Error, BinaryUnavailable) as err:
+            if isinstance(err, psycopg.Error) and not is_data_error(err):
                 raise
             log.info(
                 "%s: first load hit rows that do not fit (%s); re-reading through the validating path",
                 self.spec.raw_table,
-                getattr(err, "sqlstate", "?"),
+                getattr(err, "sqlstate", None) or err,
             )
             self._create_raw(conn, run_default=False, with_key=True)
             return self._staged(conn, result, full_refresh=False)
@@ -527,35 +550,57 @@ class _Load:
     # -- staged path ----------------------------------------------------------------------------
 
     def _staged(self, conn: psycopg.Connection[Any], result: LoadResult, *, full_refresh: bool) -> str | None:
+        """Stage the batch and merge it: typed in binary when the connector can, else as validated text."""
+        import psycopg
+
+        if self._binary_ok():
+            try:
+                with conn.transaction():  # savepoint: a batch that does not fit is read again as text
+                    return self._staged_once(conn, result, full_refresh=full_refresh, binary=True)
+            except (psycopg.Error, BinaryUnavailable) as err:
+                if isinstance(err, psycopg.Error) and not is_data_error(err):
+                    raise
+                log.info(
+                    "%s: the binary batch does not fit (%s); re-reading it through the validating path",
+                    self.spec.raw_table,
+                    getattr(err, "sqlstate", None) or err,
+                )
+        return self._staged_once(conn, result, full_refresh=full_refresh, binary=False)
+
+    def _staged_once(
+        self, conn: psycopg.Connection[Any], result: LoadResult, *, full_refresh: bool, binary: bool
+    ) -> str | None:
         import psycopg
         from psycopg import sql
 
         spec = self.spec
         stage = _ident(STAGE)
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
-        conn.execute(
-            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-                stage, sql.SQL(", ").join(sql.SQL("{} text").format(_ident(c.name)) for c in self.columns)
-            )
-        )
-        source_rows, staged = self._copy_in(conn, sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(stage))
+        # binary: the warehouse types (values arrive typed); text: every value checked before it is cast
+        columns = [
+            sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type) if binary else sql.SQL("text"))
+            for c in self.columns
+        ]
+        conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(stage, sql.SQL(", ").join(columns)))
+        statement = sql.SQL("COPY {} FROM STDIN (FORMAT {})").format(stage, sql.SQL("binary" if binary else "csv"))
+        source_rows, staged = self._copy_in(conn, statement, binary=binary)
         if source_rows != staged:
             raise CountMismatchError(
                 f"{spec.raw_table}: the connector reported {source_rows} row(s) but COPY read {staged}; "
                 "nothing was committed"
             )
-        result.path = "staged"
+        result.path = "staged-binary" if binary else "staged"
         result.source_rows = source_rows
         before = result.cursor_before
         quarantined = quarantine.QuarantineCounts()
         try:
             with conn.transaction():
-                inserted, written = self._merge(conn)
+                inserted, written, deleted = self._apply(conn, result, staged, full_refresh=full_refresh)
             cursor_max = self._cursor_max(conn, before, validate=False)
             loaded = staged
         except psycopg.Error as err:
-            if not is_data_error(err):
-                raise
+            if binary or not is_data_error(err):
+                raise  # a typed batch with bad keys is read again as text (see _staged)
             cursor_max = self._cursor_max(conn, before, validate=True)
             quarantine.ensure_table(conn, spec.table)
             quarantined = quarantine.quarantine_invalid(
@@ -565,8 +610,8 @@ class _Load:
                 conn, STAGE, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
             )
             quarantined.add(quarantine.DUPLICATE_REASON, duplicates)
-            inserted, written = self._merge(conn)
             loaded = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]  # type: ignore[index]
+            inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh)
             log.warning(
                 "%s: %d row(s) quarantined in raw_quarantine.%s (%s)",
                 spec.raw_table,
@@ -574,8 +619,7 @@ class _Load:
                 spec.table,
                 "; ".join(f"{reason}: {count}" for reason, count in sorted(quarantined.by_reason.items())),
             )
-        if full_refresh:
-            result.deleted_rows = self._delete_absent(conn)
+        result.deleted_rows = deleted
         result.loaded_rows = loaded
         result.inserted_rows = inserted
         result.updated_rows = written - inserted
@@ -583,6 +627,168 @@ class _Load:
         result.quarantined_rows = quarantined.total
         result.quarantine_reasons = dict(quarantined.by_reason)
         return cursor_max
+
+    def _apply(
+        self, conn: psycopg.Connection[Any], result: LoadResult, staged: int, *, full_refresh: bool
+    ) -> tuple[int, int, int]:
+        """Bring the stage into the raw table; (inserted, inserted + updated, deleted).
+
+        A batch that is small next to the table is upserted row by row (:meth:`_merge`). A large
+        one is first compared with the whole table in one join (:meth:`_compare`); when most of
+        the table changes, the table is rewritten (:meth:`_rewrite`), else only the changed rows
+        are applied. Same result either way; the choice is only about speed.
+        """
+        if staged < LARGE_BATCH_ROWS or staged < LARGE_BATCH_FRACTION * self._estimated_rows(conn):
+            result.applied_by = "upsert"
+            inserted, written = self._merge(conn)
+            return inserted, written, self._delete_absent(conn) if full_refresh else 0
+        counts = self._compare(conn)
+        inserted, updated = counts.get("inserted", 0), counts.get("updated", 0)
+        deleted = counts.get("absent", 0) if full_refresh else 0
+        kept = sum(counts.values()) - deleted
+        if inserted + updated + deleted >= REWRITE_FRACTION * max(kept, 1):
+            result.applied_by = "rewrite"
+            self._rewrite(conn, full_refresh=full_refresh)
+        else:
+            result.applied_by = "changes"
+            self._apply_changes(conn, full_refresh=full_refresh)
+        return inserted, inserted + updated, deleted
+
+    def _estimated_rows(self, conn: psycopg.Connection[Any]) -> float:
+        """Rows in the raw table as the planner believes (kept up to date by loads and autovacuum)."""
+        row = conn.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(format('%%I.%%I', %s::text, %s::text))",
+            (RAW_SCHEMA, self.spec.table),
+        ).fetchone()
+        return max(float(row[0]), 0.0) if row and row[0] is not None else 0.0
+
+    def _raw_columns(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """Every column of the raw table in order (columns removed at the source stay in it)."""
+        rows = conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            (RAW_SCHEMA, self.spec.table),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def _compare(self, conn: psycopg.Connection[Any]) -> dict[str, int]:
+        """Join the stage with the raw table into ``_scrollintel_merged``: every row as it must be.
+
+        Each row of the result carries ``_change``: ``inserted`` (key only in the batch),
+        ``updated`` (values differ), ``unchanged`` or ``absent`` (key only in the table). Unchanged
+        and absent rows keep their ``_loaded_at`` and ``_run_id``, as the upsert would. Values are
+        cast here, so a value that does not fit raises a data error like the upsert does.
+        """
+        from psycopg import sql
+
+        spec = self.spec
+        ours = {col.name for col in self.columns}
+        keys = set(spec.primary_key)
+        data = [col.name for col in self.columns if col.name not in keys]
+        same: sql.Composable = (
+            sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
+                sql.SQL(", ").join(sql.SQL("t.{}").format(_ident(name)) for name in data),
+                sql.SQL(", ").join(sql.SQL("s.{}").format(_ident(name)) for name in data),
+            )
+            if data
+            else sql.SQL("true")
+        )
+        picks: list[sql.Composable] = []
+        for name in self._raw_columns(conn):
+            if name in ours:
+                picks.append(sql.SQL("CASE WHEN k.keep THEN t.{0} ELSE s.{0} END AS {0}").format(_ident(name)))
+            elif name == "_loaded_at":
+                picks.append(sql.SQL("CASE WHEN k.keep THEN t._loaded_at ELSE now() END AS _loaded_at"))
+            elif name == "_run_id":
+                picks.append(
+                    sql.SQL("CASE WHEN k.keep THEN t._run_id ELSE {} END AS _run_id").format(sql.Literal(self.run_id))
+                )
+            else:  # removed at the source: new rows have none, others keep theirs
+                picks.append(sql.SQL("t.{0} AS {0}").format(_ident(name)))
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_ident(MERGED)))
+        # the hash of the whole table fits in memory (a few hundred MB for millions of rows) instead
+        # of spilling to disk in batches; for the rest of this transaction only
+        conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(COMPARE_WORK_MEM)))
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE {merged} ON COMMIT DROP AS "
+                "SELECT {picks}, CASE WHEN s._present IS NULL THEN 'absent' WHEN t._run_id IS NULL THEN 'inserted' "
+                "WHEN k.keep THEN 'unchanged' ELSE 'updated' END AS _change "
+                "FROM (SELECT true AS _present, {casts} FROM {stage}) AS s FULL JOIN {table} AS t ON {match} "
+                "CROSS JOIN LATERAL (SELECT s._present IS NULL OR (t._run_id IS NOT NULL AND {same}) AS keep) AS k"
+            ).format(
+                merged=_ident(MERGED),
+                picks=sql.SQL(", ").join(picks),
+                casts=sql.SQL(", ").join(
+                    sql.SQL("{} AS {}").format(quarantine.cast(col.name, col.pg_type), _ident(col.name))
+                    for col in self.columns
+                ),
+                stage=_ident(STAGE),
+                table=_ident(RAW_SCHEMA, spec.table),
+                match=sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(_ident(name)) for name in spec.primary_key),
+                same=same,
+            )
+        )
+        rows = conn.execute(sql.SQL("SELECT _change, count(*) FROM {} GROUP BY 1").format(_ident(MERGED))).fetchall()
+        return {str(change): int(count) for change, count in rows}
+
+    def _rewrite(self, conn: psycopg.Connection[Any], *, full_refresh: bool) -> None:
+        """Replace the table's rows by ``_scrollintel_merged`` in place: TRUNCATE, INSERT, key rebuilt.
+
+        The table keeps its identity (the dbt views over it stay valid). TRUNCATE holds an ACCESS
+        EXCLUSIVE lock until commit, so readers wait for the load instead of seeing a mix, and
+        then see the new rows (a REPEATABLE READ transaction that started before the commit and
+        reads the table only afterwards sees it empty: PostgreSQL's documented TRUNCATE caveat).
+        """
+        from psycopg import sql
+
+        table = _ident(RAW_SCHEMA, self.spec.table)
+        columns = sql.SQL(", ").join(_ident(name) for name in self._raw_columns(conn))
+        key = conn.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) "
+            "AND contype = 'p'",
+            (RAW_SCHEMA, self.spec.table),
+        ).fetchone()
+        conn.execute(sql.SQL("TRUNCATE {}").format(table))
+        if key:
+            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, _ident(key[0])))
+        keep = sql.SQL(" WHERE _change <> 'absent'") if full_refresh else sql.SQL("")
+        conn.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{}").format(table, columns, columns, _ident(MERGED), keep)
+        )
+        self._add_key(conn)
+
+    def _apply_changes(self, conn: psycopg.Connection[Any], *, full_refresh: bool) -> None:
+        """Write only the inserted and updated rows of ``_scrollintel_merged`` (and delete absent ones)."""
+        from psycopg import sql
+
+        spec = self.spec
+        table = _ident(RAW_SCHEMA, spec.table)
+        names = [name for name in self._raw_columns(conn) if name not in spec.primary_key]
+        columns = sql.SQL(", ").join(_ident(name) for name in self._raw_columns(conn))
+        keys = sql.SQL(", ").join(_ident(name) for name in spec.primary_key)
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {merged} "
+                "WHERE _change IN ('inserted', 'updated') ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
+            ).format(
+                table=table,
+                columns=columns,
+                merged=_ident(MERGED),
+                keys=keys,
+                assignments=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(_ident(name)) for name in names),
+            )
+        )
+        if full_refresh:
+            conn.execute(
+                sql.SQL("DELETE FROM {table} AS t USING {merged} AS m WHERE m._change = 'absent' AND {match}").format(
+                    table=table,
+                    merged=_ident(MERGED),
+                    match=sql.SQL(" AND ").join(
+                        sql.SQL("m.{0} = t.{0}").format(_ident(name)) for name in spec.primary_key
+                    ),
+                )
+            )
 
     def _merge(self, conn: psycopg.Connection[Any]) -> tuple[int, int]:
         """Upsert the stage into the raw table; (inserted, inserted + updated)."""

@@ -37,6 +37,25 @@ KEYS = {
 }
 
 
+APPLIED_BY = {"upsert": "upsert", "join-rewrite": "rewrite", "join-apply": "changes"}
+STRATEGIES = {
+    # the thresholds of scrollintel.ingest.loader that pick how a staged batch is applied
+    "upsert": {},
+    "join-rewrite": {"LARGE_BATCH_ROWS": 0, "LARGE_BATCH_FRACTION": 0.0, "REWRITE_FRACTION": 0.0},
+    "join-apply": {"LARGE_BATCH_ROWS": 0, "LARGE_BATCH_FRACTION": 0.0, "REWRITE_FRACTION": 1e9},
+}
+
+
+@pytest.fixture(params=list(STRATEGIES))
+def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with each way the loader applies a staged batch: same rows and counts expected."""
+    from scrollintel.ingest import loader
+
+    for name, value in STRATEGIES[request.param].items():
+        monkeypatch.setattr(loader, name, value)
+    return str(request.param)
+
+
 def _columns(url: str, table: str) -> list[str]:
     with connect(url) as conn:
         rows = conn.execute(
@@ -111,7 +130,9 @@ def _orders_source(policy: str = "freeze", cursor: str | None = "updated_at") ->
     return postgres_source("src", [{"name": "orders", "primary_key": ["order_id"], "cursor": cursor}], policy=policy)
 
 
-def test_incremental_load_merges_changed_and_new_rows_only(shop_url: str, source_db: str, warehouse: str) -> None:
+def test_incremental_load_merges_changed_and_new_rows_only(
+    shop_url: str, source_db: str, warehouse: str, strategy: str
+) -> None:
     _copy_orders(shop_url, source_db)
     source = _orders_source()
     connector = PostgresConnector(source, source_db)
@@ -124,7 +145,8 @@ def test_incremental_load_merges_changed_and_new_rows_only(shop_url: str, source
         "currency, '2026-02-02T00:00:00Z' FROM orders WHERE order_id % 10 = 1",
     )
     second = load_resource(connector, spec, warehouse, run_id="second")
-    assert second.mode == "incremental" and second.path == "staged"
+    assert second.mode == "incremental" and second.path == "staged-binary"
+    assert second.applied_by == APPLIED_BY[strategy]
     # only rows at or after the stored cursor are read: the 200 changed ones and the one at the old cursor
     assert second.source_rows == 201
     assert (second.inserted_rows, second.updated_rows, second.unchanged_rows) == (100, 100, 1)
@@ -136,7 +158,7 @@ def test_incremental_load_merges_changed_and_new_rows_only(shop_url: str, source
 
 
 def test_full_refresh_deletes_rows_gone_from_the_source_and_replays_as_a_no_op(
-    shop_url: str, source_db: str, warehouse: str
+    shop_url: str, source_db: str, warehouse: str, strategy: str
 ) -> None:
     _copy_orders(shop_url, source_db)
     source = _orders_source(cursor=None)
@@ -151,7 +173,7 @@ def test_full_refresh_deletes_rows_gone_from_the_source_and_replays_as_a_no_op(
     )
     deleted = 1000 - scalar(source_db, "SELECT count(*) FROM orders")
     second = load_resource(connector, spec, warehouse, run_id="second")
-    assert second.mode == "full_refresh"
+    assert second.mode == "full_refresh" and second.applied_by == APPLIED_BY[strategy]
     assert second.deleted_rows == deleted
     assert second.updated_rows == scalar(source_db, "SELECT count(*) FROM orders WHERE order_id % 7 = 1")
     assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
@@ -163,7 +185,7 @@ def test_full_refresh_deletes_rows_gone_from_the_source_and_replays_as_a_no_op(
     assert _raw_state(warehouse, "raw.src__orders") == before
 
 
-def test_source_rows_with_null_or_duplicate_keys_are_quarantined(source_db: str, warehouse: str) -> None:
+def test_source_rows_with_null_or_duplicate_keys_are_quarantined(source_db: str, warehouse: str, strategy: str) -> None:
     # a source table without a primary key constraint (a view or a careless table)
     execute(
         source_db,
@@ -219,7 +241,7 @@ COLUMNS = [("id", "bigint"), ("qty", "integer"), ("price", "numeric(10,2)"), ("d
 
 @pytest.mark.parametrize("first_load", [True, False], ids=["first-load", "incremental"])
 def test_one_percent_malformed_rows_are_quarantined_with_a_reason_and_the_run_succeeds(
-    warehouse: str, first_load: bool
+    warehouse: str, first_load: bool, strategy: str
 ) -> None:
     rows, broken = _rows_with_one_percent_bad()
     spec = csv_spec("csvsrc")
@@ -359,7 +381,9 @@ def test_drift_under_freeze_fails_with_the_diff_writes_nothing_and_keeps_the_cur
     assert [(e.kind, e.details["outcome"]) for e in seen] == [("schema_drift", "blocked")]
 
 
-def test_drift_under_evolve_adds_the_column_and_registers_a_new_version(source_db: str, warehouse: str) -> None:
+def test_drift_under_evolve_adds_the_column_and_registers_a_new_version(
+    source_db: str, warehouse: str, strategy: str
+) -> None:
     _simple_source_table(source_db)
     source, spec = _customers("evolve")
     connector = PostgresConnector(source, source_db)
@@ -387,7 +411,7 @@ def test_drift_under_evolve_adds_the_column_and_registers_a_new_version(source_d
     # removing a column under evolve keeps it in the raw table (history) and loads the rest
     execute(source_db, "ALTER TABLE customers DROP COLUMN name", "UPDATE customers SET updated_at = '2027-02-01'")
     third = load_resource(connector, spec, warehouse, run_id="r3")
-    assert third.schema_version == 3 and third.updated_rows == 100
+    assert third.schema_version == 3 and third.updated_rows == 100 and third.applied_by == APPLIED_BY[strategy]
     assert scalar(warehouse, "SELECT count(*) FROM raw.drift__customers WHERE name IS NOT NULL") == 100
 
 

@@ -20,6 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class BinaryUnavailable(Exception):
+    """The rows cannot be handed over as binary COPY data after all; the loader reads them as CSV.
+
+    Raised by a connector's optional ``extract_binary`` when a value does not convert to the
+    exact warehouse type (say, a file whose column is wider than the schema's type).
+    """
+
+
 @dataclass(frozen=True)
 class SourceColumn:
     """One column as the source describes it, with the warehouse type it maps to."""

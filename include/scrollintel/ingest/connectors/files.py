@@ -20,6 +20,11 @@ same transaction as its rows. A chunk never spans two files. An S3 object is dow
 ``If-Match`` on the listed ETag, and a local file is checked again after reading: a file that
 changes while it is read fails the run (:class:`SourceChangedError`) before it is recorded.
 
+Parquet files whose every column has an exact binary counterpart of its warehouse type
+(integers, floats, booleans, text, dates, timestamps, decimals as numeric(p,s), binary) are also
+offered as binary COPY data (:meth:`FilesConnector.extract_binary`, encoded from the Arrow
+batches by pgpq), which the loader's first load prefers: no value is printed or parsed.
+
 Schemas: Parquet from the file's own schema, CSV from pyarrow's type inference on the first
 block; both through ``map_type("arrow", ...)``. The newest file (last in path order) is the one
 described. Extraction never builds a Python object per row: Parquet is read in record batches
@@ -41,13 +46,20 @@ import csv
 import logging
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scrollintel.exceptions import ConfigError
-from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
+from scrollintel.ingest.connectors.base import (
+    BinaryUnavailable,
+    Chunk,
+    Connector,
+    CursorState,
+    DiscoveredSchema,
+    SourceColumn,
+)
 from scrollintel.ingest.connectors.errors import SourceAuthError, SourceChangedError, SourceError
 from scrollintel.ingest.connectors.render import json_text, table_to_csv
 from scrollintel.ingest.types import map_type
@@ -68,6 +80,8 @@ _PARQUET_BUFFER_BYTES = 4 << 20
 _DOWNLOAD_PART_BYTES = 8 << 20
 _SKIPPED_PREFIXES = (".", "_")
 _GLOB_META = re.compile(r"[*?\[]")
+_NUMERIC = re.compile(r"^numeric\((?P<p>\d+),(?P<s>\d+)\)$")
+_DECIMAL128_DIGITS = 38
 
 
 @dataclass(frozen=True)
@@ -439,17 +453,71 @@ class FilesConnector(Connector):
         """Every new or changed file, whole, in chunks; the last chunk of a file carries ``Chunk.file``."""
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        spec, store, todo = self._todo(resource, state)
+        for file in todo:
+            yield from self._read(store, spec, file, schema, chunk_rows, render=_csv_render)
+
+    def _todo(self, resource: str, state: CursorState) -> tuple[DataFile, Store, list[StoredFile]]:
+        """The resource's spec, its store and the files to read (new or changed), in path order."""
         spec = self._spec(resource)
         store = self.store(spec.storage)
         files = store.list(spec.path)
         todo = [file for file in files if state.files.get(file.path) != file.fingerprint]
         loaded = len(files) - len(todo)
         log.info("%s: %d file(s) match, %d already loaded, %d to read", resource, len(files), loaded, len(todo))
+        return spec, store, todo
+
+    def supports_binary(self, schema: DiscoveredSchema) -> bool:
+        """True for a Parquet resource whose every column has an exact binary form (see the module doc)."""
+        return self._spec(schema.resource).format == "parquet" and binary_schema(schema) is not None
+
+    def extract_binary(
+        self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
+    ) -> Iterator[Chunk]:
+        """The chunks of :meth:`extract` as one binary COPY stream (header first, trailer last).
+
+        Raises :class:`BinaryUnavailable` when a file's values do not convert to the schema's
+        exact types; the loader then reads the resource as CSV.
+        """
+        import pgpq
+
+        target = binary_schema(schema)
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        if target is None or self._spec(resource).format != "parquet":
+            raise BinaryUnavailable(f"{resource}: not a Parquet resource with binary-safe columns")
+        encoder = pgpq.ArrowToPostgresBinaryEncoder(target)
+        spec, store, todo = self._todo(resource, state)
+
+        def render(table: pa.Table) -> bytes:
+            try:
+                converted = table.cast(target)
+            except (ValueError, TypeError, NotImplementedError) as err:  # ArrowInvalid is a ValueError
+                raise BinaryUnavailable(f"{resource}: {err}") from None
+            return b"".join(encoder.write_batch(batch) for batch in converted.to_batches())
+
+        # one COPY stream: the header goes before the first chunk, the trailer after the last
+        prefix = encoder.write_header()
+        pending: Chunk | None = None
         for file in todo:
-            yield from self._read(store, spec, file, schema, chunk_rows)
+            for chunk in self._read(store, spec, file, schema, chunk_rows, render=render):
+                if pending is not None:
+                    yield pending
+                pending = Chunk(data=prefix + chunk.data, rows=chunk.rows, file=chunk.file)
+                prefix = b""
+        if pending is None:
+            pending = Chunk(data=prefix, rows=0)
+        yield Chunk(data=pending.data + encoder.finish(), rows=pending.rows, file=pending.file)
 
     def _read(
-        self, store: Store, spec: DataFile, file: StoredFile, schema: DiscoveredSchema, chunk_rows: int
+        self,
+        store: Store,
+        spec: DataFile,
+        file: StoredFile,
+        schema: DiscoveredSchema,
+        chunk_rows: int,
+        *,
+        render: Callable[[pa.Table], bytes],
     ) -> Iterator[Chunk]:
         import pyarrow as pa
 
@@ -464,7 +532,7 @@ class FilesConnector(Connector):
                 _log_mismatch(spec.name, file.path, names, present)
                 for table in rebatch(batches, chunk_rows):
                     if previous is not None:
-                        yield _chunk(previous, names)
+                        yield _chunk(previous, names, render)
                     previous = table
             except (pa.ArrowException, OSError) as err:
                 raise SourceError(f"{spec.name}: cannot read {file.path} as {spec.format}: {err}") from err
@@ -472,7 +540,7 @@ class FilesConnector(Connector):
         if previous is None:
             yield Chunk(data=b"", rows=0, file=marker)
         else:
-            yield _chunk(previous, names, marker)
+            yield _chunk(previous, names, render, marker)
 
     def test_connection(self) -> tuple[bool, str]:
         """List every file resource's matches; fails when a store cannot be reached."""
@@ -486,9 +554,53 @@ class FilesConnector(Connector):
         return True, "; ".join(parts)
 
 
-def _chunk(table: pa.Table, names: Sequence[str], marker: tuple[str, str] | None = None) -> Chunk:
+def _chunk(
+    table: pa.Table, names: Sequence[str], render: Callable[[pa.Table], bytes], marker: tuple[str, str] | None = None
+) -> Chunk:
     aligned = _aligned(table, names)
-    return Chunk(data=table_to_csv(csv_ready(aligned)), rows=aligned.num_rows, file=marker)
+    return Chunk(data=render(aligned), rows=aligned.num_rows, file=marker)
+
+
+def _csv_render(table: pa.Table) -> bytes:
+    return table_to_csv(csv_ready(table))
+
+
+def binary_arrow_type(pg_type: str) -> pa.DataType | None:
+    """The Arrow type whose pgpq binary encoding is exactly ``pg_type``'s binary COPY form, if any."""
+    import pyarrow as pa
+
+    simple = {
+        "boolean": pa.bool_(),
+        "smallint": pa.int16(),
+        "integer": pa.int32(),
+        "bigint": pa.int64(),
+        "real": pa.float32(),
+        "double precision": pa.float64(),
+        "text": pa.string(),
+        "date": pa.date32(),
+        "timestamp": pa.timestamp("us"),
+        "timestamptz": pa.timestamp("us", tz="UTC"),
+        "bytea": pa.binary(),
+    }
+    if pg_type in simple:
+        return simple[pg_type]
+    decimal = _NUMERIC.match(pg_type)
+    if decimal and int(decimal["p"]) <= _DECIMAL128_DIGITS:
+        return pa.decimal128(int(decimal["p"]), int(decimal["s"]))
+    return None
+
+
+def binary_schema(schema: DiscoveredSchema) -> pa.Schema | None:
+    """The Arrow schema a binary stream of ``schema``'s warehouse types is encoded from, or None."""
+    import pyarrow as pa
+
+    fields = []
+    for column in schema.columns:
+        arrow_type = binary_arrow_type(column.pg_type)
+        if arrow_type is None:
+            return None
+        fields.append(pa.field(column.name, arrow_type))
+    return pa.schema(fields)
 
 
 def _aligned(table: pa.Table, names: Sequence[str]) -> pa.Table:

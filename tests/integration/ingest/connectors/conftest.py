@@ -336,13 +336,16 @@ def copy_target(pg_server: Any) -> Any:
 
     dsn = pg_server.create_database().replace("postgresql+psycopg://", "postgresql://")
 
-    def copy(schema: Any, chunks: Any, *, order_by: str | None = None) -> list[tuple[Any, ...]]:
+    def copy(schema: Any, chunks: Any, *, order_by: str | None = None, binary: bool = False) -> list[tuple[Any, ...]]:
         table = f"t_{secrets.token_hex(4)}"
         columns = ", ".join(f'"{column.name}" {column.pg_type}' for column in schema.columns)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("SET TIME ZONE 'UTC'")
             conn.execute(f"CREATE TABLE {table} ({columns})")
-            with conn.cursor() as cursor, cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as stream:
+            with (
+                conn.cursor() as cursor,
+                cursor.copy(f"COPY {table} FROM STDIN (FORMAT {'binary' if binary else 'csv'})") as stream,
+            ):
                 for chunk in chunks:
                     stream.write(chunk.data)
             order = f'"{order_by}"' if order_by else "1"

@@ -21,7 +21,7 @@ from scrollintel.config import FilesSource
 from scrollintel.demo.files import snapshot_dates, write_store_files
 from scrollintel.ingest.connectors.base import CursorState
 from scrollintel.ingest.connectors.errors import SourceChangedError, SourceError
-from scrollintel.ingest.connectors.files import FilesConnector, StoredFile
+from scrollintel.ingest.connectors.files import FilesConnector, StoredFile, binary_arrow_type
 from scrollintel.settings import governance_dir
 
 from .conftest import make_connection
@@ -214,6 +214,47 @@ def test_parquet_every_type_round_trips_through_postgres(tmp_path: Path, copy_ta
         expected = EXPECTED_BACK.get(name, values)
         assert back[name] == expected, name
     assert back["colour"] == ["red", None, "red"]
+
+
+# every column whose warehouse type has an exact binary form (decimal256(40, 10) has not: > 38 digits)
+BINARY_SAFE = [name for name, _, _, pg_type in EVERY_TYPE if binary_arrow_type(pg_type) is not None]
+
+
+def test_parquet_binary_stream_loads_the_same_rows_as_the_csv_chunks(tmp_path: Path, copy_target: Any) -> None:
+    table = every_type_table().select(["id", *BINARY_SAFE, "colour"])
+    pq.write_table(table.slice(0, 2), tmp_path / "a.parquet")
+    pq.write_table(table.slice(2), tmp_path / "b.parquet")
+    connector = FilesConnector(
+        files_source({"name": "every", "path": "*.parquet", "format": "parquet"}), local(tmp_path)
+    )
+    schema = connector.discover("every")
+    assert connector.supports_binary(schema)
+    assert {column.pg_type for column in schema.columns} >= {
+        "boolean", "smallint", "integer", "bigint", "real", "double precision", "numeric(12,2)", "numeric(20,0)",
+        "text", "bytea", "date", "timestamp", "timestamptz",
+    }  # fmt: skip
+    binary = list(connector.extract_binary("every", schema, CursorState(), chunk_rows=1))
+    assert [chunk.rows for chunk in binary] == [1, 1, 1]
+    assert markers(binary) == markers(list(connector.extract("every", schema, CursorState(), chunk_rows=1)))
+    assert binary[0].data.startswith(b"PGCOPY\n\xff\r\n\x00") and binary[-1].data.endswith(b"\xff\xff")
+    csv_rows = copy_target(schema, connector.extract("every", schema, CursorState(), chunk_rows=1))
+    assert copy_target(schema, binary, binary=True) == csv_rows
+    assert len(csv_rows) == 3
+
+
+def test_parquet_values_without_an_exact_binary_form_fall_back_to_csv(tmp_path: Path) -> None:
+    from scrollintel.ingest.connectors.base import BinaryUnavailable
+
+    nanos = pa.array([1_000, 1_001], pa.timestamp("ns"))  # the second has a nanosecond part
+    pq.write_table(pa.table({"id": [1, 2], "at": nanos}), tmp_path / "n.parquet")
+    connector = FilesConnector(files_source({"name": "n", "path": "*.parquet", "format": "parquet"}), local(tmp_path))
+    schema = connector.discover("n")
+    assert connector.supports_binary(schema)
+    with pytest.raises(BinaryUnavailable, match="n: "):
+        list(connector.extract_binary("n", schema, CursorState(), chunk_rows=10))
+    # a type with no binary counterpart is never offered in binary
+    pq.write_table(pa.table({"id": [1], "tags": pa.array([["x"]])}), tmp_path / "n.parquet")
+    assert not connector.supports_binary(connector.discover("n"))
 
 
 def test_parquet_chunk_is_the_documented_csv(tmp_path: Path) -> None:
