@@ -22,6 +22,8 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="scrollintel-test-airflow-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# cosmos reads its settings when imported; tests never report usage anywhere.
+os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 
 from scrollintel import db  # noqa: E402
 

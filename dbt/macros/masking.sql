@@ -11,19 +11,26 @@
     column with no stored classification at all fails the model (fail closed) until ingestion
     has classified it.
 
-    Policies:
-      hash     keyed SHA-256 (hex) of the value, salted with the session setting
-               scrollintel.masking_salt: deterministic, so still usable as a join key;
-      redact   a null of the column's type (the column stays, so downstream shapes are stable);
-      partial  keeps a non-identifying part, by class: last 4 characters of phone numbers and
-               card numbers, country code + last 4 of an IBAN, the birth year instead of the birth
-               date (column renamed *_year), the postcode area (outward code / first 3 characters);
-               any other class falls back to redact.
+    Policies (one per class; a column gets its class's policy, stored with the classification):
+      hash       keyed SHA-256 (hex) of the value, salted with the session setting
+                 scrollintel.masking_salt: deterministic, so still usable as a join key;
+      partial    keeps a non-identifying part of the value, by class: the last 4 characters of
+                 phone and card numbers, country code + last 4 of an IBAN, the postcode area
+                 (outward code / first 3 characters), the birth year of a birth date (as generalise);
+      generalise replaces the value by a coarser one, by class: birth date -> birth year (column
+                 renamed *_year), address -> its city/region part (the components after the street
+                 line, without house numbers or postcodes; null when the value is a street line
+                 only), postal code -> its area;
+      redact     a null of the column's type (the column stays, so downstream shapes are stable);
+      drop       the column is left out of staging altogether (a model that selects it then fails,
+                 PostgreSQL naming the missing column).
+    A class with no partial or generalised form for the policy it is given keeps nothing (null).
 
     The salt never appears in SQL text, compiled files or logs: it reaches the dbt session as a
     server setting (PGOPTIONS="-c scrollintel.masking_salt=<salt>", filled from the secret at run
-    time); on-run-start refuses to run without it and stores it in masking.salt (readable by the
-    transformation role only), which the staging views read with their owner's rights.
+    time); on-run-start refuses to run without it and stores it in masking.salt (created by the
+    governance migration 0006, readable by the transformation role only), which the staging views
+    read with their owner's rights.
 #}
 
 {% macro scrollintel_masked_columns(relation, casts={}) -%}
@@ -47,7 +54,9 @@
                 ~ ": run the ingestion classification for this resource before building staging"
             ) -}}
         {%- endif -%}
-        {%- if rule['masking'] is none or rule['class_id'] is none -%}
+        {%- if rule['masking'] == 'drop' and rule['class_id'] is not none -%}
+            {#- the policy says staging does not expose this column at all -#}
+        {%- elif rule['masking'] is none or rule['class_id'] is none -%}
             {%- if name in casts -%}
                 {%- do expressions.append('cast(' ~ quoted ~ ' as ' ~ casts[name] ~ ') as ' ~ quoted) -%}
             {%- else -%}
@@ -83,30 +92,36 @@
 
 
 {% macro scrollintel_mask_column(name, data_type, class_id, masking) -%}
-    {#- One SELECT-list entry (expression and alias) for a classified column. -#}
+    {#- One SELECT-list entry (expression and alias) for a classified column (not for 'drop'). -#}
     {%- set quoted = adapter.quote(name) -%}
+    {%- set keep_nothing = 'cast(null as ' ~ data_type ~ ') as ' ~ quoted -%}
     {%- if masking == 'hash' -%}
         {{- return(scrollintel_mask_hash(quoted) ~ ' as ' ~ quoted) -}}
     {%- elif masking == 'redact' -%}
-        {{- return('cast(null as ' ~ data_type ~ ') as ' ~ quoted) -}}
+        {{- return(keep_nothing) -}}
+    {%- elif masking in ('partial', 'generalise') and class_id == 'birth_date' -%}
+        {%- set alias = name[:-4] ~ 'year' if name.endswith('date') else name ~ '_year' -%}
+        {{- return(scrollintel_generalise_to_year(quoted) ~ ' as ' ~ adapter.quote(alias)) -}}
+    {%- elif masking in ('partial', 'generalise') and class_id == 'postal_code' -%}
+        {{- return(scrollintel_generalise_postal_code(quoted) ~ ' as ' ~ quoted) -}}
     {%- elif masking == 'partial' -%}
-        {%- if class_id == 'birth_date' -%}
-            {%- set alias = name[:-4] ~ 'year' if name.endswith('date') else name ~ '_year' -%}
-            {{- return(scrollintel_generalise_to_year(quoted) ~ ' as ' ~ adapter.quote(alias)) -}}
-        {%- elif class_id in ('phone', 'payment_card') -%}
+        {%- if class_id in ('phone', 'payment_card') -%}
             {{- return(scrollintel_mask_keep_last(quoted, 4) ~ ' as ' ~ quoted) -}}
         {%- elif class_id == 'iban' -%}
             {{- return(scrollintel_mask_iban(quoted) ~ ' as ' ~ quoted) -}}
-        {%- elif class_id == 'postal_code' -%}
-            {{- return(scrollintel_generalise_postal_code(quoted) ~ ' as ' ~ quoted) -}}
-        {%- else -%}
-            {#- no safe partial form known for this class: keep nothing -#}
-            {{- return('cast(null as ' ~ data_type ~ ') as ' ~ quoted) -}}
         {%- endif -%}
+        {#- no safe partial form known for this class: keep nothing -#}
+        {{- return(keep_nothing) -}}
+    {%- elif masking == 'generalise' -%}
+        {%- if class_id == 'address' -%}
+            {{- return(scrollintel_generalise_address(quoted) ~ ' as ' ~ quoted) -}}
+        {%- endif -%}
+        {#- no generalisation known for this class: keep nothing -#}
+        {{- return(keep_nothing) -}}
     {%- else -%}
         {{- exceptions.raise_compiler_error(
             "unknown masking policy '" ~ masking ~ "' for column " ~ name ~ " (class " ~ class_id
-            ~ "): expected hash, redact or partial"
+            ~ "): expected hash, partial, generalise, redact or drop"
         ) -}}
     {%- endif -%}
 {%- endmacro %}
@@ -155,12 +170,28 @@
 {%- endmacro %}
 
 
+{% macro scrollintel_generalise_address(expression) -%}
+    {#-
+        The city/region part of an address: every comma-separated component after the first
+        (the street line), with tokens holding a digit (house numbers, postcodes) removed;
+        null when nothing is left (a street line alone names no city).
+    -#}
+    nullif(array_to_string(array(
+        select nullif(btrim(regexp_replace(regexp_replace(address_part, '\S*[0-9]\S*', '', 'g'), '\s+', ' ', 'g')), '')
+        from unnest((string_to_array(cast({{ expression }} as text), ','))[2:])
+            with ordinality as address_parts (address_part, part_number)
+        order by part_number
+    ), ', '), '')
+{%- endmacro %}
+
+
 {% macro scrollintel_assert_masking_salt() -%}
     {#-
         on-run-start: refuse to build anything without a real masking salt in the session, and
-        keep it in masking.salt, a table only the transformation role can read. Staging views
-        read it from there with their owner's rights, so whoever may SELECT a staging view can
-        read masked values without ever holding the salt.
+        keep it in masking.salt, a table only the transformation role can read (created with its
+        grants by the governance migration 0006, so dbt needs no right to create schemas). Staging
+        views read it from there with their owner's rights, so whoever may SELECT a staging view
+        can read masked values without ever holding the salt.
     -#}
     do $$
     declare
@@ -169,13 +200,9 @@
         if length(coalesce(salt, '')) < 16 then
             raise exception 'scrollintel.masking_salt is not set or shorter than 16 characters: pass the masking salt secret as PGOPTIONS="-c scrollintel.masking_salt=<salt>"';
         end if;
-        create schema if not exists masking;
-        revoke all on schema masking from public;
-        create table if not exists masking.salt (
-            id integer primary key check (id = 1),
-            value text not null,
-            updated_at timestamptz not null default now()
-        );
+        if to_regclass('masking.salt') is null then
+            raise exception 'table masking.salt does not exist or is not readable by role %: migrate the warehouse (scrollintel db upgrade) to revision 0006 or later', current_user;
+        end if;
         insert into masking.salt as current_salt (id, value) values (1, salt)
         on conflict (id) do update set value = excluded.value, updated_at = now()
         where current_salt.value is distinct from excluded.value;

@@ -25,12 +25,14 @@ def _register() -> None:
     from scrollintel.audit.cli import audit_group
     from scrollintel.demo.cli import demo_group
     from scrollintel.ingest.cli import ingest_group
+    from scrollintel.transform.cli import transform_group
     from scrollintel.validate import validate_command
 
     main.add_command(validate_command)
     main.add_command(demo_group)
     main.add_command(audit_group)
     main.add_command(ingest_group)
+    main.add_command(transform_group)
 
 
 @main.group("db")

@@ -90,6 +90,8 @@ SCHEDULE_PRESETS: tuple[str, ...] = (
 Sensitivity = Literal["public", "internal", "confidential", "restricted"]
 ValueValidator = Literal["email", "phone", "iban", "luhn", "date_of_birth", "address", "person_name"]
 Role = Literal["lead", "engineer", "analyst", "steward", "auditor"]
+#: What dbt staging exposes of a column of a class (implemented by dbt/macros/masking.sql).
+MaskingPolicy = Literal["hash", "partial", "generalise", "redact", "drop"]
 SubjectKind = Literal["model_promotion", "schema_change", "pii_access", "retention_override", "budget_increase"]
 SUBJECT_KINDS: tuple[str, ...] = get_args(SubjectKind)
 
@@ -356,7 +358,7 @@ class ClassificationClass(_Model):
     id: Id
     description: Text
     sensitivity: Sensitivity
-    masking: Literal["hash", "redact", "partial"]
+    masking: MaskingPolicy
     column_patterns: list[Regex] = Field(min_length=1)
     validators: list[ValueValidator] = Field(default_factory=list)
     match_threshold: float | None = Field(default=None, gt=0, le=1)

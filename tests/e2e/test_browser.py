@@ -63,10 +63,66 @@ def _open_from_menu(page: Any, title: str, path: str, attempts: int = 3) -> None
             page.keyboard.press("Escape")
 
 
+def _seed_quality_history(days: int = 14) -> int:
+    """Gate outcomes for the Quality page's trend, when the platform has recorded none yet.
+
+    At this point of the session no quality gate has run (the dbt DAG waits for the raw Assets
+    of the ingestion DAGs), so two weeks of outcomes are written with the gates' own writer
+    (:func:`scrollintel.quality.store.record_gate_run`), as run ids ``e2e-seed__...`` outside
+    Airflow. Real gate runs are tested in tests/integration/quality. Returns the rows written.
+    """
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from scrollintel import db
+    from scrollintel.quality import store
+    from scrollintel.quality.outcome import DatasetOutcome, ExpectationOutcome, GateContext
+
+    url = db.warehouse_url()
+    with store.connect(url) as conn:
+        if conn.execute("SELECT count(*) FROM governance.quality_run").fetchone()[0]:  # type: ignore[index]
+            return 0
+        now = datetime.now(UTC)
+        written = 0
+        for day in range(days, -1, -1):
+            at = now - timedelta(days=day)
+            outcomes = []
+            for dataset in ("marts.customers", "marts.orders", "raw.shop__orders"):
+                failed = dataset == "marts.orders" and day in (9, 3, 0)
+                results = [
+                    ExpectationOutcome(
+                        position=0,
+                        expectation_type="expect_column_values_to_be_unique",
+                        kwargs={"column": "order_id"},
+                        column="order_id",
+                        success=not failed,
+                        unexpected_count=10 if failed else 0,
+                        element_count=6005 if failed else 6000,
+                    )
+                ]
+                outcomes.append(
+                    DatasetOutcome(
+                        dataset=dataset,
+                        suite_path=f"expectations/{dataset}.json",
+                        success=not failed,
+                        row_count=6000,
+                        results=results,
+                        result_path=f"e2e-seed/{dataset}.json",
+                        started_at=at,
+                        finished_at=at,
+                    )
+                )
+            context = GateContext(run_id=f"e2e-seed__{at:%Y-%m-%d}")
+            store.record_gate_run(conn, gate_run_id=str(uuid.uuid4()), context=context, as_of=at, datasets=outcomes)
+            written += len(outcomes)
+    return written
+
+
 def test_login_and_every_nav_page(platform: RunningPlatform) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _seed_quality_history()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -86,6 +142,8 @@ def test_login_and_every_nav_page(platform: RunningPlatform) -> None:
                 frame = page.frame_locator("iframe").first
                 expect(frame.locator("h1")).to_have_text(governance_page.title, timeout=30_000)
                 expect(frame.locator(".si-user")).to_contain_text(platform.user)
+                if governance_page.slug == "quality":
+                    expect(frame.locator("svg.si-trend rect").first).to_be_visible(timeout=30_000)
                 page.screenshot(path=str(SCREENSHOTS / f"{number:02d}-{governance_page.slug}.png"))
         finally:
             browser.close()

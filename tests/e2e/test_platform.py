@@ -45,7 +45,7 @@ def test_plugin_nav_entries_are_registered(platform: RunningPlatform) -> None:
         plugins = client.get("/api/v2/plugins").json()["plugins"]
     ours = next(plugin for plugin in plugins if plugin["name"] == "scrollintel")
     names = {view["name"] for view in ours["external_views"]}
-    assert names == {"Approvals", "Audit", "Lineage", "Cost & ROI", "Compliance"}
+    assert names == {"Approvals", "Audit", "Quality", "Lineage", "Cost & ROI", "Compliance"}
 
 
 def test_platform_health_runs_green(platform: RunningPlatform) -> None:

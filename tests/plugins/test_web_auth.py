@@ -26,20 +26,23 @@ EMPTY_NOTICES = {
     "compliance": "No compliance reports yet",
 }
 PATH_PARAM = re.compile(r"{[^}]+}")
-#: The Audit page reads the ledger in the warehouse; here it points at a closed port, so it shows its
-#: "cannot be reached" panel (503). Its data and empty state: tests/integration/web/test_audit_page.py.
+#: The Audit, Quality and Lineage pages read the warehouse; here it points at a closed port, so they show their
+#: "cannot be reached" panel (503). Their data and empty states: tests/integration/web/.
 UNREACHABLE_WAREHOUSE = "postgresql+psycopg://nobody@127.0.0.1:9/warehouse"
-PAGE_STATUS = {"/audit": 503}
+PAGE_STATUS = {"/audit": 503, "/quality": 503, "/lineage": 503}
 
 
 @pytest.fixture(autouse=True)
 def _audit_warehouse_unreachable(web_app: FastAPI) -> Iterator[None]:
     """Keep these tests off any real warehouse (e.g. a running platform's)."""
     from scrollintel.web.routes.audit import warehouse_url
+    from scrollintel.web.routes.lineage_api import lineage_store_url
 
     web_app.dependency_overrides[warehouse_url] = lambda: UNREACHABLE_WAREHOUSE
+    web_app.dependency_overrides[lineage_store_url] = lambda: UNREACHABLE_WAREHOUSE
     yield
     web_app.dependency_overrides.pop(warehouse_url, None)
+    web_app.dependency_overrides.pop(lineage_store_url, None)
 
 
 def _probes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -136,7 +139,7 @@ def test_pages_show_the_signed_in_user(
     assert f'href="{URL_PREFIX}/static/scrollintel.css"' in response.text
 
 
-DB_FREE_PAGES = [p for p in PAGES if p.slug != "audit"]
+DB_FREE_PAGES = [p for p in PAGES if p.slug not in ("audit", "quality", "lineage")]
 
 
 @pytest.mark.parametrize("page", DB_FREE_PAGES, ids=[p.slug for p in DB_FREE_PAGES])
@@ -166,7 +169,10 @@ def test_json_endpoints_return_empty_collections_with_a_clear_shape(
     assert bodies["/api/audit"]["detail"].startswith(
         "The warehouse cannot be reached: Could not connect to 127.0.0.1:9"
     )
-    assert bodies["/api/lineage"] == {"nodes": [], "edges": [], "notice": bodies["/api/lineage"]["notice"]}
+    assert bodies["/api/quality"]["detail"].startswith(
+        "The warehouse cannot be reached: Could not connect to 127.0.0.1:9"
+    )
+    assert bodies["/api/lineage"]["detail"].startswith("The warehouse cannot be reached: ")
     assert bodies["/api/cost"] == {**collection, "roi": [], "notice": bodies["/api/cost"]["notice"]}
     assert bodies["/api/compliance"] == {**collection, "notice": bodies["/api/compliance"]["notice"]}
     index = bodies["/api"]

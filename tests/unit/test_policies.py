@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -26,11 +31,27 @@ def {name}():
 """
 
 
-def _load(tmp_path: Path, name: str, *, tags: list[str], owner: str = "data-platform", doc: str = "Why.") -> object:
-    from airflow.dag_processing.dagbag import DagBag
+_PARSE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({"dags": sorted(bag.dags), "import_errors": bag.import_errors}))
+"""
 
+
+def _load(tmp_path: Path, name: str, *, tags: list[str], owner: str = "data-platform", doc: str = "Why.") -> Any:
+    """Parse the DAG file in a fresh process, as Airflow's dag-processor does (policies load at start-up).
+
+    In-process, a DagBag that imported other DAG files earlier in the test session (cosmos' DAG)
+    can leave Airflow's policy hooks without ours; a child process sees what production sees.
+    """
     (tmp_path / f"{name}.py").write_text(textwrap.dedent(GOOD_DAG.format(name=name, tags=tags, owner=owner, doc=doc)))
-    return DagBag(dag_folder=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", _PARSE, str(tmp_path)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return SimpleNamespace(dags=set(result["dags"]), import_errors=result["import_errors"])
 
 
 def test_compliant_dag_loads(tmp_path: Path) -> None:

@@ -7,7 +7,10 @@ The suite of a raw table is ``expectations/<raw table>.json`` (e.g.
      "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "order_id"}}]}
 
 The batch is the rows of the raw table whose ``_run_id`` is the current run (inserted or
-changed by it). Without a suite, or without rows, there is nothing to validate. The full
+changed by it). Without a suite, or without rows, there is nothing to validate. The suite is
+read and checked by :func:`scrollintel.quality.suites.load_suite`; expectations that only hold
+for the whole table (volume, freshness, cross-table checks: ``meta.scrollintel``) are left to
+the quality checkpoint after dbt (:mod:`scrollintel.quality.runner`). The full
 result goes to ``<object store>/quality/ingest/<raw table>/<run>.json``; a failure raises
 :class:`~scrollintel.ingest.errors.QualityGateFailed` naming the failing expectations, how many
 rows failed each, and that file.
@@ -20,15 +23,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrollintel import settings
 from scrollintel.db import normalise_url
 from scrollintel.ingest.errors import QualityGateFailed
+
+if TYPE_CHECKING:
+    from scrollintel.quality.suites import Suite
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,17 @@ def load_suite_document(path: Path) -> dict[str, Any]:
     return document
 
 
+def _load_checked_suite(path: Path) -> Suite:
+    """The checked suite at ``path``; :class:`QualityGateFailed` naming the file and key when it is invalid."""
+    from scrollintel.quality.errors import SuiteError
+    from scrollintel.quality.suites import load_suite
+
+    try:
+        return load_suite(path)
+    except SuiteError as err:
+        raise QualityGateFailed(f"expectation suite {path} is invalid:\n{err}") from err
+
+
 def _describe(result: dict[str, Any]) -> str:
     config = result.get("expectation_config") or {}
     kind = config.get("type", "?")
@@ -107,7 +123,7 @@ def validate_batch(
     if not path.is_file():
         log.info("no expectation suite for %s (%s): batch gate skipped", raw_table, path)
         return None
-    document = load_suite_document(path)
+    suite_spec = _load_checked_suite(path)
     schema, table = raw_table.split(".", 1)
     url = normalise_url(warehouse_url)
 
@@ -116,7 +132,9 @@ def validate_batch(
         log.info("%s: run %s landed no rows; batch gate skipped", raw_table, run_id)
         return None
 
-    gx = _import_gx()
+    from scrollintel.quality.gxutil import RESULT_FORMAT, import_gx
+
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -129,11 +147,11 @@ def validate_batch(
     )
     batch = asset.add_batch_definition_whole_table("landed").get_batch()
     suite = gx.ExpectationSuite(
-        name=document.get("name") or raw_table,
-        expectations=document["expectations"],
-        meta=document.get("meta") or {},
+        name=suite_spec.dataset,
+        expectations=suite_spec.batch_expectations(),
+        meta=suite_spec.document.meta,
     )
-    validation = batch.validate(suite, result_format="SUMMARY")
+    validation = batch.validate(suite, result_format=RESULT_FORMAT)  # counts only: no row values in the file
     payload = validation.to_json_dict()
     target = results_path(raw_table, run_id)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -158,19 +176,6 @@ def validate_batch(
         )
     log.info("%s: %d expectation(s) passed on %d landed row(s)", raw_table, len(results), rows)
     return outcome
-
-
-def _import_gx() -> Any:
-    """Great Expectations, quiet: no usage statistics, its loggers at WARNING."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    import great_expectations as gx
-
-    # some GX modules set their own logger level to INFO when imported
-    for name in list(logging.root.manager.loggerDict):
-        if name.startswith("great_expectations"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    return gx
 
 
 def _count_batch(url: str, schema: str, table: str, run_id: str) -> int:

@@ -3,8 +3,8 @@
 Order of `up` (each step idempotent, so running it twice is safe):
 validate governance config -> PostgreSQL (embedded or external) -> databases and roles ->
 Airflow metadata migration -> governance schema migration -> admin user -> demo sources ->
-background processes (demo marketing API, api-server, scheduler, dag-processor, triggerer) ->
-wait for health.
+dbt manifest -> background processes (demo marketing API, api-server, scheduler, dag-processor,
+triggerer) -> wait for health.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ ENV_AIRFLOW_DB = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 ENV_USER_AIRFLOW_DB = "SCROLLINTEL_AIRFLOW_DATABASE_URL"
 #: Set in .scrollintel/platform.env, so a shell that sourced it is not mistaken for a user setting.
 ENV_EMBEDDED_MARKER = "SCROLLINTEL_EMBEDDED_DATABASE"
+#: The instant the data describes (dbt's scrollintel_as_of, the quality gate's freshness).
+ENV_AS_OF = "SCROLLINTEL_AS_OF"
 
 
 def adopt_airflow_database_setting() -> None:
@@ -129,6 +131,8 @@ def platform_secrets(lay: Layout) -> dict[str, str]:
             "admin_password": lambda: os.environ.get("SCROLLINTEL_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
             "marketing_api_key": lambda: secrets.token_urlsafe(24),
             "audit_api_password": lambda: secrets.token_urlsafe(24),
+            "lineage_api_key": lambda: secrets.token_urlsafe(32),
+            "masking_salt": lambda: secrets.token_hex(32),
         },
     )
     return {key: str(value) for key, value in data.items()}
@@ -201,12 +205,7 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(lay.logs / "airflow"),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports["worker_log_server"]),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports["trigger_log_server"]),
-        # Lineage events go to a local JSON Lines file until the lineage store receives them
-        # over HTTP (a Marquez-compatible endpoint); the provider emits, we never hand-roll it.
-        "AIRFLOW__OPENLINEAGE__NAMESPACE": "scrollintel",
-        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
-            {"type": "file", "log_file_path": str(lay.state / "lineage" / "events.jsonl"), "append": True}
-        ),
+        **lineage_env(api, keys, db.database_url("warehouse")),
         "AIRFLOW_CONN_POSTGRES_WAREHOUSE": _conn_uri(db.database_url("warehouse")),
         "AIRFLOW_CONN_POSTGRES_SHOP": _conn_uri(db.database_url("shop", role=_shop_reader_role())),
         "AIRFLOW_CONN_HTTP_MARKETING": json.dumps(
@@ -244,8 +243,86 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         **{key: value for key, value in os.environ.items() if key in (settings.ENV_DATABASE_URL, ENV_USER_AIRFLOW_DB)},
         "NO_PROXY": "*",
         "no_proxy": "*",
+        **transform_env(lay, keys),
     }
     return env
+
+
+def transform_env(lay: Layout, keys: dict[str, str]) -> dict[str, str]:
+    """dbt through cosmos: the masking salt connection, the as-of, cosmos' cache in the state folder, no telemetry."""
+    from scrollintel.demo import AS_OF
+    from scrollintel.transform.session import MASKING_SALT_CONN_ID
+
+    return {
+        f"AIRFLOW_CONN_{MASKING_SALT_CONN_ID.upper()}": json.dumps(
+            {"conn_type": "generic", "password": keys["masking_salt"]}
+        ),
+        # The demo data describes the world at demo.AS_OF: dbt's windows and the quality gate's
+        # freshness are measured at that instant unless the user sets another (or an empty one: now).
+        ENV_AS_OF: os.environ.get(ENV_AS_OF, AS_OF.isoformat()),
+        "AIRFLOW__COSMOS__CACHE_DIR": str(lay.state / "cosmos"),
+        # Neither cosmos nor dbt reports usage anywhere from a governance platform.
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+
+
+def build_dbt_manifest(env: dict[str, str], report: Reporter) -> None:
+    """``dbt parse`` into the state folder: the transform DAG is rendered from its manifest."""
+    output = _run([_bin("scrollintel"), "transform", "manifest"], env, "building the dbt manifest")
+    report("    " + output.strip())
+
+
+ENV_OPENLINEAGE_TRANSPORT = "AIRFLOW__OPENLINEAGE__TRANSPORT"
+
+
+def lineage_env(api: str, keys: dict[str, str], warehouse_url: str | None = None) -> dict[str, str]:
+    """Airflow's OpenLineage provider posts to the platform's own lineage store, with its API key.
+
+    The store answers Marquez's ``POST /api/v1/lineage`` under the governance app's prefix on the
+    api-server; the key is the password of the connection ``scrollintel_lineage``, which the store
+    checks (README: how to send to Marquez instead, or to both).
+    """
+    from scrollintel.lineage.apikey import CONN_ID
+    from scrollintel.lineage.events import ENV_NAMESPACE_ALIASES
+    from scrollintel.web import URL_PREFIX
+
+    key = keys["lineage_api_key"]
+    # A transport the user exported (Marquez instead, or a composite one to both) is kept.
+    transport = os.environ.get(ENV_OPENLINEAGE_TRANSPORT) or json.dumps(
+        {
+            "type": "http",
+            "url": f"{api}{URL_PREFIX}/",
+            "endpoint": "api/v1/lineage",
+            "auth": {"type": "api_key", "apiKey": key},
+            "timeout": 5,
+        }
+    )
+    return {
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "scrollintel",
+        ENV_OPENLINEAGE_TRANSPORT: transport,
+        ENV_NAMESPACE_ALIASES: json.dumps(warehouse_namespace_aliases(warehouse_url) if warehouse_url else {}),
+        f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps({"conn_type": "generic", "password": key}),
+    }
+
+
+def warehouse_namespace_aliases(url: str) -> dict[str, str]:
+    """The names producers give the warehouse in lineage (its host and port) -> ingestion's logical one.
+
+    dbt through cosmos names datasets by the server it connects to; ingestion by
+    ``postgres://warehouse:5432`` so that names survive a port change or a move to another host.
+    """
+    from sqlalchemy.engine import make_url
+
+    from scrollintel.ingest.lineage import warehouse_namespace
+
+    parsed = make_url(url)
+    port = parsed.port or 5432
+    hosts = {parsed.host or "localhost"}
+    if hosts & {"127.0.0.1", "localhost", "::1"}:
+        hosts |= {"127.0.0.1", "localhost"}
+    logical = warehouse_namespace()
+    return {f"postgres://{host}:{port}": logical for host in sorted(hosts) if f"postgres://{host}:{port}" != logical}
 
 
 def _shop_reader_role() -> str | None:
@@ -485,6 +562,8 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
                 env,
                 "scrollintel demo seed",
             )
+    with step(report, "building the dbt manifest (the transform DAG is rendered from it)"):
+        build_dbt_manifest(env, report)
     with step(report, "starting Airflow and the demo marketing API"):
         for proc in managed_processes(lay):
             proc.start(env, settings.project_root())

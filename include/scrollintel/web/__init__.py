@@ -56,6 +56,7 @@ PAGES: tuple[Page, ...] = (
         "Model promotions and other gated changes waiting for a decision, and who decided.",
     ),
     Page("audit", "Audit", "The hash-chained audit ledger: every decision, load and deletion, verifiable."),
+    Page("quality", "Quality", "Data quality gates per dataset: latest status, failures over time, data docs."),
     Page("lineage", "Lineage", "Datasets and jobs from OpenLineage events: upstream, downstream and impact."),
     Page("cost", "Cost & ROI", "Cost by DAG, team and dataset; budgets, forecast and return on investment."),
     Page("compliance", "Compliance", "GDPR Art. 30 record, erasure impact and SOC 2 evidence to download."),
@@ -108,6 +109,8 @@ def create_app() -> FastAPI:
         handle_http_exception,
         home,
         lineage,
+        lineage_api,
+        quality,
         static,
     )
 
@@ -119,8 +122,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    for module in (home, approvals, audit, lineage, cost, compliance, static):
+    for module in (home, approvals, audit, quality, lineage, cost, compliance, static):
         app.include_router(module.router)
+    lineage_api.install(app)  # the lineage store's API: /api/lineage/* and the Marquez-compatible /api/v1
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_middleware(SecurityHeadersMiddleware)
     log.debug("Governance web app created with %d routes", len(app.routes))

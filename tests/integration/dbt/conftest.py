@@ -5,6 +5,10 @@ columns plus ``_loaded_at`` and ``_run_id``) and are filled straight from the de
 (same seed, small scale) with ``COPY``; the PII classification is the ingestion's own
 (:func:`scrollintel.ingest.classify.classify_table`), stored in
 ``governance.column_classification`` by the real migrations.
+
+dbt runs as the platform does: as a runtime role with only what the migrations grant it
+(0006: staging, marts, masking.salt) and owning the raw tables, as ingestion leaves them. Set-up
+and assertions use the server's superuser.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import os
 import secrets
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from scrollintel.db import DRIVER
 
 if TYPE_CHECKING:
     import psycopg
@@ -34,12 +41,53 @@ RUN_ID = "test-dbt"
 SALT_SETTING = "scrollintel.masking_salt"
 
 
+@dataclass(frozen=True, repr=False)
+class RuntimeDatabase:
+    """A migrated warehouse database and a throwaway runtime role (the one dbt and ingestion use)."""
+
+    admin_url: str
+    url: str
+    role: str
+
+    def __repr__(self) -> str:
+        return f"RuntimeDatabase(role={self.role})"
+
+
+@contextmanager
+def runtime_database(pg_server: Any, prefix: str) -> Iterator[RuntimeDatabase]:
+    """A fresh database migrated with grants for a new login role; both dropped at the end."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from scrollintel import migrate
+
+    role = f"{prefix}_rt_{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(18)
+    admin = pg_server.url("postgres").replace(DRIVER, "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+    admin_url = pg_server.create_database(f"{prefix}_{secrets.token_hex(4)}")
+    database = make_url(admin_url).database
+    try:
+        migrate.upgrade(admin_url, runtime_role=role)
+        runtime_url = make_url(admin_url).set(username=role, password=password).render_as_string(hide_password=False)
+        yield RuntimeDatabase(admin_url=admin_url, url=runtime_url, role=role)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
 @dataclass(repr=False)
 class Warehouse:
     """A warehouse database with classified raw tables, and how to run dbt against it."""
 
+    #: The runtime role's URL: what dbt connects as.
     url: str
+    #: The superuser's libpq conninfo: set-up and assertions.
     conninfo: str
+    #: The runtime role (owns the raw tables and everything dbt builds).
+    role: str
     tmp: Path
     salt: str
     #: Personal values the demo generators put into the raw tables (as text), by raw column.
@@ -51,7 +99,7 @@ class Warehouse:
         return f"Warehouse(tmp={self.tmp})"
 
     def connect(self) -> psycopg.Connection[Any]:
-        """A new autocommit connection."""
+        """A new autocommit connection as the superuser."""
         import psycopg
 
         return psycopg.connect(self.conninfo, autocommit=True)
@@ -118,20 +166,30 @@ def failures(result: Any) -> list[str]:
 @pytest.fixture(scope="session")
 def warehouse(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     """A warehouse database with demo raw tables, classified, and the governance schema migrated."""
-    from scrollintel import migrate
     from scrollintel.demo.shop import libpq_url
 
-    url = pg_server.create_database(f"dbt_{secrets.token_hex(4)}")
-    migrate.upgrade(url)
-    tmp = tmp_path_factory.mktemp("dbt")
-    house = Warehouse(url=url, conninfo=libpq_url(url), tmp=tmp, salt=secrets.token_hex(16))
+    with runtime_database(pg_server, "dbt") as database:
+        tmp = tmp_path_factory.mktemp("dbt")
+        house = Warehouse(
+            url=database.url,
+            conninfo=libpq_url(database.admin_url),
+            role=database.role,
+            tmp=tmp,
+            salt=secrets.token_hex(16),
+        )
+        load_demo_raw_tables(house)
+        yield house
+
+
+def load_demo_raw_tables(house: Warehouse) -> None:
+    """Every raw table of the demo sources, owned by the runtime role and classified, as ingestion leaves them."""
     with house.connect() as conn:
         _load_shop(conn, house)
         _load_marketing(conn)
-        _load_stores(conn, tmp)
+        _load_stores(conn, house.tmp)
         for source, resource in RAW_TABLES:
+            conn.execute(f'ALTER TABLE raw."{source}__{resource}" OWNER TO "{house.role}"')
             classify(conn, source, resource)
-    yield house
 
 
 RAW_TABLES: tuple[tuple[str, str], ...] = (

@@ -88,9 +88,9 @@ def test_masked_columns_follow_the_policy(built: Warehouse) -> None:
     email, first_name, phone, street_address, postal_code, birth_year = row
     assert HEX_SHA256.fullmatch(email) and HEX_SHA256.fullmatch(first_name)  # hash
     assert phone == "*" * (len(raw[0]) - 4) + raw[0][-4:]  # partial: last 4 digits
-    assert street_address is None  # redact
-    assert raw[1].startswith(postal_code) and len(postal_code) < len(raw[1])  # postcode area
-    assert birth_year == raw[2].year  # birth date generalised to the year
+    assert street_address is None  # generalise: a street line alone names no city
+    assert raw[1].startswith(postal_code) and len(postal_code) < len(raw[1])  # generalise: postcode area
+    assert birth_year == raw[2].year  # generalise: birth date to the year
     assert cards == (0, 0)
 
 
@@ -162,3 +162,72 @@ def test_unclassified_raw_column_fails_staging_instead_of_leaking(built: Warehou
     messages = "\n".join(failures(result))
     assert f"column {customers_column} of " in messages
     assert "has no stored PII classification" in messages
+
+
+@pytest.mark.parametrize(
+    ("address", "generalised"),
+    [
+        ("12 Main St, Springfield, IL 62704", "Springfield, IL"),
+        ("Hauptstrasse 5, 10115 Berlin", "Berlin"),
+        ("4 Rue de la Paix,  Paris 2e ,  Ile-de-France", "Paris, Ile-de-France"),
+        ("7 Rue de la Paix", None),
+        ("Flat 3, 221B", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_generalised_address_keeps_the_city_and_region_part_only(
+    built: Warehouse, address: str | None, generalised: str | None
+) -> None:
+    literal = "null" if address is None else "'" + address.replace("'", "''") + "'"
+    result = built.dbt("show", "--inline", f'select {{{{ scrollintel_generalise_address("{literal}") }}}} as city')
+    assert result.success, failures(result)
+    assert [tuple(row) for row in result.result.results[0].agate_table.rows] == [(generalised,)]
+
+
+@pytest.fixture
+def reclassified_customers(built: Warehouse) -> Iterator[None]:
+    """A test may change the stored policies of raw.shop__customers; ingestion's are restored after."""
+    yield
+    with built.connect() as conn:
+        classify(conn, "shop", "customers")
+    result = built.dbt("run", "--select", "stg_shop__customers")
+    assert result.success, failures(result)
+
+
+def _set_policy(house: Warehouse, column: str, masking: str) -> None:
+    with house.connect() as conn:
+        updated = conn.execute(
+            "UPDATE governance.column_classification SET masking = %s "
+            "WHERE source = 'shop' AND resource = 'customers' AND column_name = %s",
+            (masking, column),
+        ).rowcount
+    assert updated == 1
+
+
+def test_drop_policy_leaves_the_column_out_of_staging(built: Warehouse, reclassified_customers: None) -> None:
+    _set_policy(built, "street_address", "drop")
+    result = built.dbt("run", "--select", "stg_shop__customers")
+    assert result.success, failures(result)
+    with built.connect() as conn:
+        columns = [
+            name
+            for (name,) in conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'staging' AND table_name = 'stg_shop__customers'"
+            )
+        ]
+    assert "street_address" not in columns
+    assert {"customer_id", "city", "region", "email", "birth_year"} <= set(columns)
+
+
+def test_unknown_stored_policy_fails_the_model_naming_column_and_class(
+    built: Warehouse, reclassified_customers: None
+) -> None:
+    _set_policy(built, "email", "tokenise")
+    result = built.dbt("run", "--select", "stg_shop__customers")
+    assert not result.success
+    assert (
+        "unknown masking policy 'tokenise' for column email (class email): "
+        "expected hash, partial, generalise, redact or drop"
+    ) in "\n".join(failures(result))

@@ -1,57 +1,228 @@
-"""Lineage page: the graph of datasets and jobs built from OpenLineage events."""
+"""Lineage page: the explorer of datasets, jobs and columns built from OpenLineage events.
+
+Page (HTML, a server-rendered shell; ``static/lineage.js`` draws the graph in the browser)::
+
+    GET  /lineage                 the explorer; ``?nodeId=<Marquez node id>`` opens that node,
+                                  ``&depth=`` sets the hops, ``?q=`` starts with a search
+
+JSON::
+
+    GET  /api/lineage             what the store holds: datasets, jobs, the latest event, a node to start from
+
+The graph comes from the lineage store's own API (:mod:`scrollintel.web.routes.lineage_api`), which
+the page's script calls: ``/api/v1/lineage`` and ``/api/v1/column-lineage`` (Marquez's shapes),
+``/api/lineage/search``, ``/api/lineage/impact`` (CSV and JSON export) and ``/api/lineage/pii``.
+This module tells the page where they are and whether there is anything to show: when the store
+holds no event yet, the page explains how lineage arrives instead of drawing an empty canvas; when
+the warehouse cannot be read, it says so (503), like the API.
+
+The store's database is the API's (:func:`~scrollintel.web.routes.lineage_api.lineage_store_url`),
+so one dependency override points the page and the API at a test database.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from scrollintel.web.auth import CurrentUser
 from scrollintel.web.routes import page, render
+from scrollintel.web.routes.lineage_api import lineage_store_url
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 
-EMPTY_NOTICE = "No lineage yet — the graph fills in when the lineage store starts receiving OpenLineage events."
+SCHEMA = "governance"
+EMPTY_NOTICE = (
+    "No lineage yet — the store has received no OpenLineage event. The graph fills in as soon as "
+    "Airflow's OpenLineage provider (or any OpenLineage client) sends events to the lineage API."
+)
+MIGRATE_HINT = "Run `scrollintel db upgrade` (`make run` does it) to create the lineage tables."
+#: Hops each way the page offers (one hop is one job: a dataset, the jobs writing it, their inputs).
+DEPTHS = (1, 2, 3, 4, 5, 8)
+DEFAULT_DEPTH = 3
+MAX_NODE_ID_LENGTH = 4096
+MAX_QUERY_LENGTH = 200
+#: The start node is picked among this many most recently updated datasets (bounded work per page view).
+START_CANDIDATES = 500
+
+StoreUrl = Annotated[str, Depends(lineage_store_url)]
 
 
-class LineageNode(BaseModel):
-    """A dataset or a job, named as OpenLineage names it."""
+class LineageSummary(BaseModel):
+    """What the lineage store holds; ``notice`` says why the page is empty when it is."""
 
-    id: str
-    kind: Literal["dataset", "job"]
-    namespace: str
-    name: str
-
-
-class LineageEdge(BaseModel):
-    """A directed edge: a job reads a dataset or writes one."""
-
-    source: str
-    target: str
-
-
-class LineageGraph(BaseModel):
-    """The lineage graph; ``notice`` says why it is empty when it is."""
-
-    nodes: list[LineageNode]
-    edges: list[LineageEdge]
+    has_events: bool
+    datasets: int
+    jobs: int
+    last_event_at: datetime | None = None
+    start_node_id: str | None = None
     notice: str | None = None
 
 
-def load_lineage() -> LineageGraph:
-    """Return the lineage graph; the lineage store does not exist yet."""
-    return LineageGraph(nodes=[], edges=[], notice=EMPTY_NOTICE)
+class ExplorerUrls(BaseModel):
+    """Where the page's script finds the lineage API (paths carry the app's mount prefix)."""
+
+    lineage: str
+    column: str
+    search: str
+    impact: str
+    pii: str
+    post: str
+
+
+class LineageProblem(Exception):
+    """The store cannot be read; ``title``, ``message`` and ``hint`` say why and what to do."""
+
+    def __init__(self, title: str, message: str, hint: str = "") -> None:
+        super().__init__(f"{title}: {message}")
+        self.title = title
+        self.message = message
+        self.hint = hint
+
+
+# The start node: a dataset with both producers and consumers, the most connected among the recently
+# updated ones, so the first view shows lineage on both sides (in the demo: marts.orders, from the shop's
+# source tables through raw and staging to the marts reading it).
+_START_NODE = f"""
+SELECT d.namespace, d.name
+FROM (
+    SELECT id, namespace, name, updated_at FROM {SCHEMA}.lineage_dataset ORDER BY updated_at DESC LIMIT %(candidates)s
+) AS d
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM (SELECT 1 FROM {SCHEMA}.lineage_job_output o WHERE o.dataset_id = d.id LIMIT 50) AS x
+) AS up
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM (SELECT 1 FROM {SCHEMA}.lineage_job_input i WHERE i.dataset_id = d.id LIMIT 50) AS x
+) AS down
+ORDER BY (up.n > 0 AND down.n > 0) DESC, up.n + down.n DESC, d.updated_at DESC, d.name
+LIMIT 1
+"""
+
+
+def _problem(err: Exception) -> LineageProblem:
+    """What the page says about a database error (no credentials, no stack)."""
+    import psycopg
+
+    state = getattr(err, "sqlstate", None) if isinstance(err, psycopg.Error) else None
+    if state in ("42P01", "3F000"):  # undefined_table, invalid_schema_name
+        return LineageProblem(
+            "The lineage store does not exist yet",
+            "The lineage tables (governance.lineage_event and the graph derived from it) are not in the warehouse.",
+            MIGRATE_HINT,
+        )
+    if state == "42501":  # insufficient_privilege
+        return LineageProblem(
+            "Not allowed to read the lineage store",
+            "The database role of the postgres_warehouse connection may not read the lineage tables.",
+            "Use the platform's runtime role; migration 0005 grants it SELECT on them.",
+        )
+    if isinstance(err, psycopg.OperationalError):
+        text = str(err).strip()
+        return LineageProblem(
+            "The warehouse cannot be reached",
+            text.splitlines()[0] if text else type(err).__name__,
+            "Check that PostgreSQL is running (`make status`) and the `postgres_warehouse` connection.",
+        )
+    code = f" (SQLSTATE {state})" if state else ""
+    return LineageProblem(
+        "The lineage store could not be read",
+        f"The query failed{code}: {type(err).__name__}.",
+        "See the api-server log for details.",
+    )
+
+
+def load_summary(url: str) -> LineageSummary:
+    """Read what the lineage store at ``url`` holds (a handful of index lookups and counts).
+
+    Raises :class:`LineageProblem` when the warehouse cannot be read.
+    """
+    import psycopg
+
+    from scrollintel.lineage.nodes import dataset_node_id
+    from scrollintel.lineage.store import connect
+
+    try:
+        with connect(url) as conn:
+            row = conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.lineage_event), "
+                f"(SELECT max(received_at) FROM {SCHEMA}.lineage_event), "
+                f"(SELECT count(*) FROM {SCHEMA}.lineage_dataset), (SELECT count(*) FROM {SCHEMA}.lineage_job)"
+            ).fetchone()
+            start = conn.execute(_START_NODE, {"candidates": START_CANDIDATES}).fetchone()
+    except psycopg.Error as err:
+        problem = _problem(err)
+        log.warning("lineage page: %s (%s)", problem.title, type(err).__name__)
+        raise problem from err
+    has_events, last_event_at, datasets, jobs = row if row else (False, None, 0, 0)
+    return LineageSummary(
+        has_events=bool(has_events),
+        datasets=int(datasets),
+        jobs=int(jobs),
+        last_event_at=last_event_at.astimezone(UTC) if last_event_at else None,
+        start_node_id=dataset_node_id(start[0], start[1]) if start else None,
+        notice=None if has_events else EMPTY_NOTICE,
+    )
+
+
+def explorer_urls(request: Request) -> ExplorerUrls:
+    """The lineage API's paths as the browser reaches them (under the api-server's mount prefix)."""
+    root = request.scope.get("root_path", "")
+    return ExplorerUrls(
+        lineage=f"{root}/api/v1/lineage",
+        column=f"{root}/api/v1/column-lineage",
+        search=str(request.url_for("lineage_search").path),
+        impact=str(request.url_for("lineage_impact").path),
+        pii=str(request.url_for("lineage_pii").path),
+        post=f"{root}/api/v1/lineage",
+    )
 
 
 @router.get("/lineage", name="lineage_page", include_in_schema=False)
-def lineage_page(request: Request, user: CurrentUser) -> Response:
-    """Render the lineage page."""
+def lineage_page(
+    request: Request,
+    user: CurrentUser,
+    url: StoreUrl,
+    node_id: Annotated[str | None, Query(alias="nodeId", max_length=MAX_NODE_ID_LENGTH)] = None,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
+) -> Response:
+    """Render the explorer; the empty state when the store has no event; a 503 panel when it cannot be read."""
     this = page("lineage")
-    return render(request, "lineage.html", user=user, title=this.title, current=this.slug, graph=load_lineage())
+    context: dict[str, Any] = {"user": user, "title": this.title, "current": this.slug}
+    try:
+        summary = load_summary(url)
+    except LineageProblem as problem:
+        return render(
+            request, "lineage.html", **context, problem=problem, status_code=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+    urls = explorer_urls(request)
+    return render(
+        request,
+        "lineage.html",
+        **context,
+        summary=summary,
+        urls=urls,
+        node_id=node_id,
+        query=q,
+        depths=DEPTHS,
+        default_depth=DEFAULT_DEPTH,
+    )
 
 
-@router.get("/api/lineage", name="lineage_api")
-def lineage_api() -> LineageGraph:
-    """Return the lineage graph as JSON."""
-    return load_lineage()
+@router.get("/api/lineage", name="lineage_api", response_model=LineageSummary)
+def lineage_api(url: StoreUrl) -> Response:
+    """Return what the lineage store holds, a notice when it holds nothing, or 503 when it cannot be read."""
+    try:
+        summary = load_summary(url)
+    except LineageProblem as problem:
+        return JSONResponse(
+            {"detail": f"{problem.title}: {problem.message}", "hint": problem.hint},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return JSONResponse(summary.model_dump(mode="json"))

@@ -1,8 +1,9 @@
-"""The app's stylesheet (and any later vendored asset), served behind the same authentication.
+"""The app's stylesheet, page scripts and vendored JS libraries, served behind the same authentication.
 
 A ``StaticFiles`` mount would skip the app-level dependency (Starlette mounts do not run FastAPI
-dependencies), so files are served by an ordinary route instead. Only files directly inside
-``web/static/`` are served.
+dependencies), so files are served by an ordinary route instead. Only files inside ``web/static/``
+(its sub-folders included, e.g. ``vendor/cytoscape/``) are served; a path that resolves outside
+it is a 404.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from scrollintel.web.routes import STATIC_DIR
 router = APIRouter()
 
 
-@router.get("/static/{filename}", name="static", include_in_schema=False)
+@router.get("/static/{filename:path}", name="static", include_in_schema=False)
 def static_file(filename: str) -> Response:
-    """Return ``filename`` from the static folder, or 404 for anything else."""
+    """Return ``filename`` (a path relative to the static folder), or 404 for anything else."""
     candidate = (STATIC_DIR / filename).resolve()
-    if candidate.parent != STATIC_DIR or not candidate.is_file():
+    if not candidate.is_relative_to(STATIC_DIR) or not candidate.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
     media_type = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
     return FileResponse(candidate, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})

@@ -1,0 +1,776 @@
+"""The lineage store's write path: raw events and their incremental, idempotent derivation.
+
+:meth:`LineageStore.ingest` takes validated events (:mod:`scrollintel.lineage.events`) and, in one
+transaction per request, appends each to ``governance.lineage_event`` and upserts what it says
+into the derived tables (namespaces, jobs, runs, datasets, fields, dataset versions, the run's
+datasets, job -> dataset edges and column edges).
+
+**Idempotent.** Every derived key is computed from names (:mod:`scrollintel.lineage.nodes`), and
+every upsert merges with rules that do not depend on how often an event is seen: earliest and
+latest event times (``LEAST``/``GREATEST``), "newer event wins" for descriptive columns (an event
+older than the row only fills what is still empty), facets merged key by key the same way, and a
+run's state from its latest terminal event. Each ``ON CONFLICT DO UPDATE`` only writes when the
+merged row differs (``WHERE (old) IS DISTINCT FROM (merged)``), so replaying any event already
+seen changes no row (not even its ``xmin``). A raw event is stored once: the SHA-256 of its
+canonical JSON is unique.
+
+**Fast.** No statement waits for another's result (ids are computed, not returned): a request's
+rows go to each table as one multi-row upsert (one array per column, ``unnest``, sent in binary),
+all in one pipeline, so a request costs about one round trip whatever its size. Rows of the same
+key are merged in Python first, with the same rules. "Last seen" times of edges and namespaces
+keep day resolution and a column's row only when it was first seen, so a run rewrites its run,
+job and datasets, not every edge and column it touches.
+
+``SCROLLINTEL_LINEAGE_SYNCHRONOUS_COMMIT`` (default ``on``) may relax PostgreSQL's
+``synchronous_commit`` for these transactions: ``off`` trades the last few hundred milliseconds of
+acknowledged events on a database crash for commit latency.
+
+**All or nothing per event.** A batch is written in one transaction; if the database refuses it,
+each event is retried in its own transaction, so one bad event fails alone and none of it is kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from scrollintel.lineage.events import DatasetPart, ValidEvent, canonical_namespace
+from scrollintel.lineage.nodes import dataset_uuid, dataset_version_uuid, field_uuid, job_uuid
+
+if TYPE_CHECKING:
+    import psycopg
+    from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "governance"
+#: OpenLineage event type -> Marquez run state it ends a run in.
+TERMINAL_STATES = {"COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED"}
+STARTING_TYPES = ("START", "RUNNING")
+#: Retries of a whole transaction after a deadlock or serialization failure.
+RETRIES = 3
+ENV_SYNCHRONOUS_COMMIT = "SCROLLINTEL_LINEAGE_SYNCHRONOUS_COMMIT"
+
+Merge = Literal["key", "keep", "min", "max", "first", "newer", "facets", "latest"]
+
+
+# --------------------------------------------------------------------------- upsert statements
+
+
+@dataclass(frozen=True)
+class Column:
+    """A derived column: its PostgreSQL type and how an incoming value merges with the stored one.
+
+    ``key`` columns form the conflict target; ``keep`` is written once; ``min``/``max`` keep the
+    earliest/latest time; ``first`` keeps the first non-null value; ``newer`` takes the incoming
+    non-null value when the incoming row's clock (the table's ``clock``) is later, otherwise only
+    fills a null; ``facets`` merges JSON objects key by key with the same precedence; ``latest``
+    takes the incoming value when its own clock column ``by`` is later (or the stored one is null).
+    """
+
+    name: str
+    type: str
+    merge: Merge
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """How rows of one derived table are written: one multi-row upsert per request."""
+
+    name: str
+    columns: tuple[Column, ...]
+    clock: str = "updated_at"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns if column.merge == "key")
+
+    def merged(self, column: Column) -> str | None:
+        """SQL of the merged value of ``column`` in ``ON CONFLICT DO UPDATE`` (old row ``t``)."""
+        old, new = f"t.{column.name}", f"excluded.{column.name}"
+        newer = f"excluded.{self.clock} > t.{self.clock}"
+        if column.merge == "latest":
+            clock = column.by
+            return (
+                f"CASE WHEN excluded.{clock} > t.{clock} OR t.{clock} IS NULL "
+                f"THEN COALESCE({new}, {old}) ELSE {old} END"
+            )
+        return {
+            "key": None,
+            "keep": None,
+            "min": f"LEAST({old}, {new})",
+            "max": f"GREATEST({old}, {new})",
+            "first": f"COALESCE({old}, {new})",
+            "newer": f"CASE WHEN {newer} THEN COALESCE({new}, {old}) ELSE COALESCE({old}, {new}) END",
+            "facets": f"CASE WHEN {newer} THEN {old} || {new} ELSE {new} || {old} END",
+        }[column.merge]
+
+    @property
+    def sql(self) -> str:
+        """``INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO UPDATE ... WHERE changed``.
+
+        Arrays are sent in binary (``%b``): no per-element text escaping on the client.
+        """
+        names = ", ".join(column.name for column in self.columns)
+        arrays = ", ".join(f"%b::{column.type}[]" for column in self.columns)
+        updates = [(column.name, self.merged(column)) for column in self.columns]
+        updates = [(name, expr) for name, expr in updates if expr is not None]
+        sets = ", ".join(f"{name} = {expr}" for name, expr in updates)
+        olds = ", ".join(f"t.{name}" for name, _ in updates)
+        news = ", ".join(expr for _, expr in updates if expr)
+        return (
+            f"INSERT INTO {SCHEMA}.{self.name} AS t ({names}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {sets} "
+            f"WHERE ({olds}) IS DISTINCT FROM ({news})"
+        )
+
+    def merge_rows(self, rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Rows with one row per key (a multi-row upsert may not touch a row twice), sorted by key.
+
+        Rows of the same key are merged with the same rules as the SQL, so the result does not
+        depend on whether two events came in one request or in two. Sorting fixes the order in
+        which concurrent requests lock rows (no deadlocks between batches).
+        """
+        key_index = [index for index, column in enumerate(self.columns) if column.merge == "key"]
+        merged: dict[tuple[Any, ...], list[Any]] = {}
+        for row in rows:
+            key = tuple(row[index] for index in key_index)
+            current = merged.get(key)
+            merged[key] = list(row) if current is None else self._merge(current, row)
+        return sorted((tuple(row) for row in merged.values()), key=lambda row: tuple(str(row[i]) for i in key_index))
+
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        return {column.name: position for position, column in enumerate(self.columns)}
+
+    def _merge(self, old: list[Any], new: tuple[Any, ...]) -> list[Any]:
+        index = self._index
+        clock = index[self.clock]
+        is_newer = _later(new[clock], old[clock])
+        result = list(old)
+        for position, column in enumerate(self.columns):
+            a, b = old[position], new[position]
+            if column.merge == "min":
+                result[position] = min((v for v in (a, b) if v is not None), default=None)
+            elif column.merge == "max":
+                result[position] = max((v for v in (a, b) if v is not None), default=None)
+            elif column.merge == "first":
+                result[position] = a if a is not None else b
+            elif column.merge == "newer":
+                result[position] = (b if b is not None else a) if is_newer else (a if a is not None else b)
+            elif column.merge == "facets":
+                result[position] = {**(a or {}), **(b or {})} if is_newer else {**(b or {}), **(a or {})}
+            elif column.merge == "latest" and column.by is not None:
+                by = index[column.by]
+                if old[by] is None or _later(new[by], old[by]):
+                    result[position] = b if b is not None else a
+        return result
+
+
+def _later(new: Any, old: Any) -> bool:
+    return new is not None and (old is None or new > old)
+
+
+def _columns(*spec: str) -> tuple[Column, ...]:
+    """Columns from ``"name type merge[:by]"`` strings."""
+    columns = []
+    for text in spec:
+        name, pg_type, merge = text.split()
+        rule, _, by = merge.partition(":")
+        columns.append(Column(name, pg_type, rule, by or None))  # type: ignore[arg-type]
+    return tuple(columns)
+
+
+TIMES = ("created_at timestamptz min", "updated_at timestamptz max")
+NAMESPACE = Table(
+    "lineage_namespace", _columns("name text key", "created_at timestamptz min", "updated_at timestamptz max")
+)
+JOB = Table(
+    "lineage_job",
+    _columns(
+        "id uuid key",
+        "namespace text keep",
+        "name text keep",
+        "type text newer",
+        "parent_job_name text newer",
+        "description text newer",
+        "location text newer",
+        "facets jsonb facets",
+        *TIMES,
+    ),
+)
+DATASET = Table(
+    "lineage_dataset",
+    _columns(
+        "id uuid key",
+        "namespace text keep",
+        "name text keep",
+        "type text newer",
+        "source_name text newer",
+        "description text newer",
+        "fields jsonb newer",
+        "facets jsonb facets",
+        "lifecycle_state text newer",
+        "current_version uuid newer",
+        "last_modified_at timestamptz max",
+        # The last run that wrote the dataset has its own clock: input references bump updated_at.
+        "last_run_uuid uuid latest:last_run_at",
+        "last_run_at timestamptz max",
+        *TIMES,
+    ),
+)
+FIELD = Table(
+    "lineage_dataset_field",
+    _columns(
+        "id uuid key",
+        "dataset_id uuid keep",
+        "name text keep",
+        "type text first",
+        "description text first",
+        "created_at timestamptz min",
+    ),
+    clock="created_at",
+)
+RUN = Table(
+    "lineage_run",
+    _columns(
+        "run_uuid uuid key",
+        "job_id uuid keep",
+        "parent_run_uuid uuid first",
+        "started_at timestamptz min",
+        # The latest terminal event decides how the run ended (a late START never reopens it).
+        "end_state text latest:ended_at",
+        "ended_at timestamptz max",
+        "nominal_start_time timestamptz newer",
+        "nominal_end_time timestamptz newer",
+        "facets jsonb facets",
+        *TIMES,
+    ),
+)
+VERSION = Table(
+    "lineage_dataset_version",
+    _columns(
+        "id uuid key",
+        "dataset_id uuid keep",
+        "run_uuid uuid keep",
+        "fields jsonb newer",
+        "facets jsonb facets",
+        "lifecycle_state text newer",
+        *TIMES,
+    ),
+)
+RUN_DATASET = Table(
+    "lineage_run_dataset", _columns("run_uuid uuid key", "direction text key", "dataset_id uuid key"), clock="run_uuid"
+)
+SEEN = ("first_seen_at timestamptz min", "last_seen_at timestamptz max")
+JOB_INPUT = Table("lineage_job_input", _columns("dataset_id uuid key", "job_id uuid key", *SEEN), clock="last_seen_at")
+JOB_OUTPUT = Table(
+    "lineage_job_output", _columns("dataset_id uuid key", "job_id uuid key", *SEEN), clock="last_seen_at"
+)
+COLUMN_EDGE = Table(
+    "lineage_column_edge",
+    _columns(
+        "dst_field_id uuid key",
+        "src_field_id uuid key",
+        "job_id uuid key",
+        "transformation_type text newer",
+        "transformation_subtype text newer",
+        "description text newer",
+        "masking boolean newer",
+        "origin text newer",
+        *SEEN,
+    ),
+    clock="last_seen_at",
+)
+INSERT_EVENT = (
+    f"INSERT INTO {SCHEMA}.lineage_event (event_hash, kind, event_type, event_time, run_uuid, job_namespace, "
+    "job_name, producer, payload, received_by) "
+    "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::uuid[], %b::text[], "
+    "%b::text[], %b::text[], %b::text[], %b::text[]) "
+    "ON CONFLICT (event_hash) DO NOTHING RETURNING event_hash"
+)
+#: Derived tables in foreign-key order.
+TABLES: dict[str, Table] = {
+    "namespace": NAMESPACE,
+    "job": JOB,
+    "dataset": DATASET,
+    "field": FIELD,
+    "run": RUN,
+    "version": VERSION,
+    "run_dataset": RUN_DATASET,
+    "job_input": JOB_INPUT,
+    "job_output": JOB_OUTPUT,
+    "column_edge": COLUMN_EDGE,
+}
+
+
+def _statement(table: Table) -> str:
+    if table is RUN_DATASET:
+        names = ", ".join(column.name for column in table.columns)
+        arrays = ", ".join(f"%b::{column.type}[]" for column in table.columns)
+        return f"INSERT INTO {SCHEMA}.{table.name} ({names}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
+    return table.sql
+
+
+STATEMENTS = {name: _statement(table) for name, table in TABLES.items()}
+
+
+# --------------------------------------------------------------------------- derivation
+
+
+@dataclass
+class Rows:
+    """Rows per derived table, for one or more events (JSON values as plain dicts and lists)."""
+
+    by_table: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {name: [] for name in TABLES})
+
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        self.by_table[table].append(row)
+
+    def extend(self, other: Rows) -> None:
+        for name, rows in other.by_table.items():
+            self.by_table[name].extend(rows)
+
+    def parameters(self) -> Iterator[tuple[str, list[list[Any]]]]:
+        """Per table (in foreign-key order): one array per column, of merged rows sorted by key."""
+        for name, table in TABLES.items():
+            rows = table.merge_rows(self.by_table[name])
+            if rows:
+                jsonb = [column.type == "jsonb" for column in table.columns]
+                yield (
+                    name,
+                    [
+                        [_jsonb(value) if is_json and value is not None else value for value in values]
+                        for values, is_json in zip(zip(*rows, strict=True), jsonb, strict=True)
+                    ],
+                )
+
+
+def synchronous_commit() -> str:
+    """``synchronous_commit`` of lineage writes (``SCROLLINTEL_LINEAGE_SYNCHRONOUS_COMMIT``, default ``on``)."""
+    import os
+
+    value = (os.environ.get(ENV_SYNCHRONOUS_COMMIT) or "on").strip().lower()
+    return value if value in ("on", "off", "local", "remote_write", "remote_apply") else "on"
+
+
+def _jsonb(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
+
+
+def _facet(facets: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A facet's content, or {} when absent or marked ``_deleted``."""
+    facet = facets.get(name)
+    if not isinstance(facet, Mapping) or facet.get("_deleted"):
+        return {}
+    return facet
+
+
+def _schema_fields(facets: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    schema = _facet(facets, "schema")
+    if "fields" not in schema:
+        return None
+    return [
+        {key: item.get(key) for key in ("name", "type", "description") if item.get(key) is not None}
+        for item in schema.get("fields") or ()
+    ]
+
+
+def derive(event: ValidEvent) -> Rows:
+    """The derived rows of one event (pure: no database)."""
+    rows = Rows()
+    at = event.event_time
+    day = _day(at)
+    namespaces: set[str] = set()
+    job_id = None
+    if event.job is not None:
+        job_id = job_uuid(event.job.namespace, event.job.name)
+        namespaces.add(event.job.namespace)
+        rows.add("job", _job_row(event, job_id))
+    if event.kind == "run" and event.run_id is not None and job_id is not None:
+        rows.add("run", _run_row(event, job_id))
+    writes_version = event.kind == "run" and event.run_id is not None
+    for role, datasets in (("input", event.inputs), ("output", event.outputs), ("static", _static(event))):
+        for part in datasets:
+            namespaces.add(part.namespace)
+            _dataset_rows(rows, event, part, role, job_id=job_id, writes_version=writes_version)
+    for src, dst, edge in _column_edges(event) if job_id is not None else ():
+        for namespace, name, column in (src, dst):
+            namespaces.add(namespace)
+            rows.add("dataset", _bare_dataset(namespace, name, at))
+            rows.add("field", _field_row(namespace, name, column, at))
+        rows.add("column_edge", (field_uuid(*dst), field_uuid(*src), job_id, *edge, at, day))
+    for namespace in namespaces:
+        rows.add("namespace", (namespace, at, day))
+    return rows
+
+
+def _day(at: datetime) -> datetime:
+    """``at`` truncated to its UTC day: "last seen" times of edges and namespaces keep day resolution,
+    so each run does not rewrite every edge and column it touches (a write per row per day at most)."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _static(event: ValidEvent) -> tuple[DatasetPart, ...]:
+    return (event.dataset,) if event.dataset is not None else ()
+
+
+def _job_row(event: ValidEvent, job_id: uuid.UUID) -> tuple[Any, ...]:
+    assert event.job is not None
+    facets = event.job.facets
+    processing = _facet(facets, "jobType").get("processingType")
+    job_type = {"BATCH": "BATCH", "STREAMING": "STREAM"}.get(str(processing).upper()) if processing else None
+    parent = _facet(event.run_facets, "parent").get("job") or {}
+    return (
+        job_id,
+        event.job.namespace,
+        event.job.name,
+        job_type,
+        parent.get("name"),
+        _facet(facets, "documentation").get("description"),
+        _facet(facets, "sourceCodeLocation").get("url"),
+        dict(facets),
+        event.event_time,
+        event.event_time,
+    )
+
+
+def _run_row(event: ValidEvent, job_id: uuid.UUID) -> tuple[Any, ...]:
+    at = event.event_time
+    parent_run = (_facet(event.run_facets, "parent").get("run") or {}).get("runId")
+    nominal = _facet(event.run_facets, "nominalTime")
+    return (
+        event.run_id,
+        job_id,
+        _uuid_or_none(parent_run),
+        at if event.event_type in STARTING_TYPES else None,
+        TERMINAL_STATES.get(event.event_type or ""),
+        at if event.event_type in TERMINAL_STATES else None,
+        _time_or_none(nominal.get("nominalStartTime")),
+        _time_or_none(nominal.get("nominalEndTime")),
+        dict(event.run_facets),
+        at,
+        at,
+    )
+
+
+def _dataset_rows(
+    rows: Rows, event: ValidEvent, part: DatasetPart, role: str, *, job_id: uuid.UUID | None, writes_version: bool
+) -> None:
+    at = event.event_time
+    dataset_id = dataset_uuid(part.namespace, part.name)
+    facets = part.facets
+    output = role == "output"
+    version = (
+        dataset_version_uuid(part.namespace, part.name, event.run_id)
+        if output and writes_version and event.run_id is not None
+        else None
+    )
+    fields = _schema_fields(facets)
+    lifecycle = (
+        _facet(facets, "lifecycleStateChange").get("lifecycleStateChange") if output or role == "static" else None
+    )
+    rows.add(
+        "dataset",
+        (
+            dataset_id,
+            part.namespace,
+            part.name,
+            "DB_TABLE",
+            _facet(facets, "datasource").get("name") or part.namespace,
+            _facet(facets, "documentation").get("description"),
+            fields,
+            dict(facets),
+            lifecycle,
+            version,
+            at if output and event.event_type == "COMPLETE" else None,
+            event.run_id if version else None,
+            at if version else None,
+            at,
+            at,
+        ),
+    )
+    for item in fields or ():
+        rows.add(
+            "field",
+            _field_row(
+                part.namespace,
+                part.name,
+                item["name"],
+                at,
+                column_type=item.get("type"),
+                description=item.get("description"),
+            ),
+        )
+    if job_id is not None and role in ("input", "output"):
+        rows.add(f"job_{role}", (dataset_id, job_id, at, _day(at)))
+    if writes_version and role in ("input", "output"):
+        rows.add("run_dataset", (event.run_id, role, dataset_id))
+    if version is not None:
+        rows.add(
+            "version",
+            (
+                version,
+                dataset_id,
+                event.run_id,
+                fields,
+                {**_version_facets(facets), **part.io_facets},
+                lifecycle,
+                at,
+                at,
+            ),
+        )
+
+
+#: Dataset facets a version does not copy: the schema is its ``fields``, column lineage lives in edges.
+NOT_VERSIONED = ("schema", "columnLineage")
+
+
+def _version_facets(facets: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in facets.items() if name not in NOT_VERSIONED}
+
+
+def _bare_dataset(namespace: str, name: str, at: datetime) -> tuple[Any, ...]:
+    """A dataset only known from a column lineage reference."""
+    return (
+        dataset_uuid(namespace, name),
+        namespace,
+        name,
+        "DB_TABLE",
+        namespace,
+        None,
+        None,
+        {},
+        None,
+        None,
+        None,
+        None,
+        None,
+        at,
+        at,
+    )
+
+
+def _field_row(
+    namespace: str,
+    name: str,
+    column: str,
+    at: datetime,
+    *,
+    column_type: str | None = None,
+    description: str | None = None,
+) -> tuple[Any, ...]:
+    return (
+        field_uuid(namespace, name, column),
+        dataset_uuid(namespace, name),
+        column,
+        column_type,
+        description,
+        at,
+    )
+
+
+EdgeAttributes = tuple[str | None, str | None, str | None, bool | None, str]
+
+
+def _column_edges(event: ValidEvent) -> Iterator[tuple[tuple[str, str, str], tuple[str, str, str], EdgeAttributes]]:
+    """(source field, target field, attributes) from ``columnLineage`` facets, else from the ``sql`` facet."""
+    found = False
+    for output in event.outputs:
+        lineage = _facet(output.facets, "columnLineage")
+        for column, spec in (lineage.get("fields") or {}).items():
+            for source in spec.get("inputFields") or ():
+                found = True
+                yield (
+                    (canonical_namespace(source["namespace"]), source["name"], source["field"]),
+                    (output.namespace, output.name, column),
+                    _edge_attributes(spec, source),
+                )
+    sql = _facet(event.job.facets, "sql") if event.job is not None else {}
+    if found or not sql.get("query") or not event.outputs:
+        return
+    from scrollintel.lineage.sqllineage import column_edges_from_sql
+
+    for edge in column_edges_from_sql(sql["query"], event.inputs, event.outputs, sql.get("dialect")):
+        attributes = (edge.transformation_type, edge.transformation_subtype, edge.description, edge.masking, "sql")
+        yield edge.source, edge.target, attributes
+
+
+def _edge_attributes(spec: Mapping[str, Any], source: Mapping[str, Any]) -> EdgeAttributes:
+    transformations = [item for item in source.get("transformations") or () if isinstance(item, Mapping)]
+    if transformations:
+        first = transformations[0]
+        flags = [item.get("masking") for item in transformations]
+        masking = True if True in flags else (False if all(flag is False for flag in flags) else None)
+        return first.get("type"), first.get("subtype"), first.get("description"), masking, "facet"
+    legacy = spec.get("transformationType")
+    return legacy, None, spec.get("transformationDescription"), None, "facet"
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    from dateutil import parser
+
+    try:
+        return parser.isoparse(value) if isinstance(value, str) else None
+    except (ValueError, OverflowError):
+        return None
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What became of one event: ``created`` (new), ``duplicate`` (already stored) or ``failed``."""
+
+    status: Literal["created", "duplicate", "failed"]
+    error: str | None = None
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(url: str) -> Engine:
+    """One pooled engine per database URL per process."""
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            from sqlalchemy import create_engine
+
+            from scrollintel import db
+
+            # No pre-ping (a round trip per checkout): a dead pooled connection fails its
+            # request once and is discarded by the pool.
+            engine = create_engine(db.normalise_url(url), pool_size=8, max_overflow=8, pool_recycle=1800)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, shutdown)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextmanager
+def connect(url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A pooled psycopg connection to ``url``; rolled back and returned to the pool afterwards."""
+    pooled = engine_for(url).raw_connection()
+    try:
+        yield pooled.driver_connection  # type: ignore[misc]
+    finally:
+        pooled.close()
+
+
+class LineageStore:
+    """Writes OpenLineage events to the governance schema of the database at ``url``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def ingest(self, events: Sequence[ValidEvent], received_by: str | Sequence[str]) -> list[Stored]:
+        """Store ``events`` and derive what they say; one :class:`Stored` per event, in order.
+
+        ``received_by`` says who posted them (one name for all, or one per event). Raises the
+        database error when the database cannot be used at all (connection lost); an error
+        caused by one event only marks that event ``failed``.
+        """
+        if not events:
+            return []
+        import psycopg
+
+        writers = [received_by] * len(events) if isinstance(received_by, str) else list(received_by)
+        refused = (psycopg.errors.DataError, psycopg.errors.IntegrityError, psycopg.errors.ProgramLimitExceeded)
+        try:
+            return self._write(events, writers)
+        except refused:
+            if len(events) == 1:
+                raise
+        log.warning("lineage: a batch of %d events was refused; storing them one by one", len(events))
+        results: list[Stored] = []
+        for event, writer in zip(events, writers, strict=True):
+            try:
+                results.extend(self._write([event], [writer]))
+            except refused as err:
+                results.append(Stored("failed", _database_message(err)))
+        return results
+
+    def _write(self, events: Sequence[ValidEvent], writers: Sequence[str]) -> list[Stored]:
+        import psycopg
+
+        rows = Rows()
+        for event in events:
+            rows.extend(derive(event))
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with connect(self.url) as conn:
+                    created = self._transaction(conn, events, writers, rows)
+                return [Stored("created" if new else "duplicate") for new in created]
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                if attempt == RETRIES:
+                    raise
+                log.info("lineage: write conflict, retrying (%d/%d)", attempt, RETRIES)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _transaction(
+        conn: psycopg.Connection[Any], events: Sequence[ValidEvent], writers: Sequence[str], rows: Rows
+    ) -> list[bool]:
+        """One transaction, one pipeline: a statement per table, all sent before any result is read."""
+        params = (_event_params(event, writer) for event, writer in zip(events, writers, strict=True))
+        columns = [list(values) for values in zip(*params, strict=True)]
+        with conn.transaction(), conn.pipeline() as pipeline, conn.cursor() as appended, conn.cursor() as derived:
+            if synchronous_commit() != "on":
+                derived.execute(f"SET LOCAL synchronous_commit = {synchronous_commit()}")
+            appended.execute(INSERT_EVENT, columns, binary=True)
+            for table, table_params in rows.parameters():
+                derived.execute(STATEMENTS[table], table_params, binary=True)
+            pipeline.sync()
+            new_hashes = {row[0] for row in appended.fetchall()}
+        seen: set[str] = set()
+        created = []
+        for event in events:
+            created.append(event.digest in new_hashes and event.digest not in seen)
+            seen.add(event.digest)
+        return created
+
+
+def _event_params(event: ValidEvent, received_by: str) -> tuple[Any, ...]:
+    return (
+        event.digest,
+        event.kind,
+        event.event_type,
+        event.event_time,
+        event.run_id,
+        event.job.namespace if event.job else None,
+        event.job.name if event.job else None,
+        event.producer,
+        event.canonical,
+        received_by,
+    )
+
+
+def _database_message(err: Exception) -> str:
+    diag = getattr(err, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(err).splitlines()[0]
+    return f"the database refused the event: {primary}"

@@ -1,0 +1,529 @@
+"""The lineage store's HTTP API: Marquez-compatible under ``/api/v1``, ScrollIntel extras under ``/api/lineage``.
+
+Marquez-compatible (a FastAPI sub-app mounted at ``/api/v1``, as in Marquez)::
+
+    POST /api/v1/lineage                  one OpenLineage event: 201 stored, 200 already stored, 400 invalid
+    POST /api/v1/lineage/batch            a JSON array, or NDJSON (Content-Type application/x-ndjson):
+                                          200 with one result per event; each event all or nothing
+    GET  /api/v1/lineage                  ?nodeId=&depth=[&direction=upstream|downstream|both]
+    GET  /api/v1/column-lineage           ?nodeId=&depth=&withDownstream=
+    GET  /api/v1/namespaces[/{namespace}]
+    GET  /api/v1/namespaces/{namespace}/datasets[/{dataset}[/versions]]
+    GET  /api/v1/namespaces/{namespace}/jobs[/{job}[/runs]]
+    GET  /api/v1/jobs/runs/{id}
+    GET  /api/v1/search                   ?q=&filter=dataset|job&limit=
+
+Extras (routes of the governance app itself)::
+
+    GET  /api/lineage/search              ?q=&type=dataset|job&namespace=&limit=
+    GET  /api/lineage/impact              ?nodeId=&depth=&format=json|csv
+    GET  /api/lineage/pii                 ?nodeId=  (a column, a dataset or a job's outputs)
+
+**Who may call.** Reads: any Airflow user who may use the UI (the app-level dependency of
+:mod:`scrollintel.web.auth`). Writes: an Airflow user who may trigger DAG runs, or a producer
+sending the API key of the Airflow connection ``scrollintel_lineage`` as ``Authorization: Bearer
+<key>`` (the OpenLineage HTTP transport's ``auth: {type: api_key}``). The Marquez API is a
+separate app because its writes accept that key, which Airflow's own user check would refuse;
+its reads carry the same Airflow dependency as every other route.
+
+Namespaces and names may contain slashes (``postgres://warehouse:5432``): clients percent-encode
+them (``%2F``), and path segments are read from the raw request path, so that works.
+
+The database is the ``postgres_warehouse`` connection (:func:`lineage_store_url`; tests override
+that dependency). When it cannot be reached, or the lineage tables do not exist yet, the API
+answers 503 saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from scrollintel.exceptions import DatabaseError
+from scrollintel.lineage.errors import InvalidEvent, InvalidNodeId, NodeNotFound, PayloadTooLarge
+from scrollintel.web.auth import route_dependencies
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MARQUEZ_PREFIX = "/api/v1"
+JSON_TYPES = ("application/json",)
+#: Events up to this size are validated on the event loop (well under a millisecond), larger ones in a thread.
+INLINE_VALIDATION_BYTES = 64 * 1024
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+MIGRATE_HINT = "run `scrollintel db upgrade` (`make run` does it) to create the lineage tables"
+
+
+# --------------------------------------------------------------------------- the database
+
+
+#: Seconds a resolved store URL is reused: every ingest request needs it, the connection rarely changes.
+URL_CACHE_SECONDS = 30.0
+_url_cache: dict[str, tuple[float, str]] = {}
+
+
+def _resolve_store_url() -> str:
+    from scrollintel.db import server_warehouse_url
+    from scrollintel.web.routes.audit import with_connect_timeout
+
+    try:
+        url = with_connect_timeout(server_warehouse_url())
+    except DatabaseError as err:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"The lineage store is not configured: {err}") from err
+    _url_cache["url"] = (time.monotonic(), url)
+    return url
+
+
+async def lineage_store_url() -> str:
+    """The lineage store's database: the ``postgres_warehouse`` connection as the api-server resolves it.
+
+    Resolved through Airflow's secrets backends (in a worker thread: a backend may do I/O) at most
+    every :data:`URL_CACHE_SECONDS`. Tests point the API elsewhere by overriding this dependency.
+    """
+    cached = _url_cache.get("url")
+    if cached is not None and time.monotonic() - cached[0] < URL_CACHE_SECONDS:
+        return cached[1]
+    return await run_in_threadpool(_resolve_store_url)
+
+
+StoreUrl = Annotated[str, Depends(lineage_store_url)]
+
+
+def _unavailable(err: Exception) -> HTTPException:
+    """A database failure as a 503 that says what is wrong (no credentials, no stack)."""
+    import psycopg
+
+    state = getattr(err, "sqlstate", None) if isinstance(err, psycopg.Error) else None
+    if state in ("42P01", "3F000"):
+        message = f"The lineage store does not exist yet: {MIGRATE_HINT}."
+    elif state == "42501":
+        message = "The database role of the postgres_warehouse connection may not use the lineage tables."
+    elif isinstance(err, psycopg.OperationalError):
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        message = f"The warehouse cannot be reached: {first}"
+    else:
+        message = f"The lineage store failed ({type(err).__name__}{f', SQLSTATE {state}' if state else ''})."
+    log.warning("lineage API: %s", message)
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, message)
+
+
+@contextmanager
+def _reading(url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A pooled connection; store errors become 400/404, database errors 503."""
+    import psycopg
+
+    from scrollintel.lineage.store import connect
+
+    try:
+        with connect(url) as conn:
+            yield conn
+    except InvalidNodeId as err:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from err
+    except NodeNotFound as err:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(err)) from err
+    except psycopg.Error as err:
+        raise _unavailable(err) from err
+
+
+def _read(url: str, work: Callable[[Any], T]) -> T:
+    with _reading(url) as conn:
+        return work(conn)
+
+
+# --------------------------------------------------------------------------- who writes
+
+
+bearer_scheme = HTTPBearer(auto_error=False)
+
+
+async def lineage_writer(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> str:
+    """Who is writing: ``api-key:scrollintel_lineage`` or ``user:<name>`` (see the module docstring).
+
+    A bearer that is not the API key is checked as an Airflow token by Airflow's own ``get_user``
+    (401 missing or expired, 403 invalid); the user then needs the right to trigger DAG runs (403).
+    """
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+    from airflow.api_fastapi.core_api.security import get_user
+
+    from scrollintel.lineage import apikey
+
+    if bearer is not None and bearer.scheme.lower() == "bearer":
+        fresh = apikey.is_cached()  # a cached key is compared right here; a lookup may do I/O
+        key_matches = (
+            apikey.matches(bearer.credentials) if fresh else await run_in_threadpool(apikey.matches, bearer.credentials)
+        )
+        if key_matches:
+            return apikey.API_KEY_WRITER
+    user = await get_user(request, None, bearer)
+    allowed = get_auth_manager().is_authorized_dag(method="POST", access_entity=DagAccessEntity.RUN, user=user)
+    if not allowed:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden: posting lineage needs the right to trigger DAG runs")
+    return f"user:{user.get_name()}"
+
+
+Writer = Annotated[str, Depends(lineage_writer)]
+
+
+# --------------------------------------------------------------------------- request bodies
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, decompressed when gzip-encoded; 413 past the size limit, 415 for other types."""
+    from scrollintel.lineage.events import check_request_size, max_request_bytes
+
+    try:
+        declared = int(request.headers.get("content-length") or 0)
+        check_request_size(declared)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            check_request_size(size)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding == "gzip":
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            body = inflater.decompress(body, max_request_bytes() + 1)
+            check_request_size(len(body))
+        elif encoding not in ("", "identity"):
+            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"unsupported Content-Encoding {encoding!r}")
+    except PayloadTooLarge as err:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(err)) from err
+    except ValueError as err:  # a bad Content-Length, or a body that is not gzip
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"cannot read the request body: {err}") from err
+    except zlib.error as err:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not valid gzip: {err}") from err
+    return body
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _invalid(err: InvalidEvent) -> JSONResponse:
+    from scrollintel.lineage.events import problems_of
+
+    return JSONResponse(
+        {"detail": str(err), "field": err.field, "errors": problems_of(err)}, status_code=status.HTTP_400_BAD_REQUEST
+    )
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """One event of a batch: where it was, and what became of it."""
+
+    index: int
+    status: Literal["created", "duplicate", "rejected", "failed"]
+    field: str | None = None
+    error: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"index": self.index, "status": self.status}
+        for key in ("line", "field", "error"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+
+def _split_batch(body: bytes, media_type: str) -> list[tuple[int | None, Any]]:
+    """(line number for NDJSON, decoded value or the InvalidEvent of that line) per event of a batch."""
+    from scrollintel.lineage.events import max_batch_events, parse_body, split_ndjson
+
+    if media_type in NDJSON_TYPES:
+        items: list[tuple[int | None, Any]] = []
+        for number, line in split_ndjson(body):
+            try:
+                items.append((number, parse_body(line)))
+            except InvalidEvent as err:
+                items.append((number, err))
+    else:
+        value = parse_body(body)
+        if not isinstance(value, list):
+            raise InvalidEvent("$", "a batch is a JSON array of events (or NDJSON, one event per line)")
+        items = [(None, item) for item in value]
+    if len(items) > max_batch_events():
+        raise PayloadTooLarge(f"{len(items):,} events in one batch; the limit is {max_batch_events():,}")
+    return items
+
+
+def _validate_batch(items: list[tuple[int | None, Any]]) -> tuple[list[EventResult | None], list[Any]]:
+    from scrollintel.lineage.events import validate_event
+
+    results: list[EventResult | None] = []
+    valid = []
+    for index, (line, value) in enumerate(items):
+        if isinstance(value, InvalidEvent):
+            results.append(EventResult(index, "rejected", value.field, str(value), line))
+            continue
+        try:
+            valid.append(validate_event(value))
+            results.append(None)
+        except InvalidEvent as err:
+            results.append(EventResult(index, "rejected", err.field, str(err), line))
+    return results, valid
+
+
+# --------------------------------------------------------------------------- the Marquez app
+
+reads = APIRouter(dependencies=route_dependencies())
+writes = APIRouter()
+
+
+@reads.get("/lineage")
+def get_lineage(
+    url: StoreUrl,
+    node_id: Annotated[str, Query(alias="nodeId", min_length=1)],
+    depth: Annotated[int, Query(ge=0, le=100)] = 20,
+    direction: Literal["upstream", "downstream", "both"] = "both",
+) -> dict[str, Any]:
+    """The dataset/job lineage graph around ``nodeId`` (Marquez ``LineageGraph``)."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.lineage(conn, node_id, depth, direction))
+
+
+@reads.get("/column-lineage")
+def get_column_lineage(
+    url: StoreUrl,
+    node_id: Annotated[str, Query(alias="nodeId", min_length=1)],
+    depth: Annotated[int, Query(ge=0, le=100)] = 20,
+    with_downstream: Annotated[bool, Query(alias="withDownstream")] = False,
+) -> dict[str, Any]:
+    """The column lineage graph of a field, a dataset's fields or a job's outputs."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.column_lineage(conn, node_id, depth, with_downstream))
+
+
+@reads.get("/namespaces")
+def get_namespaces(
+    url: StoreUrl, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+) -> dict[str, Any]:
+    """Every namespace."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.namespaces(conn, limit, offset))
+
+
+@reads.get("/namespaces/{path:path}")
+def get_namespace_resource(
+    request: Request,
+    url: StoreUrl,
+    path: str,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """A namespace, its datasets or jobs, one of them, a dataset's versions or a job's runs."""
+    from scrollintel.lineage import marquez
+
+    segments = _namespace_segments(request, path)
+    routes: dict[tuple[int, str | None, str | None], Callable[[Any], dict[str, Any]]] = {
+        (1, None, None): lambda conn: marquez.namespace(conn, segments[0]),
+        (2, "datasets", None): lambda conn: marquez.datasets(conn, segments[0], limit, offset),
+        (3, "datasets", None): lambda conn: marquez.dataset(conn, segments[0], segments[2]),
+        (4, "datasets", "versions"): lambda conn: marquez.dataset_versions(
+            conn, segments[0], segments[2], limit, offset
+        ),
+        (2, "jobs", None): lambda conn: marquez.jobs(conn, segments[0], limit, offset),
+        (3, "jobs", None): lambda conn: marquez.job(conn, segments[0], segments[2]),
+        (4, "jobs", "runs"): lambda conn: marquez.runs(conn, segments[0], segments[2], limit, offset),
+    }
+    key = (
+        len(segments),
+        segments[1] if len(segments) > 1 else None,
+        segments[3] if len(segments) > 3 else None,
+    )
+    work = routes.get(key)
+    if work is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
+    return _read(url, work)
+
+
+def _namespace_segments(request: Request, path: str) -> list[str]:
+    """The path segments after ``/namespaces/``, decoded one by one from the raw path (``%2F`` kept in a name)."""
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        parts = raw.decode("latin-1").split("?", 1)[0].split("/")
+        if "namespaces" in parts:
+            found = parts[parts.index("namespaces") + 1 :]
+            return [unquote(part) for part in found if part != ""]
+    return [part for part in path.split("/") if part]
+
+
+@reads.get("/jobs/runs/{run_id}")
+def get_run(url: StoreUrl, run_id: str) -> dict[str, Any]:
+    """One run."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.run(conn, run_id))
+
+
+@reads.get("/search")
+def get_search(
+    url: StoreUrl,
+    q: Annotated[str, Query(min_length=1, max_length=1024)],
+    filter: Annotated[Literal["dataset", "job", "DATASET", "JOB"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+) -> dict[str, Any]:
+    """Datasets and jobs by name (Marquez ``SearchResultList``)."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.search(conn, q, kind=filter, limit=limit))
+
+
+@writes.post("/lineage", status_code=status.HTTP_201_CREATED)
+async def post_lineage(request: Request, url: StoreUrl, writer: Writer) -> Response:
+    """Store one OpenLineage event (Marquez ``recordLineage``)."""
+    from scrollintel.lineage.combiner import combiner_for
+    from scrollintel.lineage.events import parse_body, validate_event
+
+    if _media_type(request) not in JSON_TYPES:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the event as application/json")
+    body = await read_body(request)
+    try:
+        if len(body) <= INLINE_VALIDATION_BYTES:
+            event = validate_event(parse_body(body), size=len(body))
+        else:  # a big event would hold up the event loop
+            event = await run_in_threadpool(lambda: validate_event(parse_body(body), size=len(body)))
+    except InvalidEvent as err:
+        return _invalid(err)
+    import psycopg
+
+    try:
+        stored = await asyncio.wrap_future(combiner_for(url).submit(event, writer))
+    except psycopg.Error as err:
+        raise _unavailable(err) from err
+    if stored.status == "failed":
+        return JSONResponse({"detail": stored.error, "status": "failed"}, status_code=status.HTTP_400_BAD_REQUEST)
+    code = status.HTTP_201_CREATED if stored.status == "created" else status.HTTP_200_OK
+    return JSONResponse({"status": stored.status, "runId": str(event.run_id) if event.run_id else None}, code)
+
+
+@writes.post("/lineage/batch")
+async def post_lineage_batch(request: Request, url: StoreUrl, writer: Writer) -> Response:
+    """Store many events: a JSON array, or NDJSON. One result per event, in order."""
+    media_type = _media_type(request)
+    if media_type not in (*JSON_TYPES, *NDJSON_TYPES):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send a JSON array or application/x-ndjson")
+    body = await read_body(request)
+    try:
+        results, valid = await run_in_threadpool(lambda: _validate_batch(_split_batch(body, media_type)))
+    except InvalidEvent as err:
+        return _invalid(err)
+    except PayloadTooLarge as err:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(err)) from err
+    stored = await run_in_threadpool(_store_batch, url, valid, writer)
+    outcomes = iter(stored)
+    final = [result or EventResult(index, *_outcome(next(outcomes))) for index, result in enumerate(results)]
+    counts = {
+        name: sum(1 for item in final if item.status == name) for name in ("created", "duplicate", "rejected", "failed")
+    }
+    return JSONResponse({"received": len(final), **counts, "results": [item.as_dict() for item in final]})
+
+
+def _outcome(stored: Any) -> tuple[Literal["created", "duplicate", "failed"], None, str | None]:
+    return stored.status, None, stored.error
+
+
+def _store_batch(url: str, events: list[Any], writer: str) -> list[Any]:
+    import psycopg
+
+    from scrollintel.lineage.store import LineageStore
+
+    try:
+        return LineageStore(url).ingest(events, writer)
+    except psycopg.Error as err:
+        raise _unavailable(err) from err
+
+
+def marquez_app() -> FastAPI:
+    """The Marquez-compatible API (mounted at ``/api/v1`` of the governance app)."""
+    app = FastAPI(
+        title="ScrollIntel lineage (Marquez-compatible)",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.include_router(reads)
+    app.include_router(writes, dependencies=[Depends(lineage_writer)])
+    return app
+
+
+# --------------------------------------------------------------------------- ScrollIntel extras
+
+router = APIRouter()
+
+
+@router.get("/api/lineage/search", name="lineage_search")
+def lineage_search(
+    url: StoreUrl,
+    q: Annotated[str, Query(min_length=1, max_length=1024)],
+    type: Annotated[Literal["dataset", "job"] | None, Query()] = None,
+    namespace: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
+    """Datasets and jobs whose name starts with (first) or contains ``q``."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.search(conn, q, kind=type, limit=limit, namespace_name=namespace))
+
+
+@router.get("/api/lineage/impact", name="lineage_impact")
+def lineage_impact(
+    url: StoreUrl,
+    node_id: Annotated[str, Query(alias="nodeId", min_length=1)],
+    depth: Annotated[int, Query(ge=0, le=100)] = 100,
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    """Everything downstream of a dataset, job or column, with owners; JSON or a CSV download."""
+    from scrollintel.lineage.impact import impact
+
+    result = _read(url, lambda conn: impact(conn, node_id, depth))
+    if format == "json":
+        return JSONResponse(result.as_dict())
+    filename = "impact-" + "".join(c if c.isalnum() or c in "._-" else "_" for c in result.node_id)[:120] + ".csv"
+    return StreamingResponse(
+        result.csv_lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/api/lineage/pii", name="lineage_pii")
+def lineage_pii(url: StoreUrl, node_id: Annotated[str, Query(alias="nodeId", min_length=1)]) -> dict[str, Any]:
+    """Where the personal data of a column (or of every classified column of a dataset) comes from and goes."""
+    from scrollintel.lineage.pii import where_is
+
+    return _read(url, lambda conn: where_is(conn, node_id))
+
+
+def install(app: FastAPI) -> None:
+    """Add the lineage API to the governance app: the extras router and the Marquez app at ``/api/v1``.
+
+    The Marquez app shares the governance app's dependency overrides (tests point both at their
+    database with one override of :func:`lineage_store_url`).
+    """
+    app.include_router(router)
+    marquez = marquez_app()
+    marquez.dependency_overrides = app.dependency_overrides
+    app.mount(MARQUEZ_PREFIX, marquez)

@@ -1,0 +1,203 @@
+"""Validation of OpenLineage events against the spec and the openlineage-python client's models (no database)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from scrollintel.lineage import events
+from scrollintel.lineage.errors import InvalidEvent, PayloadTooLarge
+
+pytestmark = pytest.mark.unit
+
+RUN_ID = "3f5e3f8a-0e4e-4c3e-9a6f-3f2b1d2c4e5f"
+
+
+def run_event() -> dict[str, Any]:
+    return {
+        "eventType": "START",
+        "eventTime": "2026-01-01T06:00:00.123Z",
+        "producer": "https://github.com/apache/airflow",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": RUN_ID, "facets": {"nominalTime": {"nominalStartTime": "2026-01-01T06:00:00Z"}}},
+        "job": {"namespace": "scrollintel", "name": "ingest_shop.load_customers", "facets": {}},
+        "inputs": [{"namespace": "postgres://shop:5432", "name": "shop.public.customers", "facets": {}}],
+        "outputs": [
+            {
+                "namespace": "postgres://warehouse:5432",
+                "name": "warehouse.raw.shop__customers",
+                "facets": {
+                    "schema": {"fields": [{"name": "email", "type": "text"}]},
+                    "columnLineage": {
+                        "fields": {
+                            "email": {
+                                "inputFields": [
+                                    {
+                                        "namespace": "postgres://shop:5432",
+                                        "name": "shop.public.customers",
+                                        "field": "email",
+                                    }
+                                ]
+                            }
+                        }
+                    },
+                },
+                "outputFacets": {"outputStatistics": {"rowCount": 3}},
+            }
+        ],
+    }
+
+
+def test_a_valid_run_event_is_read_with_its_parts() -> None:
+    event = events.validate_event(run_event())
+
+    assert (event.kind, event.event_type, str(event.run_id)) == ("run", "START", RUN_ID)
+    assert event.event_time.isoformat() == "2026-01-01T06:00:00.123000+00:00"
+    assert event.job is not None and event.job.name == "ingest_shop.load_customers"
+    assert [d.name for d in event.datasets] == ["shop.public.customers", "warehouse.raw.shop__customers"]
+    assert event.outputs[0].io_facets == {"outputStatistics": {"rowCount": 3}}
+    assert len(event.digest) == 64
+
+
+def test_the_digest_ignores_key_order_and_whitespace() -> None:
+    original = run_event()
+    reordered = json.loads(json.dumps(dict(reversed(list(original.items())))))
+
+    assert events.validate_event(original).digest == events.validate_event(reordered).digest
+
+
+def test_dataset_and_job_events_are_told_apart_by_schema_url_or_keys() -> None:
+    dataset_event = {
+        "eventTime": "2026-01-01T00:00:00Z",
+        "producer": "p",
+        "dataset": {"namespace": "s3://b", "name": "k"},
+    }
+    job_event = {
+        "eventTime": "2026-01-01T00:00:00Z",
+        "producer": "p",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+        "job": {"namespace": "n", "name": "j"},
+    }
+
+    assert events.validate_event(dataset_event).kind == "dataset"
+    assert events.validate_event(job_event).kind == "job"
+
+
+def _del(*path: str | int) -> Callable[[dict[str, Any]], None]:
+    def mutate(event: dict[str, Any]) -> None:
+        target: Any = event
+        for key in path[:-1]:
+            target = target[key]
+        del target[path[-1]]
+
+    return mutate
+
+
+def _set(value: Any, *path: str | int) -> Callable[[dict[str, Any]], None]:
+    def mutate(event: dict[str, Any]) -> None:
+        target: Any = event
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "message"),
+    [
+        (_del("run", "runId"), "run.runId", "required field is missing"),
+        (_del("job"), "job", "required field is missing"),
+        (_del("eventTime"), "eventTime", "required field is missing"),
+        (_del("producer"), "producer", "required field is missing"),
+        (
+            _set("DONE", "eventType"),
+            "eventType",
+            "must be one of START, RUNNING, COMPLETE, ABORT, FAIL, OTHER, got string 'DONE'",
+        ),
+        (_set("start", "eventType"), "eventType", "got string 'start'"),
+        (_set(12, "eventType"), "eventType", "must be a string, got number 12"),
+        (_set(["a"], "run", "runId"), "run.runId", "must be a string, got an array"),
+        (_set("123", "run", "runId"), "run.runId", "must be a UUID, got string '123'"),
+        (_set("yesterday", "eventTime"), "eventTime", "must be an ISO 8601 date-time"),
+        (_set("2026-01-01", "eventTime"), "eventTime", "with a time part"),
+        (_set(True, "job", "namespace"), "job.namespace", "must be a string, got boolean true"),
+        (_set("", "job", "name"), "job.name", "must not be empty"),
+        (_set("x", "job", "facets"), "job.facets", "must be an object, got string 'x'"),
+        (_set(3, "run", "facets", "anything"), "run.facets.anything", "must be an object, got number 3"),
+        (_set({}, "inputs", 0), "inputs[0].namespace", "required field is missing"),
+        (
+            _set(None, "outputs", 0, "facets", "schema", "fields", 0, "name"),
+            "outputs[0].facets.schema.fields[0].name",
+            "must be a string, got null",
+        ),
+        (
+            _del("outputs", 0, "facets", "columnLineage", "fields", "email", "inputFields", 0, "field"),
+            "outputs[0].facets.columnLineage.fields.email.inputFields[0].field",
+            "required field is missing",
+        ),
+        (_set({"run": {"runId": 1}}, "run", "facets", "parent"), "run.facets.parent.run.runId", "must be a string"),
+        (_set("x" * 2000, "job", "name"), "job.name", "bytes long; the limit is 1,024"),
+        (_set({"v": "a\u0000b"}, "job", "facets", "note"), "job.facets.note.v", "contains a NUL character"),
+    ],
+)
+def test_an_invalid_event_names_its_failing_field(
+    mutate: Callable[[dict[str, Any]], None], field: str, message: str
+) -> None:
+    event = copy.deepcopy(run_event())
+    mutate(event)
+
+    with pytest.raises(InvalidEvent) as caught:
+        events.validate_event(event)
+
+    assert caught.value.field == field
+    assert message in caught.value.message
+    assert str(caught.value) == f"{field}: {caught.value.message}"
+
+
+def test_all_structural_problems_are_listed_the_first_one_in_the_message() -> None:
+    event = run_event()
+    del event["run"]["runId"]
+    event["job"]["name"] = 5
+
+    with pytest.raises(InvalidEvent) as caught:
+        events.validate_event(event)
+
+    assert [p["field"] for p in events.problems_of(caught.value)] == ["run.runId", "job.name"]
+
+
+def test_an_oversized_event_names_its_largest_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(events.ENV_MAX_EVENT_BYTES, "4000")
+    event = run_event()
+    event["run"]["facets"]["spark_logicalPlan"] = {"plan": ["node" * 100 for _ in range(20)]}
+
+    with pytest.raises(InvalidEvent) as caught:
+        events.validate_event(event)
+
+    assert caught.value.field == "run.facets.spark_logicalPlan.plan"
+    assert "over the limit of 4,000 bytes" in caught.value.message
+
+
+def test_an_event_that_is_not_an_object_or_not_json_is_refused_at_the_root() -> None:
+    with pytest.raises(InvalidEvent, match=r"^\$: an event must be a JSON object, got an array$"):
+        events.validate_event([])
+    with pytest.raises(InvalidEvent, match=r"^\$: body is not valid JSON: Expecting value"):
+        events.parse_body(b"{'single quotes': 1}"[1:])
+    with pytest.raises(InvalidEvent, match=r"^\$: body is not UTF-8 text"):
+        events.parse_body(b'{"a": "\xff"}')
+
+
+def test_the_request_size_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(events.ENV_MAX_REQUEST_BYTES, "10")
+
+    events.check_request_size(10)
+    with pytest.raises(PayloadTooLarge, match="request body is 11 bytes; the limit is 10 bytes"):
+        events.check_request_size(11)
+
+
+def test_ndjson_lines_keep_their_numbers() -> None:
+    assert events.split_ndjson(b'{"a":1}\n\n  \n{"b":2}\n') == [(1, b'{"a":1}'), (4, b'{"b":2}')]
