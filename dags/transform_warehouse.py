@@ -30,10 +30,14 @@ SPEC = transform_spec()
 def transform_warehouse() -> None:
     @task
     def raw_tables_ready() -> int:
-        """Skip the run while a raw table the project reads has never been loaded (a fresh platform)."""
-        from scrollintel.db import connection_url
-        from scrollintel.transform.readiness import require_raw_tables
+        """Skip the run when a later one is queued, or while a raw table it reads has never been loaded."""
+        from airflow.sdk import get_current_context
 
+        from scrollintel.db import connection_url
+        from scrollintel.transform.readiness import require_raw_tables, skip_when_superseded
+
+        queued = get_current_context()["ti"].get_dr_count(dag_id=DAG_ID, states=["queued"])
+        skip_when_superseded(DAG_ID, queued)
         return require_raw_tables(connection_url(WAREHOUSE_CONN_ID), SPEC.raw_sources)
 
     gate = QualityGateOperator(task_id="quality_gate", datasets=SPEC.mart_datasets, outlets=SPEC.mart_assets())

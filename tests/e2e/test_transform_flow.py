@@ -44,7 +44,7 @@ def _asset_triggered_success(client: httpx.Client) -> dict[str, Any]:
         client,
         f"/api/v2/dags/{DAG_ID}/dagRuns?run_type=asset_triggered&state=success&limit=20",
         done,
-        timeout=900,
+        timeout=780,  # under pytest's 900 s, so the failure shows the runs
     )
     return next(run for run in runs["dag_runs"] if _gate_state(client, run) == "success")
 

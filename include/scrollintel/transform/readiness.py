@@ -1,9 +1,14 @@
-"""Before dbt: are the raw tables the project reads there at all?
+"""Before dbt: is there anything to build, and is this the run to build it?
 
-On a fresh platform the first source to finish loading starts the transform DAG while the
-others have not landed yet; building then would fail on tables that do not exist. The run is
-skipped instead, naming the missing tables: the next load of their source starts the DAG again.
-A table that exists is never judged here (its freshness and content are the gates' job).
+- **Raw tables there at all.** On a fresh platform the first source to finish loading starts the
+  transform DAG while the others have not landed yet; building then would fail on tables that do
+  not exist. The run is skipped instead, naming the missing tables: the next load of their source
+  starts the DAG again. A table that exists is never judged here (its freshness and content are
+  the gates' job).
+- **Runs coalesce.** Each source load queues a run (one at a time runs). dbt rebuilds every model
+  from the whole raw tables, so a run with a later one queued behind it would only build what
+  that one rebuilds a minute later: it is skipped, and three sources loading at once cost one
+  build after the running one, not three.
 """
 
 from __future__ import annotations
@@ -24,6 +29,21 @@ def missing_raw_tables(warehouse_url: str, sources: Iterable[RawSource]) -> list
             "SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(name) IS NULL", (tables,)
         ).fetchall()
     return sorted(name for (name,) in rows)
+
+
+def skip_when_superseded(dag_id: str, queued_runs: int) -> None:
+    """Skip the task (and so the run) when ``queued_runs`` later runs of ``dag_id`` wait behind it.
+
+    With one active run at a time, every queued run was queued after this one started and
+    reads the raw tables as they are then, which includes everything this run would read.
+    """
+    if queued_runs > 0:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(
+            f"{queued_runs} later run(s) of {dag_id} are queued and rebuild from the same raw tables; "
+            "this one is skipped so the marts are built once"
+        )
 
 
 def require_raw_tables(warehouse_url: str, sources: Iterable[RawSource]) -> int:

@@ -9,7 +9,7 @@ import pytest
 
 from scrollintel.demo.shop import libpq_url
 from scrollintel.transform.project import RawSource
-from scrollintel.transform.readiness import missing_raw_tables, require_raw_tables
+from scrollintel.transform.readiness import missing_raw_tables, require_raw_tables, skip_when_superseded
 from tests.integration.dbt.conftest import runtime_database
 
 pytestmark = pytest.mark.integration
@@ -35,3 +35,15 @@ def test_a_run_is_skipped_until_every_raw_table_has_landed(pg_server: Any) -> No
         with psycopg.connect(libpq_url(database.url), autocommit=True) as runtime:
             runtime.execute("CREATE TABLE raw.shop__customers (customer_id bigint)")
         assert require_raw_tables(database.url, SOURCES) == 3
+
+
+def test_a_run_with_a_later_run_queued_behind_it_is_skipped() -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    skip_when_superseded("transform_warehouse", 0)
+    with pytest.raises(AirflowSkipException) as skipped:
+        skip_when_superseded("transform_warehouse", 2)
+    assert str(skipped.value) == (
+        "2 later run(s) of transform_warehouse are queued and rebuild from the same raw tables; "
+        "this one is skipped so the marts are built once"
+    )
