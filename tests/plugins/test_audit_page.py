@@ -13,19 +13,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from scrollintel.web import URL_PREFIX
+from scrollintel.web.problems import code_spans, warehouse_url, with_connect_timeout
 from scrollintel.web.routes import audit as audit_routes
 from scrollintel.web.routes.audit import (
     FilterError,
     FilterInput,
     Pager,
-    code_spans,
     count_entries,
     format_time,
     parse_time,
     time_ago,
     to_entry_filter,
-    warehouse_url,
-    with_connect_timeout,
 )
 
 if TYPE_CHECKING:

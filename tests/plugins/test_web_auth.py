@@ -35,7 +35,7 @@ PAGE_STATUS = {"/audit": 503, "/quality": 503, "/lineage": 503}
 @pytest.fixture(autouse=True)
 def _audit_warehouse_unreachable(web_app: FastAPI) -> Iterator[None]:
     """Keep these tests off any real warehouse (e.g. a running platform's)."""
-    from scrollintel.web.routes.audit import warehouse_url
+    from scrollintel.web.problems import warehouse_url
     from scrollintel.web.routes.lineage_api import lineage_store_url
 
     web_app.dependency_overrides[warehouse_url] = lambda: UNREACHABLE_WAREHOUSE

@@ -21,12 +21,12 @@ Filters (query parameters, the same on the page, the entries API and the exports
 an offset; ``actor``; ``action`` and ``subject``, exact or a prefix ending in ``*``.
 
 Every read goes through :mod:`scrollintel.audit.query` (read-only) on the URL of the
-:func:`warehouse_url` dependency, which tests replace with ``app.dependency_overrides``. The
-routes are plain ``def`` functions, so FastAPI runs them (and their database work) in its
-thread pool, never on the event loop; exports are sync generators Starlette iterates in
-threads too. When the warehouse cannot be reached, or the ledger tables do not exist yet, the
-page shows a panel saying so and what to do, and the API answers 503 with the same message
-(see :class:`AuditRoute`).
+:func:`~scrollintel.web.problems.warehouse_url` dependency, which tests replace with
+``app.dependency_overrides``. The routes are plain ``def`` functions, so FastAPI runs them (and
+their database work) in its thread pool, never on the event loop; exports are sync generators
+Starlette iterates in threads too. When the warehouse cannot be reached, or the ledger tables do
+not exist yet, the page shows a panel saying so and what to do, and the API answers 503 with the
+same message (see :func:`~scrollintel.web.problems.problem_route`).
 """
 
 from __future__ import annotations
@@ -35,17 +35,14 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
-from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
-from fastapi.routing import APIRoute
-from markupsafe import Markup
+from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from scrollintel.audit.query import (
@@ -56,8 +53,17 @@ from scrollintel.audit.query import (
     LedgerStatus,
     VerificationStatus,
 )
-from scrollintel.exceptions import DatabaseError, ScrollIntelError
-from scrollintel.web.auth import CurrentUser
+from scrollintel.audit.storage import LedgerCorrupted
+from scrollintel.exceptions import ScrollIntelError
+from scrollintel.web.problems import (
+    DatabaseUrl,
+    PageData,
+    PageProblem,
+    PageUser,
+    code_spans,
+    database_errors,
+    problem_route,
+)
 from scrollintel.web.routes import page, render
 
 log = logging.getLogger(__name__)
@@ -72,197 +78,38 @@ PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_API_LIMIT = 100
 MAX_API_LIMIT = 500
-#: Seconds to wait for the warehouse before the page says it cannot be reached.
-CONNECT_TIMEOUT_S = 5
 SHORT_HASH = 12
 #: Seq numbers, offsets and page numbers beyond PostgreSQL's bigint are treated as out of range.
 MAX_BIGINT = 2**63 - 1
 MAX_PAGE_NUMBER = 10**9
-MIGRATE_HINT = "Run `scrollintel db upgrade` (`make run` does it) to create the governance schema."
 
 #: One verification at a time per process: a full pass reads every entry.
 _verify_lock = threading.Lock()
 
 
-class AuditPageError(ScrollIntelError):
-    """The Audit page cannot show its data; ``title`` and ``hint`` say why and what to do."""
-
-    def __init__(self, title: str, message: str, *, hint: str = "", status_code: int = 503) -> None:
-        super().__init__(message)
-        self.title = title
-        self.message = message
-        self.hint = hint
-        self.status_code = status_code
-
-
-# -- the warehouse URL -------------------------------------------------------------------------
-
-
-def with_connect_timeout(url: str, seconds: int = CONNECT_TIMEOUT_S) -> str:
-    """``url`` with a libpq ``connect_timeout`` unless it sets one: a dead host fails fast, not in minutes."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    if any(key == "connect_timeout" for key, _ in query):
-        return url
-    return urlunsplit(parts._replace(query=urlencode([*query, ("connect_timeout", str(seconds))])))
-
-
-def warehouse_url() -> str:
-    """The ledger's database: the ``postgres_warehouse`` connection as the api-server resolves it.
-
-    Uses :func:`scrollintel.db.server_warehouse_url` (Airflow's secrets backends, else the local
-    platform's warehouse). A FastAPI dependency, so tests point the page at their own database
-    with ``app.dependency_overrides[warehouse_url]``.
-    """
-    from scrollintel.db import server_warehouse_url
-
-    try:
-        url = server_warehouse_url()
-    except DatabaseError as err:
-        raise AuditPageError(
-            "The warehouse is not configured",
-            str(err),
-            hint="Define the Airflow connection `postgres_warehouse`, or start the local platform with `make run`.",
-        ) from err
-    return with_connect_timeout(url)
-
-
-LedgerUrl = Annotated[str, Depends(warehouse_url)]
-
-
-def _where(url: str) -> str:
-    """``host:port/database`` of ``url``, never its credentials."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{host}{port}{parts.path}"
-
-
-def _database_errors() -> tuple[type[BaseException], ...]:
-    import psycopg
-    from sqlalchemy.exc import DBAPIError
-
-    from scrollintel.audit.storage import LedgerCorrupted
-
-    return (psycopg.Error, DBAPIError, DatabaseError, LedgerCorrupted)
-
-
-def _explain(err: BaseException, url: str | None) -> AuditPageError:
-    """Turn a database error into what the page tells the user (no credentials, no stack)."""
-    import psycopg
-    from sqlalchemy.exc import DBAPIError
-
-    from scrollintel.audit.storage import LedgerCorrupted
-
-    if isinstance(err, LedgerCorrupted):
-        return AuditPageError(
-            "The ledger is inconsistent",
-            str(err),
-            hint="Run `scrollintel audit verify` to find the first bad entry.",
-            status_code=500,
-        )
-    original = err.orig if isinstance(err, DBAPIError) and err.orig is not None else err
-    where = _where(url) if url else "the warehouse"
-    state = getattr(original, "sqlstate", None) if isinstance(original, psycopg.Error) else None
-    if state in ("42P01", "3F000"):  # undefined_table, invalid_schema_name
-        return AuditPageError(
-            "The audit ledger does not exist yet",
-            f"The ledger tables (governance.audit_entry and its companions) are not in {where}.",
-            hint=MIGRATE_HINT,
-        )
-    if state == "42501":  # insufficient_privilege
-        return AuditPageError(
-            "Not allowed to read the audit ledger",
-            f"The database role of the postgres_warehouse connection may not read the ledger in {where}.",
-            hint="Use the platform's runtime role; the governance migrations grant it SELECT on the ledger.",
-        )
-    if state is not None and state.startswith("28"):  # invalid_authorization_specification, invalid_password
-        return AuditPageError(
-            "The warehouse refused the login",
-            f"{where} did not accept the credentials of the postgres_warehouse connection (SQLSTATE {state}).",
-            hint="Check the login and password of the Airflow connection `postgres_warehouse`.",
-        )
-    if state == "3D000":  # invalid_catalog_name
-        return AuditPageError(
-            "The warehouse database does not exist",
-            f"There is no database {where}.",
-            hint="Check the schema (database name) of the Airflow connection `postgres_warehouse`.",
-        )
-    if isinstance(original, psycopg.OperationalError) and (state is None or state.startswith(("08", "57P"))):
-        text = str(original).strip()
-        reason = text.splitlines()[0] if text else type(original).__name__
-        return AuditPageError(
-            "The warehouse cannot be reached",
-            f"Could not connect to {where}: {reason}",
-            hint="Check that PostgreSQL is running (`make status`) and the `postgres_warehouse` connection.",
-        )
-    if isinstance(original, DatabaseError):
-        return AuditPageError("The warehouse is not configured", str(original))
-    code = f" (SQLSTATE {state})" if state else ""
-    return AuditPageError(
-        "The audit ledger could not be read",
-        f"The query on {where} failed{code}: {type(original).__name__}.",
-        hint="See the api-server log for details.",
+def _corrupted(err: BaseException) -> PageProblem | None:
+    """A ledger the storage finds inconsistent is a problem of the page too (500: its data is wrong)."""
+    if not isinstance(err, LedgerCorrupted):
+        return None
+    return PageProblem(
+        "The ledger is inconsistent",
+        str(err),
+        hint="Run `scrollintel audit verify` to find the first bad entry.",
+        status_code=500,
     )
 
 
-class AuditRoute(APIRoute):
-    """An API route whose database failures become a clear panel (pages) or a 503 (API), never a 500 stack.
+LEDGER = PageData(
+    "audit",
+    data="the audit ledger",
+    missing="The audit ledger does not exist yet",
+    tables="The ledger tables (governance.audit_entry and its companions)",
+    readable="the ledger",
+    grant="the governance migrations grant it SELECT on the ledger",
+    own_problem=_corrupted,
+)
 
-    Covers the URL dependency and the endpoint alike: :class:`AuditPageError` (raised by
-    :func:`warehouse_url`) and the database errors of :mod:`scrollintel.audit` are caught
-    around the whole request handler.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """Wrap FastAPI's handler for this route."""
-        handler = super().get_route_handler()
-        is_api = self.path.startswith("/api")
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except AuditPageError as err:
-                problem = err
-            except _database_errors() as err:
-                problem = _explain(err, getattr(request.state, "audit_url", None))
-                log.warning("audit page: %s (%s)", problem.title, type(err).__name__)
-            if is_api:
-                return JSONResponse({"detail": f"{problem.title}: {problem.message}"}, status_code=problem.status_code)
-            return _problem_page(request, problem)
-
-        return guarded
-
-
-def _problem_page(request: Request, problem: AuditPageError) -> Response:
-    return render(
-        request,
-        "audit_problem.html",
-        user=getattr(request.state, "audit_user", None),
-        title=page("audit").title,
-        current="audit",
-        status_code=problem.status_code,
-        problem=problem,
-        **_helpers(),
-    )
-
-
-def _page_user(request: Request, user: CurrentUser) -> BaseUser:
-    """The signed-in user, kept on the request so an error panel still shows the page header."""
-    request.state.audit_user = user
-    return user
-
-
-def _ledger_url(request: Request, url: LedgerUrl) -> str:
-    """The ledger URL, kept on the request so error messages can say where the database is."""
-    request.state.audit_url = url
-    return url
-
-
-PageUser = Annotated[BaseUser, Depends(_page_user)]
-Ledger = Annotated[str, Depends(_ledger_url)]
-
-router = APIRouter(route_class=AuditRoute)
+router = APIRouter(route_class=problem_route(LEDGER))
 
 
 # -- filters -------------------------------------------------------------------------------------
@@ -415,7 +262,7 @@ def run_verification(url: str) -> VerificationRun | None:
     try:
         report = verify_ledger(url)
     except ScrollIntelError as err:
-        raise AuditPageError("The verification could not run", str(err), status_code=500) from err
+        raise PageProblem("The verification could not run", str(err), status_code=500) from err
     finally:
         _verify_lock.release()
     return VerificationRun(
@@ -553,12 +400,6 @@ def count_entries(count: int) -> str:
     return f"{count:,} {'entry' if count == 1 else 'entries'}"
 
 
-def code_spans(text: str) -> Markup:
-    """Escape ``text`` and show its `backticked` parts as code."""
-    code = Markup("<code>{}</code>")
-    return Markup("").join(code.format(part) if index % 2 else part for index, part in enumerate(text.split("`")))
-
-
 def _helpers() -> dict[str, Any]:
     return {
         "code_spans": code_spans,
@@ -582,7 +423,7 @@ VERIFY_MESSAGES = {
 def audit_page(
     request: Request,
     user: PageUser,
-    url: Ledger,
+    url: DatabaseUrl,
     raw: Filters,
     *,
     page_number: Annotated[str | None, Query(alias="page")] = None,
@@ -642,7 +483,7 @@ def audit_page(
 
 
 @router.get("/audit/entries/{seq}", name="audit_entry_page", include_in_schema=False)
-def audit_entry_page(request: Request, user: PageUser, url: Ledger, seq: int) -> Response:
+def audit_entry_page(request: Request, user: PageUser, url: DatabaseUrl, seq: int) -> Response:
     """Render one entry with its canonical details and inclusion proof, checked here as a reader would."""
     from scrollintel.audit.proof import check_inclusion_document
     from scrollintel.audit.query import entry_detail
@@ -651,7 +492,7 @@ def audit_entry_page(request: Request, user: PageUser, url: Ledger, seq: int) ->
     ledger_size = load_status(url).size
     if detail is None:
         last = f"0 to {ledger_size - 1}" if ledger_size else "none yet"
-        raise AuditPageError(
+        raise PageProblem(
             f"No audit entry {seq}",
             f"The ledger has {count_entries(ledger_size)} (seq {last}).",
             status_code=status.HTTP_404_NOT_FOUND,
@@ -677,7 +518,7 @@ def audit_entry_page(request: Request, user: PageUser, url: Ledger, seq: int) ->
 
 
 @router.post("/audit/verify", name="audit_verify_page", include_in_schema=False)
-def audit_verify_page(request: Request, user: PageUser, url: Ledger) -> Response:
+def audit_verify_page(request: Request, user: PageUser, url: DatabaseUrl) -> Response:
     """Run the verification now, then show the page again (POST, redirect, GET)."""
     _refuse_cross_site(request)
     outcome = "busy" if run_verification(url) is None else "done"
@@ -690,14 +531,14 @@ def audit_verify_page(request: Request, user: PageUser, url: Ledger) -> Response
 
 
 @router.get("/api/audit", name="audit_api")
-def audit_api(url: Ledger) -> AuditStatus:
+def audit_api(url: DatabaseUrl) -> AuditStatus:
     """Ledger status: size, newest entry, latest verification and latest anchor."""
     return load_status(url)
 
 
 @router.get("/api/audit/entries", name="audit_entries_api")
 def audit_entries_api(
-    url: Ledger,
+    url: DatabaseUrl,
     raw: Filters,
     limit: Annotated[int, Query(ge=1, le=MAX_API_LIMIT)] = DEFAULT_API_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
@@ -730,13 +571,13 @@ def _detail_or_404(url: str, seq: int) -> EntryDetail:
 
 
 @router.get("/api/audit/entries/{seq}", name="audit_entry_api")
-def audit_entry_api(url: Ledger, seq: int) -> EntryDetail:
+def audit_entry_api(url: DatabaseUrl, seq: int) -> EntryDetail:
     """One entry and its inclusion proof (``proof.error`` says why there is none)."""
     return _detail_or_404(url, seq)
 
 
 @router.get("/api/audit/entries/{seq}/proof", name="audit_proof_download")
-def audit_proof_download(url: Ledger, seq: int) -> Response:
+def audit_proof_download(url: DatabaseUrl, seq: int) -> Response:
     """The inclusion proof of entry ``seq`` as a JSON file (check it with ``scrollintel.audit.proof``)."""
     proof = _detail_or_404(url, seq).proof
     if "error" in proof:
@@ -772,25 +613,25 @@ def _logged(chunks: Iterator[str], kind: str) -> Iterator[str]:
     """Pass the chunks through; a failure mid-stream is logged and aborts the download (never truncates it quietly)."""
     try:
         yield from chunks
-    except _database_errors() as err:
+    except database_errors(LedgerCorrupted) as err:
         log.warning("audit %s export aborted: %s", kind, type(err).__name__)
         raise
 
 
 @router.get("/api/audit/export.csv", name="audit_export_csv")
-def audit_export_csv(url: Ledger, raw: Filters) -> StreamingResponse:
+def audit_export_csv(url: DatabaseUrl, raw: Filters) -> StreamingResponse:
     """Entries matching the filters as CSV, oldest first; ``details`` is the canonical JSON that was hashed."""
     return _export(url, raw, "csv")
 
 
 @router.get("/api/audit/export.json", name="audit_export_json")
-def audit_export_json(url: Ledger, raw: Filters) -> StreamingResponse:
+def audit_export_json(url: DatabaseUrl, raw: Filters) -> StreamingResponse:
     """Entries matching the filters as one JSON array, oldest first."""
     return _export(url, raw, "json")
 
 
 @router.post("/api/audit/verify", name="audit_verify_api")
-def audit_verify_api(request: Request, url: Ledger) -> VerificationRun:
+def audit_verify_api(request: Request, url: DatabaseUrl) -> VerificationRun:
     """Verify the ledger now and store the result; 409 when a verification is already running."""
     _refuse_cross_site(request)
     report = run_verification(url)

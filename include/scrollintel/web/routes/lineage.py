@@ -22,19 +22,17 @@ so one dependency override points the page and the API at a test database.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from scrollintel.web.auth import CurrentUser
+from scrollintel.web.problems import PageData, PageProblem, problem_of
 from scrollintel.web.routes import page, render
 from scrollintel.web.routes.lineage_api import lineage_store_url
-
-log = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -43,7 +41,15 @@ EMPTY_NOTICE = (
     "No lineage yet — the store has received no OpenLineage event. The graph fills in as soon as "
     "Airflow's OpenLineage provider (or any OpenLineage client) sends events to the lineage API."
 )
-MIGRATE_HINT = "Run `scrollintel db upgrade` (`make run` does it) to create the lineage tables."
+STORE = PageData(
+    "lineage",
+    data="the lineage store",
+    missing="The lineage store does not exist yet",
+    tables="The lineage tables (governance.lineage_event and the graph derived from it)",
+    readable="the lineage tables",
+    grant="migration 0005 grants it SELECT on them",
+    migrate_hint="Run `scrollintel db upgrade` (`make run` does it) to create the lineage tables.",
+)
 #: Hops each way the page offers (one hop is one job: a dataset, the jobs writing it, their inputs).
 DEPTHS = (1, 2, 3, 4, 5, 8)
 DEFAULT_DEPTH = 3
@@ -77,16 +83,6 @@ class ExplorerUrls(BaseModel):
     post: str
 
 
-class LineageProblem(Exception):
-    """The store cannot be read; ``title``, ``message`` and ``hint`` say why and what to do."""
-
-    def __init__(self, title: str, message: str, hint: str = "") -> None:
-        super().__init__(f"{title}: {message}")
-        self.title = title
-        self.message = message
-        self.hint = hint
-
-
 # The start node: a dataset with both producers and consumers, the most connected among the recently
 # updated ones, so the first view shows lineage on both sides (in the demo: marts.orders, from the shop's
 # source tables through raw and staging to the marts reading it).
@@ -106,45 +102,11 @@ LIMIT 1
 """
 
 
-def _problem(err: Exception) -> LineageProblem:
-    """What the page says about a database error (no credentials, no stack)."""
-    import psycopg
-
-    state = getattr(err, "sqlstate", None) if isinstance(err, psycopg.Error) else None
-    if state in ("42P01", "3F000"):  # undefined_table, invalid_schema_name
-        return LineageProblem(
-            "The lineage store does not exist yet",
-            "The lineage tables (governance.lineage_event and the graph derived from it) are not in the warehouse.",
-            MIGRATE_HINT,
-        )
-    if state == "42501":  # insufficient_privilege
-        return LineageProblem(
-            "Not allowed to read the lineage store",
-            "The database role of the postgres_warehouse connection may not read the lineage tables.",
-            "Use the platform's runtime role; migration 0005 grants it SELECT on them.",
-        )
-    if isinstance(err, psycopg.OperationalError):
-        text = str(err).strip()
-        return LineageProblem(
-            "The warehouse cannot be reached",
-            text.splitlines()[0] if text else type(err).__name__,
-            "Check that PostgreSQL is running (`make status`) and the `postgres_warehouse` connection.",
-        )
-    code = f" (SQLSTATE {state})" if state else ""
-    return LineageProblem(
-        "The lineage store could not be read",
-        f"The query failed{code}: {type(err).__name__}.",
-        "See the api-server log for details.",
-    )
-
-
 def load_summary(url: str) -> LineageSummary:
     """Read what the lineage store at ``url`` holds (a handful of index lookups and counts).
 
-    Raises :class:`LineageProblem` when the warehouse cannot be read.
+    Raises a :class:`~scrollintel.web.problems.PageProblem` when the warehouse cannot be read.
     """
-    import psycopg
-
     from scrollintel.lineage.nodes import dataset_node_id
     from scrollintel.lineage.store import connect
 
@@ -156,9 +118,9 @@ def load_summary(url: str) -> LineageSummary:
                 f"(SELECT count(*) FROM {SCHEMA}.lineage_dataset), (SELECT count(*) FROM {SCHEMA}.lineage_job)"
             ).fetchone()
             start = conn.execute(_START_NODE, {"candidates": START_CANDIDATES}).fetchone()
-    except psycopg.Error as err:
-        problem = _problem(err)
-        log.warning("lineage page: %s (%s)", problem.title, type(err).__name__)
+    except Exception as err:
+        if (problem := problem_of(err, None, STORE)) is None:
+            raise
         raise problem from err
     has_events, last_event_at, datasets, jobs = row if row else (False, None, 0, 0)
     return LineageSummary(
@@ -197,10 +159,8 @@ def lineage_page(
     context: dict[str, Any] = {"user": user, "title": this.title, "current": this.slug}
     try:
         summary = load_summary(url)
-    except LineageProblem as problem:
-        return render(
-            request, "lineage.html", **context, problem=problem, status_code=status.HTTP_503_SERVICE_UNAVAILABLE
-        )
+    except PageProblem as problem:
+        return render(request, "lineage.html", **context, problem=problem, status_code=problem.status_code)
     urls = explorer_urls(request)
     return render(
         request,
@@ -220,9 +180,8 @@ def lineage_api(url: StoreUrl) -> Response:
     """Return what the lineage store holds, a notice when it holds nothing, or 503 when it cannot be read."""
     try:
         summary = load_summary(url)
-    except LineageProblem as problem:
+    except PageProblem as problem:
         return JSONResponse(
-            {"detail": f"{problem.title}: {problem.message}", "hint": problem.hint},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            {"detail": f"{problem.title}: {problem.message}", "hint": problem.hint}, status_code=problem.status_code
         )
     return JSONResponse(summary.model_dump(mode="json"))

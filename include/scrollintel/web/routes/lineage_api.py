@@ -79,7 +79,7 @@ _url_cache: dict[str, tuple[float, str]] = {}
 
 def _resolve_store_url() -> str:
     from scrollintel.db import server_warehouse_url
-    from scrollintel.web.routes.audit import with_connect_timeout
+    from scrollintel.web.problems import with_connect_timeout
 
     try:
         url = with_connect_timeout(server_warehouse_url())

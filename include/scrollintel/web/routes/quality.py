@@ -10,8 +10,8 @@ JSON API::
 
     GET /api/quality               the same data: datasets (with links), trend, docs link, notice
 
-Every read goes through :mod:`scrollintel.quality.query` on the warehouse URL of the Audit
-page's :func:`~scrollintel.web.routes.audit.warehouse_url` dependency (tests replace it with
+Every read goes through :mod:`scrollintel.quality.query` on the warehouse URL of the shared
+:func:`~scrollintel.web.problems.warehouse_url` dependency (tests replace it with
 ``app.dependency_overrides``). When the warehouse cannot be reached, or the quality tables do
 not exist yet, the page shows a panel saying so and what to do, and the API answers 503.
 The data docs are files under the platform's state folder, served only from inside it. GX's
@@ -23,23 +23,19 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from typing import Annotated
+from urllib.parse import quote
 
-from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from scrollintel.exceptions import DatabaseError, ScrollIntelError
 from scrollintel.quality.query import DEFAULT_DAYS, DatasetStatus, TrendPoint
-from scrollintel.web.auth import CurrentUser
+from scrollintel.web.problems import DatabaseUrl, PageData, PageUser, problem_route
 from scrollintel.web.routes import page, render
-from scrollintel.web.routes.audit import AuditPageError, code_spans, format_time, time_ago, warehouse_url
+from scrollintel.web.routes.audit import format_time, time_ago
 
 log = logging.getLogger(__name__)
 
@@ -48,120 +44,20 @@ EMPTY_NOTICE = (
     "(the checkpoint task that follows dbt in the transformation DAG)."
 )
 NO_DOCS_NOTICE = "No data docs yet — the first quality gate run builds them."
-MIGRATE_HINT = "Run `scrollintel db upgrade` (`make run` does it) to create the governance schema."
 MAX_DAYS = 365
 
+RESULTS = PageData(
+    "quality",
+    data="the quality results",
+    missing="The quality results tables do not exist yet",
+    tables="governance.quality_run and governance.quality_result",
+    readable="the quality tables",
+    grant="the governance migrations grant it SELECT on them",
+)
 
-class QualityPageError(ScrollIntelError):
-    """The Quality page cannot show its data; ``title`` and ``hint`` say why and what to do."""
-
-    def __init__(self, title: str, message: str, *, hint: str = "", status_code: int = 503) -> None:
-        super().__init__(message)
-        self.title = title
-        self.message = message
-        self.hint = hint
-        self.status_code = status_code
-
-
-def _where(url: str) -> str:
-    """``host:port/database`` of ``url``, never its credentials."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}{f':{parts.port}' if parts.port else ''}{parts.path}"
-
-
-def _database_errors() -> tuple[type[BaseException], ...]:
-    import psycopg
-
-    return (psycopg.Error, DatabaseError)
-
-
-def explain(err: BaseException, url: str | None) -> QualityPageError:
-    """Turn a database error into what the page tells the user (no credentials, no stack)."""
-    import psycopg
-
-    where = _where(url) if url else "the warehouse"
-    state = getattr(err, "sqlstate", None) if isinstance(err, psycopg.Error) else None
-    if state in ("42P01", "3F000"):  # undefined_table, invalid_schema_name
-        return QualityPageError(
-            "The quality results tables do not exist yet",
-            f"governance.quality_run and governance.quality_result are not in {where}.",
-            hint=MIGRATE_HINT,
-        )
-    if state == "42501":  # insufficient_privilege
-        return QualityPageError(
-            "Not allowed to read the quality results",
-            f"The database role of the postgres_warehouse connection may not read the quality tables in {where}.",
-            hint="Use the platform's runtime role; the governance migrations grant it SELECT on them.",
-        )
-    if isinstance(err, psycopg.OperationalError):
-        text = str(err).strip()
-        reason = text.splitlines()[0] if text else type(err).__name__
-        return QualityPageError(
-            "The warehouse cannot be reached",
-            f"Could not connect to {where}: {reason}",
-            hint="Check that PostgreSQL is running (`make status`) and the `postgres_warehouse` connection.",
-        )
-    if isinstance(err, DatabaseError):
-        return QualityPageError("The warehouse is not configured", str(err))
-    code = f" (SQLSTATE {state})" if state else ""
-    return QualityPageError(
-        "The quality results could not be read",
-        f"The query on {where} failed{code}: {type(err).__name__}.",
-        hint="See the api-server log for details.",
-    )
-
-
-class QualityRoute(APIRoute):
-    """A route whose database failures become a clear panel (pages) or a 503 (API), never a 500 stack."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """Wrap FastAPI's handler for this route."""
-        handler = super().get_route_handler()
-        is_api = self.path.startswith("/api")
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except QualityPageError as err:
-                problem = err
-            except AuditPageError as err:  # raised by the shared warehouse_url dependency
-                problem = QualityPageError(err.title, err.message, hint=err.hint, status_code=err.status_code)
-            except _database_errors() as err:
-                problem = explain(err, getattr(request.state, "quality_url", None))
-                log.warning("quality page: %s (%s)", problem.title, type(err).__name__)
-            if is_api:
-                return JSONResponse({"detail": f"{problem.title}: {problem.message}"}, status_code=problem.status_code)
-            return render(
-                request,
-                "quality_problem.html",
-                user=getattr(request.state, "quality_user", None),
-                title=page("quality").title,
-                current="quality",
-                status_code=problem.status_code,
-                problem=problem,
-                code_spans=code_spans,
-            )
-
-        return guarded
-
-
-def _page_user(request: Request, user: CurrentUser) -> BaseUser:
-    """The signed-in user, kept on the request so an error panel still shows the page header."""
-    request.state.quality_user = user
-    return user
-
-
-def _results_url(request: Request, url: Annotated[str, Depends(warehouse_url)]) -> str:
-    """The warehouse URL, kept on the request so error messages can say where the database is."""
-    request.state.quality_url = url
-    return url
-
-
-PageUser = Annotated[BaseUser, Depends(_page_user)]
-Results = Annotated[str, Depends(_results_url)]
 Days = Annotated[int, Query(ge=1, le=MAX_DAYS, description="days of history in the trend and counts")]
 
-router = APIRouter(route_class=QualityRoute)
+router = APIRouter(route_class=problem_route(RESULTS))
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -326,7 +222,7 @@ def _nice_ceiling(value: int) -> int:
 
 
 @router.get("/quality", name="quality_page", include_in_schema=False)
-def quality_page(request: Request, user: PageUser, url: Results, days: Days = DEFAULT_DAYS) -> Response:
+def quality_page(request: Request, user: PageUser, url: DatabaseUrl, days: Days = DEFAULT_DAYS) -> Response:
     """Render the latest status per dataset, the failure trend and what failed."""
     this = page("quality")
     overview = load_overview(request, url, days)
@@ -346,7 +242,7 @@ def quality_page(request: Request, user: PageUser, url: Results, days: Days = DE
 
 
 @router.get("/api/quality", name="quality_api")
-def quality_api(request: Request, url: Results, days: Days = DEFAULT_DAYS) -> QualityOverview:
+def quality_api(request: Request, url: DatabaseUrl, days: Days = DEFAULT_DAYS) -> QualityOverview:
     """Latest status per dataset (with links), the daily trend of failures and the data docs link."""
     return load_overview(request, url, days)
 
@@ -395,7 +291,7 @@ def load_docs_listing(request: Request, url: str) -> tuple[list[DocsLink], list[
 
 @router.get("/quality/docs/", name="quality_docs_index", include_in_schema=False)
 @router.get("/quality/docs/index.html", name="quality_docs_index_html", include_in_schema=False)
-def quality_docs_index(request: Request, user: PageUser, url: Results) -> Response:
+def quality_docs_index(request: Request, user: PageUser, url: DatabaseUrl) -> Response:
     """List every data docs page: validations per gate run (newest first) and the suites."""
     runs, suites = load_docs_listing(request, url)
     return render(

@@ -1,0 +1,262 @@
+"""What the pages reading the warehouse share: its URL, the signed-in user, and their problems.
+
+A page that reads the warehouse describes what it reads in a :class:`PageData` and builds its
+router with ``APIRouter(route_class=problem_route(ITS_DATA))``. A database failure, in a
+dependency or in the endpoint, is then never a 500 stack: :func:`explain` says what happened and
+what to do (no credentials) as a :class:`PageProblem`, which a page shows in ``problem.html`` and
+an ``/api`` route answers as JSON ``{"detail": "<title>: <message>"}``, 503 unless the problem
+says otherwise. A route may raise a :class:`PageProblem` itself (an unknown entry is a 404
+panel). The :func:`page_user` and :func:`database_url` dependencies (:data:`PageUser`,
+:data:`DatabaseUrl` in signatures) keep the user and the URL on the request, so the panel still
+shows the page header and says where the database is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from fastapi import Depends, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from markupsafe import Markup
+
+from scrollintel.exceptions import DatabaseError, ScrollIntelError
+from scrollintel.web.auth import CurrentUser
+from scrollintel.web.routes import page, render
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait for the warehouse before a page says it cannot be reached.
+CONNECT_TIMEOUT_S = 5
+MIGRATE_HINT = "Run `scrollintel db upgrade` (`make run` does it) to create the governance schema."
+
+
+class PageProblem(ScrollIntelError):
+    """A page cannot show its data; ``title`` and ``hint`` say why and what to do."""
+
+    def __init__(self, title: str, message: str, *, hint: str = "", status_code: int = 503) -> None:
+        super().__init__(message)
+        self.title = title
+        self.message = message
+        self.hint = hint
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class PageData:
+    """What a page reads from the warehouse, in the words of its problems (see :func:`explain`).
+
+    For the Audit page: "Not allowed to read *the audit ledger*", "*The ledger tables (…)* are not
+    in …", "The database role … may not read *the ledger* in …".
+    """
+
+    slug: str
+    """The page (its breadcrumb, its "Back to" link and its log lines)."""
+    data: str
+    """What it reads: ``the audit ledger``."""
+    missing: str
+    """The title when its tables are not there: ``The audit ledger does not exist yet``."""
+    tables: str
+    """Its tables, as a subject: ``The ledger tables (governance.audit_entry and its companions)``."""
+    readable: str
+    """What a role without the grant may not read: ``the ledger``."""
+    grant: str
+    """Where the runtime role gets its grant: ``the governance migrations grant it SELECT on the ledger``."""
+    migrate_hint: str = MIGRATE_HINT
+    own_problem: Callable[[BaseException], PageProblem | None] | None = None
+    """The page's own failures worth a panel (asked first), e.g. a corrupted ledger; None for others."""
+
+
+def code_spans(text: str) -> Markup:
+    """Escape ``text`` and show its `backticked` parts as code."""
+    code = Markup("<code>{}</code>")
+    return Markup("").join(code.format(part) if index % 2 else part for index, part in enumerate(text.split("`")))
+
+
+# -- the warehouse URL and the user ------------------------------------------------------------
+
+
+def with_connect_timeout(url: str, seconds: int = CONNECT_TIMEOUT_S) -> str:
+    """``url`` with a libpq ``connect_timeout`` unless it sets one: a dead host fails fast, not in minutes."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(key == "connect_timeout" for key, _ in query):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, ("connect_timeout", str(seconds))])))
+
+
+def warehouse_url() -> str:
+    """The pages' database: the ``postgres_warehouse`` connection as the api-server resolves it.
+
+    Uses :func:`scrollintel.db.server_warehouse_url` (Airflow's secrets backends, else the local
+    platform's warehouse). A FastAPI dependency, so tests point the pages at their own database
+    with ``app.dependency_overrides[warehouse_url]``.
+    """
+    from scrollintel.db import server_warehouse_url
+
+    try:
+        url = server_warehouse_url()
+    except DatabaseError as err:
+        raise PageProblem(
+            "The warehouse is not configured",
+            str(err),
+            hint="Define the Airflow connection `postgres_warehouse`, or start the local platform with `make run`.",
+        ) from err
+    return with_connect_timeout(url)
+
+
+def page_user(request: Request, user: CurrentUser) -> BaseUser:
+    """The signed-in user, kept on the request so a problem panel still shows the page header."""
+    request.state.page_user = user
+    return user
+
+
+def database_url(request: Request, url: Annotated[str, Depends(warehouse_url)]) -> str:
+    """The warehouse URL, kept on the request so a problem can say where the database is."""
+    request.state.database_url = url
+    return url
+
+
+PageUser = Annotated[BaseUser, Depends(page_user)]
+DatabaseUrl = Annotated[str, Depends(database_url)]
+
+
+# -- database errors as problems ---------------------------------------------------------------
+
+
+def database_errors(*more: type[BaseException]) -> tuple[type[BaseException], ...]:
+    """What reading the warehouse may raise (imported when first needed), and ``more``."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    return (psycopg.Error, DBAPIError, DatabaseError, *more)
+
+
+def _where(url: str) -> str:
+    """``host:port/database`` of ``url``, never its credentials."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.hostname or 'localhost'}{port}{parts.path}"
+
+
+def explain(err: BaseException, url: str | None, about: PageData) -> PageProblem:
+    """What the page reading ``about`` says about database error ``err`` (no credentials, no stack).
+
+    ``url`` is the database's, named as ``host:port/database``; without it the messages do not
+    say where the database is.
+    """
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    original = err.orig if isinstance(err, DBAPIError) and err.orig is not None else err
+    where = _where(url) if url else None
+    state = getattr(original, "sqlstate", None) if isinstance(original, psycopg.Error) else None
+    if state in ("42P01", "3F000"):  # undefined_table, invalid_schema_name
+        return PageProblem(
+            about.missing, f"{about.tables} are not in {where or 'the warehouse'}.", hint=about.migrate_hint
+        )
+    if state == "42501":  # insufficient_privilege
+        return PageProblem(
+            f"Not allowed to read {about.data}",
+            "The database role of the postgres_warehouse connection may not read "
+            f"{about.readable}{f' in {where}' if where else ''}.",
+            hint=f"Use the platform's runtime role; {about.grant}.",
+        )
+    if state is not None and state.startswith("28"):  # invalid_authorization_specification, invalid_password
+        return PageProblem(
+            "The warehouse refused the login",
+            f"{where or 'The warehouse'} did not accept the credentials of the postgres_warehouse connection "
+            f"(SQLSTATE {state}).",
+            hint="Check the login and password of the Airflow connection `postgres_warehouse`.",
+        )
+    if state == "3D000":  # invalid_catalog_name
+        return PageProblem(
+            "The warehouse database does not exist",
+            f"There is no database {where}."
+            if where
+            else "The database of the postgres_warehouse connection is not there.",
+            hint="Check the schema (database name) of the Airflow connection `postgres_warehouse`.",
+        )
+    if isinstance(original, psycopg.OperationalError) and (state is None or state.startswith(("08", "57P"))):
+        text = str(original).strip()
+        reason = text.splitlines()[0] if text else type(original).__name__
+        return PageProblem(
+            "The warehouse cannot be reached",
+            f"Could not connect to {where}: {reason}" if where else reason,
+            hint="Check that PostgreSQL is running (`make status`) and the `postgres_warehouse` connection.",
+        )
+    if isinstance(original, DatabaseError):
+        return PageProblem("The warehouse is not configured", str(original))
+    code = f" (SQLSTATE {state})" if state else ""
+    return PageProblem(
+        f"{about.data[:1].upper()}{about.data[1:]} could not be read",
+        f"The query{f' on {where}' if where else ''} failed{code}: {type(original).__name__}.",
+        hint="See the api-server log for details.",
+    )
+
+
+def problem_of(err: BaseException, url: str | None, about: PageData) -> PageProblem | None:
+    """``err`` as a problem of the page reading ``about``, logged (no URL, no credentials).
+
+    None when ``err`` is neither one of the page's own failures nor a database error.
+    """
+    problem = about.own_problem(err) if about.own_problem else None
+    if problem is None and isinstance(err, database_errors()):
+        problem = explain(err, url, about)
+    if problem is not None:
+        log.warning("%s page: %s (%s)", about.slug, problem.title, type(err).__name__)
+    return problem
+
+
+def problem_route(about: PageData) -> type[APIRoute]:
+    """A route class for the router of the page reading ``about``: problems become a panel or JSON.
+
+    Covers the dependencies and the endpoint alike: a :class:`PageProblem` raised by either, and
+    the errors :func:`problem_of` knows, are caught around the whole request handler. Pages get
+    ``problem.html``; routes under ``/api`` get ``{"detail": "<title>: <message>"}``.
+    """
+
+    class ProblemRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            """Wrap FastAPI's handler for this route."""
+            handler = super().get_route_handler()
+            is_api = self.path.startswith("/api")
+
+            async def guarded(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except PageProblem as err:
+                    problem = err
+                except Exception as err:
+                    found = problem_of(err, getattr(request.state, "database_url", None), about)
+                    if found is None:
+                        raise
+                    problem = found
+                if is_api:
+                    detail = f"{problem.title}: {problem.message}"
+                    return JSONResponse({"detail": detail}, status_code=problem.status_code)
+                return _problem_page(request, problem, about.slug)
+
+            return guarded
+
+    return ProblemRoute
+
+
+def _problem_page(request: Request, problem: PageProblem, slug: str) -> Response:
+    this = page(slug)
+    return render(
+        request,
+        "problem.html",
+        user=getattr(request.state, "page_user", None),
+        title=this.title,
+        current=this.slug,
+        status_code=problem.status_code,
+        problem=problem,
+        page_href=request.url_for(f"{slug}_page").path,
+        code_spans=code_spans,
+    )
