@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -139,40 +140,55 @@ class Table:
         depend on whether two events came in one request or in two. Sorting fixes the order in
         which concurrent requests lock rows (no deadlocks between batches).
         """
-        key_index = [index for index, column in enumerate(self.columns) if column.merge == "key"]
-        merged: dict[tuple[Any, ...], list[Any]] = {}
+        key_of = self._key_of
+        merged: dict[Any, tuple[Any, ...]] = {}
         for row in rows:
-            key = tuple(row[index] for index in key_index)
+            key = key_of(row)
             current = merged.get(key)
-            merged[key] = list(row) if current is None else self._merge(current, row)
-        return sorted((tuple(row) for row in merged.values()), key=lambda row: tuple(str(row[i]) for i in key_index))
+            if current is None:
+                merged[key] = row
+            elif current != row:  # the same row again (a dataset in START and COMPLETE) merges into itself
+                merged[key] = self._merge(current, row)
+        return [merged[key] for key in sorted(merged)]
 
     @functools.cached_property
-    def _index(self) -> dict[str, int]:
-        return {column.name: position for position, column in enumerate(self.columns)}
+    def _key_of(self) -> Callable[[tuple[Any, ...]], Any]:
+        """The key of a row (a value or a tuple of values: UUIDs, text and times, each sortable)."""
+        return operator.itemgetter(*(index for index, column in enumerate(self.columns) if column.merge == "key"))
 
-    def _merge(self, old: list[Any], new: tuple[Any, ...]) -> list[Any]:
-        index = self._index
-        clock = index[self.clock]
+    @functools.cached_property
+    def _rules(self) -> tuple[tuple[int, Merge, int], ...]:
+        """(position, merge rule, position of its clock) of every column a merge can change."""
+        index = {column.name: position for position, column in enumerate(self.columns)}
+        return tuple(
+            (position, column.merge, index[column.by] if column.by else -1)
+            for position, column in enumerate(self.columns)
+            if column.merge not in ("key", "keep") and (column.merge != "latest" or column.by)
+        )
+
+    def _merge(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:
+        clock = self._clock_position
         is_newer = _later(new[clock], old[clock])
         result = list(old)
-        for position, column in enumerate(self.columns):
+        for position, merge, by in self._rules:
             a, b = old[position], new[position]
-            if column.merge == "min":
-                result[position] = min((v for v in (a, b) if v is not None), default=None)
-            elif column.merge == "max":
-                result[position] = max((v for v in (a, b) if v is not None), default=None)
-            elif column.merge == "first":
+            if merge == "min":
+                result[position] = a if b is None else b if a is None or b < a else a
+            elif merge == "max":
+                result[position] = a if b is None else b if a is None or b > a else a
+            elif merge == "first":
                 result[position] = a if a is not None else b
-            elif column.merge == "newer":
+            elif merge == "newer":
                 result[position] = (b if b is not None else a) if is_newer else (a if a is not None else b)
-            elif column.merge == "facets":
+            elif merge == "facets":
                 result[position] = {**(a or {}), **(b or {})} if is_newer else {**(b or {}), **(a or {})}
-            elif column.merge == "latest" and column.by is not None:
-                by = index[column.by]
-                if old[by] is None or _later(new[by], old[by]):
-                    result[position] = b if b is not None else a
-        return result
+            elif merge == "latest" and (old[by] is None or _later(new[by], old[by])):
+                result[position] = b if b is not None else a
+        return tuple(result)
+
+    @functools.cached_property
+    def _clock_position(self) -> int:
+        return next(position for position, column in enumerate(self.columns) if column.name == self.clock)
 
 
 def _later(new: Any, old: Any) -> bool:
@@ -736,17 +752,28 @@ class LineageStore:
     def _transaction(
         conn: psycopg.Connection[Any], events: Sequence[ValidEvent], writers: Sequence[str], rows: Rows
     ) -> list[bool]:
-        """One transaction, one pipeline: a statement per table, all sent before any result is read."""
+        """One transaction in one round trip: a statement per table, pipelined, then one sync.
+
+        The statements go without BEGIN/COMMIT: PostgreSQL runs what a pipeline sends up to its
+        sync point as one implicit transaction, committed at the sync, or rolled back entirely when
+        a statement fails (the rest are skipped). psycopg's own transaction block would add a round
+        trip for BEGIN and one for COMMIT, each a wait for every request the combiner serves.
+        """
         params = (_event_params(event, writer) for event, writer in zip(events, writers, strict=True))
         columns = [list(values) for values in zip(*params, strict=True)]
-        with conn.transaction(), conn.pipeline() as pipeline, conn.cursor() as appended, conn.cursor() as derived:
-            if synchronous_commit() != "on":
-                derived.execute(f"SET LOCAL synchronous_commit = {synchronous_commit()}")
-            appended.execute(INSERT_EVENT, columns, binary=True)
-            for table, table_params in rows.parameters():
-                derived.execute(STATEMENTS[table], table_params, binary=True)
-            pipeline.sync()
-            new_hashes = {row[0] for row in appended.fetchall()}
+        conn.autocommit = True  # no client-side BEGIN: the pipeline's implicit transaction is the transaction
+        try:
+            with conn.pipeline() as pipeline, conn.cursor() as appended, conn.cursor() as derived:
+                if synchronous_commit() != "on":
+                    derived.execute("SELECT set_config('synchronous_commit', %s, true)", (synchronous_commit(),))
+                appended.execute(INSERT_EVENT, columns, binary=True)
+                for table, table_params in rows.parameters():
+                    derived.execute(STATEMENTS[table], table_params, binary=True)
+                pipeline.sync()
+                new_hashes = {row[0] for row in appended.fetchall()}
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
         seen: set[str] = set()
         created = []
         for event in events:
