@@ -93,7 +93,7 @@ WAREHOUSE_OPTIONS = (
     "-c work_mem=64MB -c maintenance_work_mem=256MB -c temp_buffers=256MB"
 )
 STAGE = "_scrollintel_stage"
-MERGED = "_scrollintel_merged"
+KEPT = "_scrollintel_kept"
 #: A batch of at least this many rows and this share of the table's rows is compared with the
 #: whole table in one join instead of upserted row by row ...
 LARGE_BATCH_ROWS = 50_000
@@ -642,9 +642,9 @@ class _Load:
             result.applied_by = "upsert"
             inserted, written = self._merge(conn)
             return inserted, written, self._delete_absent(conn) if full_refresh else 0
-        counts = self._compare(conn)
-        inserted, updated = counts.get("inserted", 0), counts.get("updated", 0)
-        deleted = counts.get("absent", 0) if full_refresh else 0
+        counts = self._compare(conn, staged)
+        inserted, updated = counts["inserted"], counts["updated"]
+        deleted = counts["absent"] if full_refresh else 0
         kept = sum(counts.values()) - deleted
         if inserted + updated + deleted >= REWRITE_FRACTION * max(kept, 1):
             result.applied_by = "rewrite"
@@ -671,69 +671,112 @@ class _Load:
         ).fetchall()
         return [row[0] for row in rows]
 
-    def _compare(self, conn: psycopg.Connection[Any]) -> dict[str, int]:
-        """Join the stage with the raw table into ``_scrollintel_merged``: every row as it must be.
+    def _removed_columns(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """Columns of the raw table the source no longer has (besides the loader's own)."""
+        ours = {col.name for col in self.columns} | {"_loaded_at", "_run_id"}
+        return [name for name in self._raw_columns(conn) if name not in ours]
 
-        Each row of the result carries ``_change``: ``inserted`` (key only in the batch),
-        ``updated`` (values differ), ``unchanged`` or ``absent`` (key only in the table). Unchanged
-        and absent rows keep their ``_loaded_at`` and ``_run_id``, as the upsert would. Values are
-        cast here, so a value that does not fit raises a data error like the upsert does.
+    def _compare(self, conn: psycopg.Connection[Any], staged: int) -> dict[str, int]:
+        """Join the raw table with the stage into ``_scrollintel_kept``: the stored rows that stay.
+
+        Kept are the rows the batch leaves as they are: ``unchanged`` (same values: they keep their
+        ``_loaded_at`` and ``_run_id``, as the upsert would) and ``absent`` (key not in the batch),
+        flagged ``_in_batch`` and ``_same``. The changed rows are not copied: they are the stage's
+        rows without a kept match, written once by :meth:`_rewrite` or :meth:`_apply_changes`.
+        When a batch changes every row, the join writes nothing. (Only when the table holds
+        columns removed at the source are all its rows kept, since updated rows keep their values
+        of those columns.) Counts: ``inserted``, ``updated``, ``unchanged``, ``absent``.
         """
         from psycopg import sql
 
         spec = self.spec
-        ours = {col.name for col in self.columns}
-        keys = set(spec.primary_key)
-        data = [col.name for col in self.columns if col.name not in keys]
-        same: sql.Composable = (
-            sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
-                sql.SQL(", ").join(sql.SQL("t.{}").format(_ident(name)) for name in data),
-                sql.SQL(", ").join(sql.SQL("s.{}").format(_ident(name)) for name in data),
-            )
-            if data
-            else sql.SQL("true")
+        same = self._same("t", "s")
+        only_kept = (
+            sql.SQL("") if self._removed_columns(conn) else sql.SQL(" WHERE s._present IS NULL OR {}").format(same)
         )
-        picks: list[sql.Composable] = []
-        for name in self._raw_columns(conn):
-            if name in ours:
-                picks.append(sql.SQL("CASE WHEN k.keep THEN t.{0} ELSE s.{0} END AS {0}").format(_ident(name)))
-            elif name == "_loaded_at":
-                picks.append(sql.SQL("CASE WHEN k.keep THEN t._loaded_at ELSE now() END AS _loaded_at"))
-            elif name == "_run_id":
-                picks.append(
-                    sql.SQL("CASE WHEN k.keep THEN t._run_id ELSE {} END AS _run_id").format(sql.Literal(self.run_id))
-                )
-            else:  # removed at the source: new rows have none, others keep theirs
-                picks.append(sql.SQL("t.{0} AS {0}").format(_ident(name)))
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_ident(MERGED)))
-        # the hash of the whole table fits in memory (a few hundred MB for millions of rows) instead
-        # of spilling to disk in batches; for the rest of this transaction only
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_ident(KEPT)))
+        # the hash of the stage fits in memory (a few hundred MB for millions of rows) instead of
+        # spilling to disk in batches; for the rest of this transaction only
         conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(COMPARE_WORK_MEM)))
         conn.execute(
             sql.SQL(
-                "CREATE TEMP TABLE {merged} ON COMMIT DROP AS "
-                "SELECT {picks}, CASE WHEN s._present IS NULL THEN 'absent' WHEN t._run_id IS NULL THEN 'inserted' "
-                "WHEN k.keep THEN 'unchanged' ELSE 'updated' END AS _change "
-                "FROM (SELECT true AS _present, {casts} FROM {stage}) AS s FULL JOIN {table} AS t ON {match} "
-                "CROSS JOIN LATERAL (SELECT s._present IS NULL OR (t._run_id IS NOT NULL AND {same}) AS keep) AS k"
+                "CREATE TEMP TABLE {kept} ON COMMIT DROP AS "
+                "SELECT t.*, s._present IS NOT NULL AS _in_batch, s._present IS NOT NULL AND {same} AS _same "
+                "FROM {table} AS t LEFT JOIN (SELECT true AS _present, {casts} FROM {stage}) AS s ON {match}{only_kept}"
             ).format(
-                merged=_ident(MERGED),
-                picks=sql.SQL(", ").join(picks),
-                casts=sql.SQL(", ").join(
-                    sql.SQL("{} AS {}").format(quarantine.cast(col.name, col.pg_type), _ident(col.name))
-                    for col in self.columns
-                ),
-                stage=_ident(STAGE),
-                table=_ident(RAW_SCHEMA, spec.table),
-                match=sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(_ident(name)) for name in spec.primary_key),
+                kept=_ident(KEPT),
                 same=same,
+                table=_ident(RAW_SCHEMA, spec.table),
+                casts=self._stage_casts(),
+                stage=_ident(STAGE),
+                match=sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(_ident(name)) for name in spec.primary_key),
+                only_kept=only_kept,
             )
         )
-        rows = conn.execute(sql.SQL("SELECT _change, count(*) FROM {} GROUP BY 1").format(_ident(MERGED))).fetchall()
-        return {str(change): int(count) for change, count in rows}
+        row = conn.execute(
+            sql.SQL(
+                "SELECT count(*) FILTER (WHERE _same), count(*) FILTER (WHERE NOT _in_batch), "
+                "(SELECT count(*) FROM {table}) FROM {kept}"
+            ).format(kept=_ident(KEPT), table=_ident(RAW_SCHEMA, spec.table))
+        ).fetchone()
+        assert row is not None
+        unchanged, absent, stored = (int(value) for value in row)
+        updated = stored - unchanged - absent
+        return {"inserted": staged - unchanged - updated, "updated": updated, "unchanged": unchanged, "absent": absent}
+
+    def _same(self, stored: str, staged: str) -> sql.Composable:
+        """SQL: the non-key values of rows ``stored`` and ``staged`` are the same (nulls equal)."""
+        from psycopg import sql
+
+        data = [col.name for col in self.columns if col.name not in self.spec.primary_key]
+        if not data:
+            return sql.SQL("true")
+        return sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
+            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(stored), _ident(name)) for name in data),
+            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(staged), _ident(name)) for name in data),
+        )
+
+    def _stage_casts(self) -> sql.Composable:
+        """The stage's columns cast to the warehouse types (a value that does not fit raises a data error)."""
+        from psycopg import sql
+
+        return sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(quarantine.cast(col.name, col.pg_type), _ident(col.name)) for col in self.columns
+        )
+
+    def _changed_rows(self, conn: psycopg.Connection[Any]) -> sql.Composable:
+        """SELECT of the batch's new and changed rows, in the raw table's column order."""
+        from psycopg import sql
+
+        ours = {col.name for col in self.columns}
+        picks: list[sql.Composable] = []
+        for name in self._raw_columns(conn):
+            if name in ours:
+                picks.append(sql.SQL("s.{}").format(_ident(name)))
+            elif name == "_loaded_at":
+                picks.append(sql.SQL("now()"))
+            elif name == "_run_id":
+                picks.append(sql.Literal(self.run_id))
+            else:  # removed at the source: new rows have none, updated ones keep theirs
+                picks.append(sql.SQL("k.{}").format(_ident(name)))
+        return sql.SQL(
+            "SELECT {picks} FROM (SELECT {casts} FROM {stage}) AS s "
+            "LEFT JOIN {kept} AS k ON k._in_batch AND {match} WHERE (k._same AND {same}) IS NOT TRUE"
+        ).format(
+            picks=sql.SQL(", ").join(picks),
+            casts=self._stage_casts(),
+            stage=_ident(STAGE),
+            kept=_ident(KEPT),
+            match=sql.SQL(" AND ").join(
+                sql.SQL("k.{0} = s.{0}").format(_ident(name)) for name in self.spec.primary_key
+            ),
+            # a stage row equal to its kept row is no change; comparing the values again (not only
+            # trusting _same) keeps a second, different row of the same key in, to fail the key
+            same=self._same("k", "s"),
+        )
 
     def _rewrite(self, conn: psycopg.Connection[Any], *, full_refresh: bool) -> None:
-        """Replace the table's rows by ``_scrollintel_merged`` in place: TRUNCATE, INSERT, key rebuilt.
+        """Replace the table's rows in place: TRUNCATE, one INSERT of kept and changed rows, key rebuilt.
 
         The table keeps its identity (the dbt views over it stay valid). TRUNCATE holds an ACCESS
         EXCLUSIVE lock until commit, so readers wait for the load instead of seeing a mix, and
@@ -749,43 +792,44 @@ class _Load:
             "AND contype = 'p'",
             (RAW_SCHEMA, self.spec.table),
         ).fetchone()
+        changed = self._changed_rows(conn)  # reads the catalog: before the table is emptied
         conn.execute(sql.SQL("TRUNCATE {}").format(table))
         if key:
             conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, _ident(key[0])))
-        keep = sql.SQL(" WHERE _change <> 'absent'") if full_refresh else sql.SQL("")
+        keep = sql.SQL("_same") if full_refresh else sql.SQL("_same OR NOT _in_batch")
         conn.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{}").format(table, columns, columns, _ident(MERGED), keep)
+            sql.SQL(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {kept} WHERE {keep} UNION ALL {changed}"
+            ).format(table=table, columns=columns, kept=_ident(KEPT), keep=keep, changed=changed)
         )
         self._add_key(conn)
 
     def _apply_changes(self, conn: psycopg.Connection[Any], *, full_refresh: bool) -> None:
-        """Write only the inserted and updated rows of ``_scrollintel_merged`` (and delete absent ones)."""
+        """Upsert only the batch's new and changed rows (and delete the absent ones on a full refresh)."""
         from psycopg import sql
 
         spec = self.spec
         table = _ident(RAW_SCHEMA, spec.table)
-        names = [name for name in self._raw_columns(conn) if name not in spec.primary_key]
-        columns = sql.SQL(", ").join(_ident(name) for name in self._raw_columns(conn))
-        keys = sql.SQL(", ").join(_ident(name) for name in spec.primary_key)
+        raw_columns = self._raw_columns(conn)
+        names = [name for name in raw_columns if name not in spec.primary_key]
         conn.execute(
             sql.SQL(
-                "INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {merged} "
-                "WHERE _change IN ('inserted', 'updated') ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
+                "INSERT INTO {table} AS t ({columns}) {changed} ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
             ).format(
                 table=table,
-                columns=columns,
-                merged=_ident(MERGED),
-                keys=keys,
+                columns=sql.SQL(", ").join(_ident(name) for name in raw_columns),
+                changed=self._changed_rows(conn),
+                keys=sql.SQL(", ").join(_ident(name) for name in spec.primary_key),
                 assignments=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(_ident(name)) for name in names),
             )
         )
         if full_refresh:
             conn.execute(
-                sql.SQL("DELETE FROM {table} AS t USING {merged} AS m WHERE m._change = 'absent' AND {match}").format(
+                sql.SQL("DELETE FROM {table} AS t USING {kept} AS k WHERE NOT k._in_batch AND {match}").format(
                     table=table,
-                    merged=_ident(MERGED),
+                    kept=_ident(KEPT),
                     match=sql.SQL(" AND ").join(
-                        sql.SQL("m.{0} = t.{0}").format(_ident(name)) for name in spec.primary_key
+                        sql.SQL("k.{0} = t.{0}").format(_ident(name)) for name in spec.primary_key
                     ),
                 )
             )
