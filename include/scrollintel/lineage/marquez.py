@@ -519,21 +519,21 @@ def _require_namespace(conn: Any, name: str) -> None:
         raise NodeNotFound(f"no namespace {name!r} in the lineage store")
 
 
-def datasets(conn: Any, namespace_name: str, limit: int | None = None, offset: int | None = None) -> dict[str, Any]:
-    """``GET /namespaces/{namespace}/datasets``."""
+def _namespace_page(
+    conn: Any, table: str, namespace_name: str, limit: int | None, offset: int | None
+) -> tuple[list[uuid.UUID], int]:
+    """The ids of one page of ``table``'s rows in a namespace (by name), and how many rows it has in all."""
     _require_namespace(conn, namespace_name)
     limit, offset = page(limit, offset)
-    ids = [
-        row[0]
-        for row in conn.execute(
-            f"SELECT id FROM {SCHEMA}.lineage_dataset WHERE namespace = %s ORDER BY name LIMIT %s OFFSET %s",
-            (namespace_name, limit, offset),
-        )
-    ]
-    return {
-        "totalCount": _count(conn, "lineage_dataset", "namespace = %s", (namespace_name,)),
-        "datasets": dataset_documents(conn, ids, full=True),
-    }
+    query = f"SELECT id FROM {SCHEMA}.{table} WHERE namespace = %s ORDER BY name LIMIT %s OFFSET %s"
+    ids = [row[0] for row in conn.execute(query, (namespace_name, limit, offset))]
+    return ids, _count(conn, table, "namespace = %s", (namespace_name,))
+
+
+def datasets(conn: Any, namespace_name: str, limit: int | None = None, offset: int | None = None) -> dict[str, Any]:
+    """``GET /namespaces/{namespace}/datasets``."""
+    ids, total = _namespace_page(conn, "lineage_dataset", namespace_name, limit, offset)
+    return {"totalCount": total, "datasets": dataset_documents(conn, ids, full=True)}
 
 
 def dataset(conn: Any, namespace_name: str, name: str) -> dict[str, Any]:
@@ -616,19 +616,8 @@ def dataset_versions(
 
 def jobs(conn: Any, namespace_name: str, limit: int | None = None, offset: int | None = None) -> dict[str, Any]:
     """``GET /namespaces/{namespace}/jobs``."""
-    _require_namespace(conn, namespace_name)
-    limit, offset = page(limit, offset)
-    ids = [
-        row[0]
-        for row in conn.execute(
-            f"SELECT id FROM {SCHEMA}.lineage_job WHERE namespace = %s ORDER BY name LIMIT %s OFFSET %s",
-            (namespace_name, limit, offset),
-        )
-    ]
-    return {
-        "totalCount": _count(conn, "lineage_job", "namespace = %s", (namespace_name,)),
-        "jobs": job_documents(conn, ids, full=True),
-    }
+    ids, total = _namespace_page(conn, "lineage_job", namespace_name, limit, offset)
+    return {"totalCount": total, "jobs": job_documents(conn, ids, full=True)}
 
 
 def job(conn: Any, namespace_name: str, name: str) -> dict[str, Any]:

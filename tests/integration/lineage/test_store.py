@@ -11,6 +11,7 @@ import pytest
 
 from scrollintel.lineage import events as lineage_events
 from scrollintel.lineage.nodes import dataset_uuid, field_uuid, job_uuid
+from scrollintel.lineage.store import TABLES
 from tests.integration.lineage.conftest import LineageDb
 from tests.integration.lineage.pipeline import (
     EXPORT,
@@ -26,18 +27,8 @@ from tests.integration.lineage.pipeline import (
 
 pytestmark = pytest.mark.integration
 
-DERIVED = (
-    "lineage_namespace",
-    "lineage_job",
-    "lineage_dataset",
-    "lineage_dataset_field",
-    "lineage_run",
-    "lineage_dataset_version",
-    "lineage_run_dataset",
-    "lineage_job_input",
-    "lineage_job_output",
-    "lineage_column_edge",
-)
+#: Every derived table, as the store writes them.
+DERIVED = tuple(table.name for table in TABLES.values())
 
 
 def snapshot(lineage_db: LineageDb, *, with_xmin: bool = True) -> dict[str, list[tuple[Any, ...]]]:
