@@ -306,6 +306,8 @@ class _Load:
         self.chunk_rows = chunk_rows
         self.audit = audit
         self.batch_id = uuid.uuid4().hex
+        #: The batch's stage table (see _staged_once): one per load, so loads never wait on each other.
+        self.stage = (RAW_SCHEMA, f"{STAGE}_{self.batch_id[:16]}")
         self.started = datetime.now(UTC)
         self.clock = time.monotonic()
         self.schema: DiscoveredSchema
@@ -574,16 +576,20 @@ class _Load:
         from psycopg import sql
 
         spec = self.spec
-        stage = _ident(STAGE)
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
-        # binary: the warehouse types (values arrive typed); text: every value checked before it is cast
+        stage = _ident(*self.stage)
+        # binary: the warehouse types (values arrive typed); text: every value checked before it is cast.
+        # UNLOGGED in raw, not TEMP: PostgreSQL never reads a temporary table in parallel, and the
+        # join of a large batch with its table is the longest step of a merge. Created and dropped
+        # in the load's transaction, it is never visible to anyone else (a killed load leaves nothing).
         columns = [
             sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type) if binary else sql.SQL("text"))
             for c in self.columns
         ]
-        conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(stage, sql.SQL(", ").join(columns)))
+        conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(stage, sql.SQL(", ").join(columns)))
         statement = sql.SQL("COPY {} FROM STDIN (FORMAT {})").format(stage, sql.SQL("binary" if binary else "csv"))
         source_rows, staged = self._copy_in(conn, statement, binary=binary)
+        if staged >= LARGE_BATCH_ROWS:
+            conn.execute(sql.SQL("ANALYZE {}").format(stage))  # row estimates for the join's plan
         if source_rows != staged:
             raise CountMismatchError(
                 f"{spec.raw_table}: the connector reported {source_rows} row(s) but COPY read {staged}; "
@@ -604,10 +610,10 @@ class _Load:
             cursor_max = self._cursor_max(conn, before, validate=True)
             quarantine.ensure_table(conn, spec.table)
             quarantined = quarantine.quarantine_invalid(
-                conn, STAGE, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
+                conn, self.stage, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
             )
             duplicates = quarantine.quarantine_duplicates(
-                conn, STAGE, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
+                conn, self.stage, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
             )
             quarantined.add(quarantine.DUPLICATE_REASON, duplicates)
             loaded = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]  # type: ignore[index]
@@ -626,6 +632,7 @@ class _Load:
         result.unchanged_rows = loaded - written
         result.quarantined_rows = quarantined.total
         result.quarantine_reasons = dict(quarantined.by_reason)
+        conn.execute(sql.SQL("DROP TABLE {}").format(stage))
         return cursor_max
 
     def _apply(
@@ -708,7 +715,7 @@ class _Load:
                 same=same,
                 table=_ident(RAW_SCHEMA, spec.table),
                 casts=self._stage_casts(),
-                stage=_ident(STAGE),
+                stage=_ident(*self.stage),
                 match=sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(_ident(name)) for name in spec.primary_key),
                 only_kept=only_kept,
             )
@@ -765,7 +772,7 @@ class _Load:
         ).format(
             picks=sql.SQL(", ").join(picks),
             casts=self._stage_casts(),
-            stage=_ident(STAGE),
+            stage=_ident(*self.stage),
             kept=_ident(KEPT),
             match=sql.SQL(" AND ").join(
                 sql.SQL("k.{0} = s.{0}").format(_ident(name)) for name in self.spec.primary_key
@@ -861,7 +868,7 @@ class _Load:
             table=_ident(RAW_SCHEMA, spec.table),
             columns=_column_list(self.columns),
             casts=casts,
-            stage=_ident(STAGE),
+            stage=_ident(*self.stage),
             keys=sql.SQL(", ").join(_ident(name) for name in spec.primary_key),
             action=action,
             run=sql.Literal(self.run_id),
@@ -884,7 +891,7 @@ class _Load:
                 _ident(name), sql.Literal(pg_type), typed
             )
         previous = sql.SQL("{}::{}").format(sql.Literal(before), quarantine.type_sql(pg_type))
-        statement = sql.SQL("SELECT greatest({}, max({}))::text FROM {}").format(previous, typed, _ident(STAGE))
+        statement = sql.SQL("SELECT greatest({}, max({}))::text FROM {}").format(previous, typed, _ident(*self.stage))
         row = conn.execute(statement).fetchone()
         return row[0] if row else before
 
@@ -899,7 +906,7 @@ class _Load:
         )
         cur = conn.execute(
             sql.SQL("DELETE FROM {} AS t WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})").format(
-                _ident(RAW_SCHEMA, spec.table), _ident(STAGE), match
+                _ident(RAW_SCHEMA, spec.table), _ident(*self.stage), match
             )
         )
         return cur.rowcount

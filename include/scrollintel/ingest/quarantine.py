@@ -112,7 +112,7 @@ def _problem_parts(
 
 def quarantine_invalid(
     conn: psycopg.Connection[Any],
-    stage: str,
+    stage: tuple[str, ...],
     table: str,
     columns: Sequence[SourceColumn],
     primary_key: Sequence[str],
@@ -120,7 +120,7 @@ def quarantine_invalid(
     run_id: str,
     batch_id: str,
 ) -> QuarantineCounts:
-    """Move rows with a null key or a value that does not parse from ``stage`` to quarantine."""
+    """Move rows with a null key or a value that does not parse from ``stage`` (schema, name) to quarantine."""
     from psycopg import sql
 
     flag, reason, detail = _problem_parts(columns, primary_key)
@@ -132,7 +132,7 @@ def quarantine_invalid(
         "ON CONFLICT (row_hash, reason) DO NOTHING) "
         "SELECT reason, count(*) FROM bad GROUP BY reason"
     ).format(
-        stage=sql.Identifier(stage),
+        stage=sql.Identifier(*stage),
         flag=flag,
         reason=reason,
         detail=detail,
@@ -148,7 +148,7 @@ def quarantine_invalid(
 
 def quarantine_duplicates(
     conn: psycopg.Connection[Any],
-    stage: str,
+    stage: tuple[str, ...],
     table: str,
     columns: Sequence[SourceColumn],
     primary_key: Sequence[str],
@@ -175,7 +175,7 @@ def quarantine_duplicates(
         "SELECT count(*) FROM bad"
     ).format(
         keys=keys,
-        stage=sql.Identifier(stage),
+        stage=sql.Identifier(*stage),
         target=table_ident(table),
         run=sql.Literal(run_id),
         batch=sql.Literal(batch_id),
