@@ -154,24 +154,27 @@ def impact(conn: Any, node_id: str, depth: int = graphs.MAX_DEPTH) -> Impact:
     return result
 
 
+def _dataset_item(doc: dict[str, Any], depth: int) -> ImpactItem:
+    """The impact row of a dataset from its Marquez-shaped document (owners, PII, last run)."""
+    info = doc["scrollintel"]
+    return ImpactItem(
+        "DATASET",
+        dataset_node_id(doc["namespace"], doc["name"]),
+        doc["namespace"],
+        doc["name"],
+        depth,
+        info["owners"],
+        pii=info["pii"],
+        sensitivity=info["sensitivity"],
+        last_run=info["lastRun"],
+    )
+
+
 def _node_impact(conn: Any, sub: graphs.Subgraph, start: uuid.UUID, result: Impact) -> None:
     datasets = [d for d in sub.datasets if d != start]
     jobs = [j for j in sub.jobs if j != start]
     for doc in marquez.dataset_documents(conn, datasets, full=False):
-        info = doc["scrollintel"]
-        result.items.append(
-            ImpactItem(
-                "DATASET",
-                dataset_node_id(doc["namespace"], doc["name"]),
-                doc["namespace"],
-                doc["name"],
-                sub.datasets[_dataset_id(doc)],
-                info["owners"],
-                pii=info["pii"],
-                sensitivity=info["sensitivity"],
-                last_run=info["lastRun"],
-            )
-        )
+        result.items.append(_dataset_item(doc, sub.datasets[_dataset_id(doc)]))
     for doc in marquez.job_documents(conn, jobs, full=False):
         info = doc["scrollintel"]
         job_id = _job_id(doc)
@@ -218,20 +221,7 @@ def _column_impact(conn: Any, start: graphs.Resolved, result: Impact) -> None:
             )
         )
     for dataset_id, doc in docs.items():
-        info = doc["scrollintel"]
-        result.items.append(
-            ImpactItem(
-                "DATASET",
-                dataset_node_id(doc["namespace"], doc["name"]),
-                doc["namespace"],
-                doc["name"],
-                dataset_depth[dataset_id],
-                info["owners"],
-                pii=info["pii"],
-                sensitivity=info["sensitivity"],
-                last_run=info["lastRun"],
-            )
-        )
+        result.items.append(_dataset_item(doc, dataset_depth[dataset_id]))
     jobs: dict[uuid.UUID, int] = {}
     for dst, _, job_id in sub.edges:
         if dst in reached:
