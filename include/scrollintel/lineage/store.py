@@ -14,10 +14,11 @@ merged row differs (``WHERE (old) IS DISTINCT FROM (merged)``), so replaying any
 seen changes no row (not even its ``xmin``). A raw event is stored once: the SHA-256 of its
 canonical JSON is unique.
 
-**Fast.** No statement waits for another's result (ids are computed, not returned): a request's
-rows go to each table as one multi-row upsert (one array per column, ``unnest``, sent in binary),
-all in one pipeline, so a request costs about one round trip whatever its size. Rows of the same
-key are merged in Python first, with the same rules. "Last seen" times of edges and namespaces
+**Fast.** Nothing waits for another write's result (ids are computed, not returned), so a whole
+write is one statement (:data:`WRITE`): the raw events and a multi-row upsert per derived table,
+in one ``WITH``, each table's rows sent as one JSON parameter. A write costs one round trip, one
+statement to parse and plan and a few JSON encodings, whatever its size. Rows of the same key are
+merged in Python first, with the same rules. "Last seen" times of edges and namespaces
 keep day resolution and a column's row only when it was first seen, so a run rewrites its run,
 job and datasets, not every edge and column it touches.
 
@@ -32,6 +33,7 @@ each event is retried in its own transaction, so one bad event fails alone and n
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import operator
 import threading
@@ -115,20 +117,27 @@ class Table:
         }[column.merge]
 
     @property
-    def sql(self) -> str:
-        """``INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO UPDATE ... WHERE changed``.
+    def source(self) -> str:
+        """The rows to write: one JSON parameter, an array of objects keyed by column name."""
+        definition = ", ".join(f"{column.name} {column.type}" for column in self.columns)
+        return f"json_to_recordset(%s::json) AS r({definition})"
 
-        Arrays are sent in binary (``%b``): no per-element text escaping on the client.
+    @property
+    def sql(self) -> str:
+        """``INSERT ... SELECT FROM json_to_recordset(<rows>) ON CONFLICT DO UPDATE ... WHERE changed``.
+
+        The rows go as one JSON text parameter (encoded by the standard library in C, parsed by
+        PostgreSQL in C) rather than one array per column: encoding arrays costs the client
+        interpreted work per parameter, and this statement has up to 15 columns.
         """
         names = ", ".join(column.name for column in self.columns)
-        arrays = ", ".join(f"%b::{column.type}[]" for column in self.columns)
         updates = [(column.name, self.merged(column)) for column in self.columns]
         updates = [(name, expr) for name, expr in updates if expr is not None]
         sets = ", ".join(f"{name} = {expr}" for name, expr in updates)
         olds = ", ".join(f"t.{name}" for name, _ in updates)
         news = ", ".join(expr for _, expr in updates if expr)
         return (
-            f"INSERT INTO {SCHEMA}.{self.name} AS t ({names}) SELECT * FROM unnest({arrays}) "
+            f"INSERT INTO {SCHEMA}.{self.name} AS t ({names}) SELECT {names} FROM {self.source} "
             f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {sets} "
             f"WHERE ({olds}) IS DISTINCT FROM ({news})"
         )
@@ -306,12 +315,18 @@ COLUMN_EDGE = Table(
     ),
     clock="last_seen_at",
 )
-INSERT_EVENT = (
-    f"INSERT INTO {SCHEMA}.lineage_event (event_hash, kind, event_type, event_time, run_uuid, job_namespace, "
-    "job_name, producer, payload, received_by) "
-    "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::uuid[], %b::text[], "
-    "%b::text[], %b::text[], %b::text[], %b::text[]) "
-    "ON CONFLICT (event_hash) DO NOTHING RETURNING event_hash"
+#: The raw event rows (in the order of :func:`_event_row`).
+EVENT_COLUMNS = _columns(
+    "event_hash text key",
+    "kind text keep",
+    "event_type text keep",
+    "event_time timestamptz keep",
+    "run_uuid uuid keep",
+    "job_namespace text keep",
+    "job_name text keep",
+    "producer text keep",
+    "payload text keep",
+    "received_by text keep",
 )
 #: Derived tables in foreign-key order.
 TABLES: dict[str, Table] = {
@@ -328,15 +343,33 @@ TABLES: dict[str, Table] = {
 }
 
 
-def _statement(table: Table) -> str:
-    if table is RUN_DATASET:
-        names = ", ".join(column.name for column in table.columns)
-        arrays = ", ".join(f"%b::{column.type}[]" for column in table.columns)
-        return f"INSERT INTO {SCHEMA}.{table.name} ({names}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
-    return table.sql
+def _write_statement() -> str:
+    """The whole write as one statement: the raw events, then every derived table, in one ``WITH``.
+
+    Each data-modifying ``WITH`` part runs once, to completion, and foreign keys are checked at the
+    end of the statement, so a run may reference the job inserted a few parts earlier. The result
+    is the hashes of the events that were new. One statement is one parse, one plan (prepared after
+    a few uses) and one result for the client and the server, instead of eleven.
+    """
+    names = ", ".join(column.name for column in EVENT_COLUMNS)
+    parts = [
+        f"w_event AS (INSERT INTO {SCHEMA}.lineage_event ({names}) SELECT {names} FROM "
+        f"{Table('lineage_event', EVENT_COLUMNS).source} ON CONFLICT (event_hash) DO NOTHING RETURNING event_hash)"
+    ]
+    for name, table in TABLES.items():
+        if table is RUN_DATASET:  # nothing to merge: a run reads or writes a dataset, or not
+            columns = ", ".join(column.name for column in table.columns)
+            sql = (
+                f"INSERT INTO {SCHEMA}.{table.name} ({columns}) SELECT {columns} FROM {table.source} "
+                "ON CONFLICT DO NOTHING"
+            )
+        else:
+            sql = table.sql
+        parts.append(f"w_{name} AS ({sql})")
+    return "WITH " + ",\n".join(parts) + "\nSELECT event_hash FROM w_event"
 
 
-STATEMENTS = {name: _statement(table) for name, table in TABLES.items()}
+WRITE = _write_statement()
 
 
 # --------------------------------------------------------------------------- derivation
@@ -355,19 +388,27 @@ class Rows:
         for name, rows in other.by_table.items():
             self.by_table[name].extend(rows)
 
-    def parameters(self) -> Iterator[tuple[str, list[list[Any]]]]:
-        """Per table (in foreign-key order): one array per column, of merged rows sorted by key."""
+    def parameters(self) -> list[str]:
+        """Per table (in foreign-key order): its merged rows, sorted by key, as a JSON array of objects."""
+        params = []
         for name, table in TABLES.items():
+            names = [column.name for column in table.columns]
             rows = table.merge_rows(self.by_table[name])
-            if rows:
-                jsonb = [column.type == "jsonb" for column in table.columns]
-                yield (
-                    name,
-                    [
-                        [_jsonb(value) if is_json and value is not None else value for value in values]
-                        for values, is_json in zip(zip(*rows, strict=True), jsonb, strict=True)
-                    ],
-                )
+            params.append(_json([dict(zip(names, row, strict=True)) for row in rows]))
+        return params
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: Any) -> str:
+    """UUIDs and aware datetimes as PostgreSQL reads them back (ISO 8601 keeps the offset)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in a lineage table")
 
 
 def synchronous_commit() -> str:
@@ -376,12 +417,6 @@ def synchronous_commit() -> str:
 
     value = (os.environ.get(ENV_SYNCHRONOUS_COMMIT) or "on").strip().lower()
     return value if value in ("on", "off", "local", "remote_write", "remote_apply") else "on"
-
-
-def _jsonb(value: Any) -> Any:
-    from psycopg.types.json import Jsonb
-
-    return Jsonb(value)
 
 
 def _facet(facets: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -752,25 +787,26 @@ class LineageStore:
     def _transaction(
         conn: psycopg.Connection[Any], events: Sequence[ValidEvent], writers: Sequence[str], rows: Rows
     ) -> list[bool]:
-        """One transaction in one round trip: a statement per table, pipelined, then one sync.
+        """One transaction in one round trip: :data:`WRITE` (after ``synchronous_commit`` if relaxed), one sync.
 
-        The statements go without BEGIN/COMMIT: PostgreSQL runs what a pipeline sends up to its
-        sync point as one implicit transaction, committed at the sync, or rolled back entirely when
-        a statement fails (the rest are skipped). psycopg's own transaction block would add a round
-        trip for BEGIN and one for COMMIT, each a wait for every request the combiner serves.
+        No BEGIN/COMMIT: PostgreSQL runs what a pipeline sends up to its sync point as one
+        implicit transaction, committed at the sync, or rolled back entirely when a statement
+        fails. psycopg's own transaction block would add a round trip for BEGIN and one for COMMIT,
+        each a wait for every request the combiner serves.
         """
-        params = (_event_params(event, writer) for event, writer in zip(events, writers, strict=True))
-        columns = [list(values) for values in zip(*params, strict=True)]
+        names = [column.name for column in EVENT_COLUMNS]
+        appended = [
+            dict(zip(names, _event_row(event, writer), strict=True))
+            for event, writer in zip(events, writers, strict=True)
+        ]
         conn.autocommit = True  # no client-side BEGIN: the pipeline's implicit transaction is the transaction
         try:
-            with conn.pipeline() as pipeline, conn.cursor() as appended, conn.cursor() as derived:
+            with conn.pipeline() as pipeline, conn.cursor() as cursor:
                 if synchronous_commit() != "on":
-                    derived.execute("SELECT set_config('synchronous_commit', %s, true)", (synchronous_commit(),))
-                appended.execute(INSERT_EVENT, columns, binary=True)
-                for table, table_params in rows.parameters():
-                    derived.execute(STATEMENTS[table], table_params, binary=True)
+                    cursor.execute("SELECT set_config('synchronous_commit', %s, true)", (synchronous_commit(),))
+                cursor.execute(WRITE, [_json(appended), *rows.parameters()])
                 pipeline.sync()
-                new_hashes = {row[0] for row in appended.fetchall()}
+                new_hashes = {row[0] for row in cursor.fetchall()}
         finally:
             if not conn.closed:
                 conn.autocommit = False
@@ -782,7 +818,7 @@ class LineageStore:
         return created
 
 
-def _event_params(event: ValidEvent, received_by: str) -> tuple[Any, ...]:
+def _event_row(event: ValidEvent, received_by: str) -> tuple[Any, ...]:
     return (
         event.digest,
         event.kind,

@@ -39,13 +39,23 @@ def test_upserts_only_write_when_the_merged_row_differs() -> None:
     sql = store.NAMESPACE.sql
 
     assert sql.startswith(
-        "INSERT INTO governance.lineage_namespace AS t (name, created_at, updated_at) SELECT * FROM unnest("
+        "INSERT INTO governance.lineage_namespace AS t (name, created_at, updated_at) "
+        "SELECT name, created_at, updated_at FROM json_to_recordset(%s::json) "
+        "AS r(name text, created_at timestamptz, updated_at timestamptz) "
     )
     assert "ON CONFLICT (name) DO UPDATE SET created_at = LEAST(t.created_at, excluded.created_at)" in sql
     assert sql.endswith(
         "WHERE (t.created_at, t.updated_at) IS DISTINCT FROM "
         "(LEAST(t.created_at, excluded.created_at), GREATEST(t.updated_at, excluded.updated_at))"
     )
+
+
+def test_one_statement_writes_the_events_and_every_derived_table_in_foreign_key_order() -> None:
+    parts = [line.split(" AS (", 1)[0].removeprefix("WITH ") for line in store.WRITE.splitlines()[:-1]]
+
+    assert parts == ["w_event", *(f"w_{name}" for name in store.TABLES)]
+    assert store.WRITE.count("%s") == 1 + len(store.TABLES)
+    assert store.WRITE.endswith("SELECT event_hash FROM w_event")
 
 
 def test_an_ingestion_event_derives_its_graph_rows() -> None:
