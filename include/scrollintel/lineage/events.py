@@ -24,7 +24,6 @@ Nothing here touches the database; :mod:`scrollintel.lineage.store` writes what 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -409,9 +408,9 @@ def validate_event(value: Any, *, size: int | None = None) -> ValidEvent:
     kind = event_kind(value)
     model = _validated(_EVENT_MODELS[kind], value, "")
     _check_facets(value, kind)
-    event = _build(kind, model, value)
+    event = _build(kind, model, value, canonical, hashlib.sha256(encoded).hexdigest())
     _client_check(event)
-    return dataclasses.replace(event, canonical=canonical, digest=hashlib.sha256(encoded).hexdigest())
+    return event
 
 
 def event_kind(value: Mapping[str, Any]) -> EventKind:
@@ -507,31 +506,30 @@ def _check_facets(value: Mapping[str, Any], kind: EventKind) -> None:
                 _validated(model, facet, f"{prefix}.{name}")
 
 
-def _build(kind: EventKind, model: Any, value: Mapping[str, Any]) -> ValidEvent:
+def _build(kind: EventKind, model: Any, value: Mapping[str, Any], canonical: str, digest: str) -> ValidEvent:
     event_time = _event_time(model.eventTime)
     for path, name in _names(kind, value):
         if len(name.encode()) > MAX_NAME_BYTES:
             raise InvalidEvent(path, f"is {len(name.encode()):,} bytes long; the limit is {MAX_NAME_BYTES:,}")
-    event = ValidEvent(
-        kind=kind, payload=value, canonical="", digest="", event_time=event_time, producer=model.producer
-    )
     if kind == "dataset":
-        return dataclasses.replace(event, dataset=_dataset(value["dataset"], None))
+        return ValidEvent(
+            kind, value, canonical, digest, event_time, model.producer, dataset=_dataset(value["dataset"], None)
+        )
     job = value["job"]
-    event = dataclasses.replace(
-        event,
+    run = value["run"] if kind == "run" else None
+    return ValidEvent(
+        kind,
+        value,
+        canonical,
+        digest,
+        event_time,
+        model.producer,
+        event_type=value.get("eventType") if run is not None else None,
+        run_id=_run_uuid(run["runId"]) if run is not None else None,
+        run_facets=(run.get("facets") or {}) if run is not None else {},
         job=JobPart(job["namespace"], job["name"], job.get("facets") or {}),
         inputs=tuple(_dataset(item, "inputFacets") for item in value.get("inputs") or ()),
         outputs=tuple(_dataset(item, "outputFacets") for item in value.get("outputs") or ()),
-    )
-    if kind == "job":
-        return event
-    run = value["run"]
-    return dataclasses.replace(
-        event,
-        event_type=value.get("eventType"),
-        run_id=_run_uuid(run["runId"]),
-        run_facets=run.get("facets") or {},
     )
 
 
@@ -561,12 +559,16 @@ def _dataset(value: Mapping[str, Any], io_key: str | None) -> DatasetPart:
 
 
 def _event_time(text: str) -> datetime:
-    from dateutil import parser
-
+    """The standard library's ISO 8601 parser, or dateutil's for the forms it does not read."""
     try:
-        parsed = parser.isoparse(text)
-    except (ValueError, OverflowError) as err:
-        raise InvalidEvent("eventTime", f"must be an ISO 8601 date-time, got {text!r}: {err}") from err
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        from dateutil import parser
+
+        try:
+            parsed = parser.isoparse(text)
+        except (ValueError, OverflowError) as err:
+            raise InvalidEvent("eventTime", f"must be an ISO 8601 date-time, got {text!r}: {err}") from err
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
+
 from scrollintel.lineage.events import DatasetPart, ValidEvent, canonical_namespace
 from scrollintel.lineage.nodes import dataset_uuid, dataset_version_uuid, field_uuid, job_uuid
 
@@ -399,11 +401,15 @@ class Rows:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    """JSON text of write parameters: orjson (UUIDs and aware datetimes as ISO 8601, natively),
+    or the standard library for what orjson refuses (an integer past 64 bits in a facet)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
 def _json_default(value: Any) -> str:
-    """UUIDs and aware datetimes as PostgreSQL reads them back (ISO 8601 keeps the offset)."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):

@@ -523,7 +523,11 @@ def install(app: FastAPI) -> None:
     The Marquez app shares the governance app's dependency overrides (tests point both at their
     database with one override of :func:`lineage_store_url`).
     """
+    from starlette.routing import Mount
+
     app.include_router(router)
     marquez = marquez_app()
     marquez.dependency_overrides = app.dependency_overrides
-    app.mount(MARQUEZ_PREFIX, marquez)
+    # First in the route list: producers post every event here, and Starlette tries routes in
+    # order (the pages' routes would otherwise be matched, and missed, on every event).
+    app.router.routes.insert(0, Mount(MARQUEZ_PREFIX, app=marquez))
