@@ -24,9 +24,12 @@ One load is one warehouse transaction. In it, in order:
      and one ``INSERT`` with the primary key rebuilt afterwards (same rows and counts, a
      fraction of the time of millions of single-row upserts). Unchanged rows are not rewritten
      by the upsert and keep their ``_loaded_at``/``_run_id`` either way, so replaying a batch
-     changes nothing. When the merge hits a value that does not fit, it is rolled back to a
-     savepoint, the rows that do not fit go to quarantine (:mod:`scrollintel.ingest.quarantine`)
-     and the merge runs again on the rest;
+     changes nothing. Before either, a primary key value that is in more than one row of the
+     batch sends every one of those rows to quarantine, whichever way the batch is then applied
+     (one ``count(DISTINCT key)`` over the stage; a typed stage is read again as text first).
+     When the merge hits a value that does not fit, it is rolled back to a savepoint, the rows
+     that do not fit go to quarantine (:mod:`scrollintel.ingest.quarantine`) and the merge runs
+     again on the rest;
    - **full refresh** (no cursor): the staged merge, then rows whose key is not in the batch
      are deleted; all in the same transaction, so readers see the old table or the new one.
      (Not a new table renamed into place: that would break the dbt views that read raw tables.)
@@ -241,6 +244,10 @@ class LoadResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class _DuplicateKeys(Exception):
+    """A typed (binary) stage holds a primary key value twice: the batch is read again as text to quarantine them."""
 
 
 class _DriftBlocked(Exception):
@@ -559,7 +566,7 @@ class _Load:
             try:
                 with conn.transaction():  # savepoint: a batch that does not fit is read again as text
                     return self._staged_once(conn, result, full_refresh=full_refresh, binary=True)
-            except (psycopg.Error, BinaryUnavailable) as err:
+            except (psycopg.Error, BinaryUnavailable, _DuplicateKeys) as err:
                 if isinstance(err, psycopg.Error) and not is_data_error(err):
                     raise
                 log.info(
@@ -601,23 +608,33 @@ class _Load:
         quarantined = quarantine.QuarantineCounts()
         try:
             with conn.transaction():
-                inserted, written, deleted = self._apply(conn, result, staged, full_refresh=full_refresh)
-            cursor_max = self._cursor_max(conn, before, validate=False)
-            loaded = staged
+                # the cursor counts every row read, quarantined ones included (as on the path below)
+                cursor_max = self._cursor_max(conn, before, validate=False)
+                loaded = staged
+                # a key twice in the batch: every row of it goes to quarantine, on every apply path
+                # (an upsert would apply one copy or fail on the second, a join would count wrong)
+                if quarantine.has_duplicates(conn, self.stage, self.columns, spec.primary_key, typed=binary):
+                    if binary:
+                        raise _DuplicateKeys(f"{spec.raw_table}: a primary key value is in more than one row")
+                    quarantine.ensure_table(conn, spec.table)
+                    quarantined = self._quarantine_duplicates(conn)
+                    loaded = staged - quarantined.total
+                inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh)
         except psycopg.Error as err:
             if binary or not is_data_error(err):
                 raise  # a typed batch with bad keys is read again as text (see _staged)
             cursor_max = self._cursor_max(conn, before, validate=True)
             quarantine.ensure_table(conn, spec.table)
-            quarantined = quarantine.quarantine_invalid(
+            # duplicates first, so whether a key's rows are duplicates never depends on other columns
+            quarantined = self._quarantine_duplicates(conn)
+            invalid = quarantine.quarantine_invalid(
                 conn, self.stage, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
             )
-            duplicates = quarantine.quarantine_duplicates(
-                conn, self.stage, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
-            )
-            quarantined.add(quarantine.DUPLICATE_REASON, duplicates)
+            for reason, count in invalid.by_reason.items():
+                quarantined.add(reason, count)
             loaded = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]  # type: ignore[index]
             inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh)
+        if quarantined.total:
             log.warning(
                 "%s: %d row(s) quarantined in raw_quarantine.%s (%s)",
                 spec.raw_table,
@@ -634,6 +651,12 @@ class _Load:
         result.quarantine_reasons = dict(quarantined.by_reason)
         conn.execute(sql.SQL("DROP TABLE {}").format(stage))
         return cursor_max
+
+    def _quarantine_duplicates(self, conn: psycopg.Connection[Any]) -> quarantine.QuarantineCounts:
+        spec = self.spec
+        return quarantine.quarantine_duplicates(
+            conn, self.stage, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
+        )
 
     def _apply(
         self, conn: psycopg.Connection[Any], result: LoadResult, staged: int, *, full_refresh: bool
@@ -768,18 +791,16 @@ class _Load:
                 picks.append(sql.SQL("k.{}").format(_ident(name)))
         return sql.SQL(
             "SELECT {picks} FROM (SELECT {casts} FROM {stage}) AS s "
-            "LEFT JOIN {kept} AS k ON k._in_batch AND {match} WHERE (k._same AND {same}) IS NOT TRUE"
+            "LEFT JOIN {kept} AS k ON k._in_batch AND {match} WHERE k._same IS NOT TRUE"
         ).format(
             picks=sql.SQL(", ").join(picks),
             casts=self._stage_casts(),
             stage=_ident(*self.stage),
             kept=_ident(KEPT),
+            # keys are unique in the stage by now (duplicates are quarantined first): one kept row each
             match=sql.SQL(" AND ").join(
                 sql.SQL("k.{0} = s.{0}").format(_ident(name)) for name in self.spec.primary_key
             ),
-            # a stage row equal to its kept row is no change; comparing the values again (not only
-            # trusting _same) keeps a second, different row of the same key in, to fail the key
-            same=self._same("k", "s"),
         )
 
     def _rewrite(self, conn: psycopg.Connection[Any], *, full_refresh: bool) -> None:

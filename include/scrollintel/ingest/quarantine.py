@@ -2,15 +2,17 @@
 
 Every staged row is text. A row is quarantined when a value does not parse as its column's
 warehouse type (``pg_input_is_valid``, PostgreSQL 16+), when a primary key column is null, or
-when a later row of the same batch has the same primary key (the later row wins: connectors
-extract in cursor order, so it is the newer version). Quarantined rows move from the stage to
+when another row of the same batch has the same primary key value: then every row of that key
+is quarantined and none is loaded (the batch does not say which one is right; the stored row, if
+any, stays as it is). Quarantined rows move from the stage to
 ``raw_quarantine.<source>__<resource>`` in the load's transaction, so they are committed (or
 not) together with the good rows and the cursor.
 
 Each quarantined row keeps its raw text values as a JSON object (``raw_row``), a ``reason``
 that names the columns and types but no values (safe to log and count), a ``detail`` with
 PostgreSQL's own message (which may quote the value), the run id and the batch id. Replaying a
-batch adds nothing: a row already quarantined for the same reason is not stored twice.
+batch adds nothing: a row already quarantined for the same reason is not stored twice (copies of
+a duplicated key that are identical are numbered, so each of them is kept).
 """
 
 from __future__ import annotations
@@ -27,8 +29,7 @@ if TYPE_CHECKING:
     from psycopg import sql
 
 SCHEMA = "raw_quarantine"
-DUPLICATE_REASON = "duplicate primary key in batch"
-DUPLICATE_DETAIL = "a later row of the same batch with this primary key was loaded"
+DUPLICATE_DETAIL = "every row of the batch with this primary key value is quarantined; none was loaded"
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9 ]*(\(\d+(,\d+)?\))?")
 
 
@@ -146,6 +147,40 @@ def quarantine_invalid(
     return counts
 
 
+def has_duplicates(
+    conn: psycopg.Connection[Any],
+    stage: tuple[str, ...],
+    columns: Sequence[SourceColumn],
+    primary_key: Sequence[str],
+    *,
+    typed: bool,
+) -> bool:
+    """Whether a primary key value is in more than one row of ``stage``: one scan and one sort.
+
+    ``typed``: the stage holds the warehouse types (a binary stage), else text, compared as the
+    key's type (``7`` and ``007`` are one bigint key); a key that does not parse raises the
+    cast's data error. Rows with a null key column are left out. ``count(DISTINCT ...)`` sorts:
+    about 0.3-0.5 s for 2M rows here, a third of a hash aggregate's time over as many groups.
+    """
+    from psycopg import sql
+
+    types = {col.name: col.pg_type for col in columns}
+    keys: list[sql.Composable] = []
+    for name in primary_key:
+        if types[name] == "text":  # byte order: the same equality as the default collation's, cheaper to sort
+            keys.append(sql.SQL('{} COLLATE "C"').format(sql.Identifier(name)))
+        else:
+            keys.append(sql.Identifier(name) if typed else cast(name, types[name]))
+    distinct = keys[0] if len(keys) == 1 else sql.SQL("({})").format(sql.SQL(", ").join(keys))
+    statement = sql.SQL("SELECT count(*) > count(DISTINCT {}) FROM {} WHERE {}").format(
+        distinct,
+        sql.Identifier(*stage),
+        sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(name)) for name in primary_key),
+    )
+    row = conn.execute(statement).fetchone()
+    return bool(row and row[0])
+
+
 def quarantine_duplicates(
     conn: psycopg.Connection[Any],
     stage: tuple[str, ...],
@@ -155,35 +190,60 @@ def quarantine_duplicates(
     *,
     run_id: str,
     batch_id: str,
-) -> int:
-    """Move all but the last row of each primary key in ``stage`` to quarantine; returns how many.
+) -> QuarantineCounts:
+    """Move every row of each primary key value found more than once in ``stage`` (text) to quarantine.
 
-    "Last" is extraction order (the stage's physical order, which COPY preserves).
+    Keys are compared as their warehouse type; a row whose key is null or does not parse is left
+    for :func:`quarantine_invalid`. The reason names the key columns and how many rows had the
+    value.
     """
     from psycopg import sql
 
     types = {col.name: col.pg_type for col in columns}
-    keys = sql.SQL(", ").join(cast(name, types[name]) for name in primary_key)
+    parsed = [_parsed(name, types[name]) for name in primary_key]
+    names = [sql.Identifier(f"k{i}") for i in range(len(primary_key))]
+    prefix = f"{', '.join(primary_key)}: duplicate primary key ("
+    reason = sql.SQL("concat({}, n, {})").format(sql.Literal(prefix), sql.Literal(" rows in the batch)"))
     statement = sql.SQL(
-        "WITH ranked AS (SELECT ctid AS rid, row_number() OVER (PARTITION BY {keys} ORDER BY ctid DESC) AS rn "
-        "FROM {stage}), "
-        "bad AS (DELETE FROM {stage} AS s USING ranked r WHERE s.ctid = r.rid AND r.rn > 1 "
-        "RETURNING to_jsonb(s) AS raw_row), "
+        "WITH dup AS (SELECT {keys}, count(*) AS n FROM {stage} AS s WHERE {parses} GROUP BY {positions} "
+        "HAVING count(*) > 1), "
+        "bad AS (DELETE FROM {stage} AS s USING dup AS d WHERE {match} RETURNING to_jsonb(s) AS raw_row, d.n), "
+        "numbered AS (SELECT raw_row, n, row_number() OVER (PARTITION BY raw_row) AS copy FROM bad), "
         "kept AS (INSERT INTO {target} (run_id, batch_id, reason, detail, raw_row, row_hash) "
-        "SELECT {run}, {batch}, {reason}, {detail}, raw_row, md5(raw_row::text) FROM bad "
+        "SELECT {run}, {batch}, {reason}, {detail}, raw_row, md5(raw_row::text || '#' || copy) FROM numbered "
         "ON CONFLICT (row_hash, reason) DO NOTHING) "
-        "SELECT count(*) FROM bad"
+        "SELECT {reason}, count(*) FROM bad GROUP BY n"
     ).format(
-        keys=keys,
+        keys=sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(expr, name) for expr, name in zip(parsed, names, strict=True)
+        ),
         stage=sql.Identifier(*stage),
+        parses=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(expr) for expr in parsed),
+        positions=sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(primary_key))),
+        match=sql.SQL(" AND ").join(
+            sql.SQL("{} = d.{}").format(expr, name) for expr, name in zip(parsed, names, strict=True)
+        ),
         target=table_ident(table),
         run=sql.Literal(run_id),
         batch=sql.Literal(batch_id),
-        reason=sql.Literal(DUPLICATE_REASON),
+        reason=reason,
         detail=sql.Literal(DUPLICATE_DETAIL),
     )
-    row = conn.execute(statement).fetchone()
-    return int(row[0]) if row else 0
+    counts = QuarantineCounts()
+    for found_reason, count in conn.execute(statement).fetchall():
+        counts.add(found_reason, count)
+    return counts
+
+
+def _parsed(name: str, pg_type: str) -> sql.Composable:
+    """A text column as its warehouse type, NULL when it does not parse (never an error)."""
+    from psycopg import sql
+
+    if pg_type == "text":
+        return sql.Identifier(name)
+    return sql.SQL("CASE WHEN pg_input_is_valid({0}, {1}) THEN {2} END").format(
+        sql.Identifier(name), sql.Literal(pg_type), cast(name, pg_type)
+    )
 
 
 def type_sql(pg_type: str) -> sql.SQL:

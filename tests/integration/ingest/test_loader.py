@@ -13,7 +13,6 @@ from scrollintel.ingest import events
 from scrollintel.ingest.connectors.postgres import PostgresConnector
 from scrollintel.ingest.errors import CountMismatchError, IngestError, ResourceConfigError, SchemaDriftError
 from scrollintel.ingest.loader import ResourceSpec, load_resource
-from scrollintel.ingest.quarantine import DUPLICATE_REASON
 from tests.integration.ingest.helpers import (
     CsvConnector,
     checksum,
@@ -185,25 +184,125 @@ def test_full_refresh_deletes_rows_gone_from_the_source_and_replays_as_a_no_op(
     assert _raw_state(warehouse, "raw.src__orders") == before
 
 
-def test_source_rows_with_null_or_duplicate_keys_are_quarantined(source_db: str, warehouse: str, strategy: str) -> None:
-    # a source table without a primary key constraint (a view or a careless table)
+def _keyless_orders(source_db: str) -> Any:
+    """A source table without a primary key constraint (a view or a careless table): 500 rows, note 'v1'."""
     execute(
         source_db,
         "CREATE TABLE orders (order_id bigint, note text, updated_at timestamptz NOT NULL)",
         "INSERT INTO orders SELECT g, 'v1', '2026-01-01'::timestamptz + g * interval '1 minute' "
         "FROM generate_series(1, 500) g",
-        "INSERT INTO orders VALUES (NULL, 'no key', '2026-01-01'), (7, 'v2', '2026-03-01'), (9, 'v2', '2026-03-02')",
     )
-    source = postgres_source("src", [{"name": "orders", "primary_key": ["order_id"], "cursor": "updated_at"}])
+    return postgres_source("src", [{"name": "orders", "primary_key": ["order_id"], "cursor": "updated_at"}])
+
+
+def _quarantined(url: str, table: str, batch_id: str) -> list[tuple[str, str, str, str]]:
+    """(key, note, reason, run_id) of a batch's quarantined rows, sorted."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            f"SELECT raw_row->>'order_id', raw_row->>'note', reason, run_id FROM raw_quarantine.{table} "
+            "WHERE batch_id = %s ORDER BY 1, 2",
+            (batch_id,),
+        ).fetchall()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_every_row_of_a_key_duplicated_in_a_first_load_is_quarantined(
+    source_db: str, warehouse: str, strategy: str
+) -> None:
+    source = _keyless_orders(source_db)
+    execute(
+        source_db,
+        # 7 twice, 9 three times, 11 twice with the very same values, and a null key
+        "INSERT INTO orders VALUES (NULL, 'no key', '2026-01-01'), (7, 'v2', '2026-03-01'), (9, 'v2', '2026-03-02'), "
+        "(9, 'v3', '2026-03-03'), (11, 'v1', '2026-01-01'::timestamptz + 11 * interval '1 minute')",
+    )
     result = load_resource(
         PostgresConnector(source, source_db), ResourceSpec.from_config(source, "orders"), warehouse, run_id="r1"
     )
-    assert result.source_rows == 503
-    assert result.quarantined_rows == 3 and result.loaded_rows == 500
-    assert result.quarantine_reasons == {"order_id: null primary key": 1, DUPLICATE_REASON: 2}
-    # the later version of a duplicated key wins (extraction is in cursor order)
-    assert scalar(warehouse, "SELECT note FROM raw.src__orders WHERE order_id = 7") == "v2"
-    assert scalar(warehouse, "SELECT count(*) FROM raw_quarantine.src__orders WHERE raw_row->>'note' = 'v1'") == 2
+    twice, thrice = (
+        "order_id: duplicate primary key (2 rows in the batch)",
+        "order_id: duplicate primary key (3 rows in the batch)",
+    )
+    assert result.source_rows == 505
+    assert result.quarantine_reasons == {"order_id: null primary key": 1, twice: 4, thrice: 3}
+    assert result.quarantined_rows == 8 and result.loaded_rows == 497 == result.inserted_rows
+    # none of the copies is loaded: the batch does not say which one is right
+    assert scalar(warehouse, "SELECT count(*) FROM raw.src__orders WHERE order_id IN (7, 9, 11)") == 0
+    assert scalar(warehouse, "SELECT count(*) FROM raw.src__orders") == 497
+    # every copy is kept, the two identical ones included
+    assert _quarantined(warehouse, "src__orders", result.batch_id) == [
+        ("11", "v1", twice, "r1"),
+        ("11", "v1", twice, "r1"),
+        ("7", "v1", twice, "r1"),
+        ("7", "v2", twice, "r1"),
+        ("9", "v1", thrice, "r1"),
+        ("9", "v2", thrice, "r1"),
+        ("9", "v3", thrice, "r1"),
+        (None, "no key", "order_id: null primary key", "r1"),
+    ]
+    # quarantined rows count for the cursor, as for any quarantined row
+    assert result.cursor_after == "2026-03-03 00:00:00+00" == _cursor(warehouse, "src", "orders")
+
+
+def test_a_key_duplicated_in_a_later_batch_is_quarantined_even_when_one_copy_is_the_stored_row(
+    source_db: str, warehouse: str, strategy: str
+) -> None:
+    source = _keyless_orders(source_db)
+    connector, spec = PostgresConnector(source, source_db), ResourceSpec.from_config(source, "orders")
+    first = load_resource(connector, spec, warehouse, run_id="first")
+    stored = _raw_state(warehouse, "raw.src__orders")
+    # 500 is at the stored cursor, so it is read again as it is stored; a second copy comes with it
+    execute(
+        source_db,
+        "INSERT INTO orders SELECT g, 'new', '2026-02-01'::timestamptz + g * interval '1 minute' "
+        "FROM generate_series(501, 510) g",
+        "INSERT INTO orders VALUES (500, 'v2', '2026-03-01')",
+    )
+    second = load_resource(connector, spec, warehouse, run_id="second")
+    reason = "order_id: duplicate primary key (2 rows in the batch)"
+    assert second.applied_by == APPLIED_BY[strategy]
+    assert second.source_rows == 12 == second.loaded_rows + second.quarantined_rows
+    assert (second.inserted_rows, second.updated_rows, second.unchanged_rows) == (10, 0, 0)
+    assert second.quarantine_reasons == {reason: 2}
+    assert _quarantined(warehouse, "src__orders", second.batch_id) == [
+        ("500", "v1", reason, "second"),
+        ("500", "v2", reason, "second"),
+    ]
+    # the stored row of 500 is untouched (values, _loaded_at, _run_id), the rest as before plus the new rows
+    assert scalar(warehouse, "SELECT note || ' ' || _run_id FROM raw.src__orders WHERE order_id = 500") == "v1 first"
+    assert _raw_state(warehouse, "(SELECT * FROM raw.src__orders WHERE order_id <= 500)") == stored
+    assert scalar(warehouse, "SELECT count(*) FROM raw.src__orders WHERE _run_id = 'second'") == 10
+    assert first.cursor_after != second.cursor_after == "2026-03-01 00:00:00+00"
+
+
+@pytest.mark.parametrize("first_load", [True, False], ids=["first-load", "incremental"])
+def test_a_key_duplicated_with_two_new_versions_is_quarantined_on_a_composite_key(
+    warehouse: str, strategy: str, first_load: bool
+) -> None:
+    columns = [("region", "text"), ("id", "bigint"), ("qty", "integer")]
+    spec = ResourceSpec(source="dup", resource="items", primary_key=("region", "id"))
+    stored_rows = [f"eu,{i},1" for i in range(1, 101)]
+    if not first_load:
+        load_resource(CsvConnector(columns, stored_rows), spec, warehouse, run_id="first")
+    # eu/7 twice, both unlike the stored row (one written 007: the same bigint); us/7 is another key
+    batch = [*stored_rows[10:], "eu,7,2", "us,7,5", "eu,007,3", "eu,200,1"]
+    result = load_resource(CsvConnector(columns, batch), spec, warehouse, run_id="second")
+    reason = "region, id: duplicate primary key (2 rows in the batch)"
+    assert result.source_rows == 94 == result.loaded_rows + result.quarantined_rows
+    assert result.quarantine_reasons == {reason: 2}
+    with connect(warehouse) as conn:
+        kept = conn.execute(
+            "SELECT raw_row->>'id', raw_row->>'qty' FROM raw_quarantine.dup__items WHERE batch_id = %s ORDER BY 2",
+            (result.batch_id,),
+        ).fetchall()
+        landed = conn.execute("SELECT region, qty, _run_id FROM raw.dup__items WHERE id = 7 ORDER BY 1").fetchall()
+    assert kept == [("7", "2"), ("007", "3")]
+    if first_load:
+        assert landed == [("us", 5, "second")]
+        assert (result.inserted_rows, result.unchanged_rows) == (92, 0)
+    else:
+        assert landed == [("eu", 1, "first"), ("us", 5, "second")]
+        assert (result.inserted_rows, result.updated_rows, result.unchanged_rows) == (2, 0, 90)
 
 
 # --------------------------------------------------------------------------- quarantine
