@@ -668,6 +668,8 @@ class _Load:
         the table changes, the table is rewritten (:meth:`_rewrite`), else only the changed rows
         are applied. Same result either way; the choice is only about speed.
         """
+        from psycopg import sql
+
         if staged < LARGE_BATCH_ROWS or staged < LARGE_BATCH_FRACTION * self._estimated_rows(conn):
             result.applied_by = "upsert"
             inserted, written = self._merge(conn)
@@ -676,12 +678,17 @@ class _Load:
         inserted, updated = counts["inserted"], counts["updated"]
         deleted = counts["absent"] if full_refresh else 0
         kept = sum(counts.values()) - deleted
+        # every row of the batch new or changed (and no removed column to carry over): the changed
+        # rows are the stage as it is, with no join to the kept rows (a hash of the whole stage)
+        matched = counts["unchanged"] > 0 or bool(self._removed_columns(conn))
+        if matched:
+            conn.execute(sql.SQL("ANALYZE {}").format(_ident(KEPT)))  # a temporary table has no statistics
         if inserted + updated + deleted >= REWRITE_FRACTION * max(kept, 1):
             result.applied_by = "rewrite"
-            self._rewrite(conn, full_refresh=full_refresh)
+            self._rewrite(conn, full_refresh=full_refresh, matched=matched)
         else:
             result.applied_by = "changes"
-            self._apply_changes(conn, full_refresh=full_refresh)
+            self._apply_changes(conn, full_refresh=full_refresh, matched=matched)
         return inserted, inserted + updated, deleted
 
     def _estimated_rows(self, conn: psycopg.Connection[Any]) -> float:
@@ -774,8 +781,13 @@ class _Load:
             sql.SQL("{} AS {}").format(quarantine.cast(col.name, col.pg_type), _ident(col.name)) for col in self.columns
         )
 
-    def _changed_rows(self, conn: psycopg.Connection[Any]) -> sql.Composable:
-        """SELECT of the batch's new and changed rows, in the raw table's column order."""
+    def _changed_rows(self, conn: psycopg.Connection[Any], *, matched: bool) -> sql.Composable:
+        """SELECT of the batch's new and changed rows, in the raw table's column order.
+
+        ``matched``: some kept rows are rows of the batch (unchanged, or all stored rows when
+        columns were removed at the source), so the stage is joined with them; else every stage
+        row is new or changed and the stage is read alone.
+        """
         from psycopg import sql
 
         ours = {col.name for col in self.columns}
@@ -789,6 +801,10 @@ class _Load:
                 picks.append(sql.Literal(self.run_id))
             else:  # removed at the source: new rows have none, updated ones keep theirs
                 picks.append(sql.SQL("k.{}").format(_ident(name)))
+        if not matched:
+            return sql.SQL("SELECT {picks} FROM (SELECT {casts} FROM {stage}) AS s").format(
+                picks=sql.SQL(", ").join(picks), casts=self._stage_casts(), stage=_ident(*self.stage)
+            )
         return sql.SQL(
             "SELECT {picks} FROM (SELECT {casts} FROM {stage}) AS s "
             "LEFT JOIN {kept} AS k ON k._in_batch AND {match} WHERE k._same IS NOT TRUE"
@@ -803,7 +819,7 @@ class _Load:
             ),
         )
 
-    def _rewrite(self, conn: psycopg.Connection[Any], *, full_refresh: bool) -> None:
+    def _rewrite(self, conn: psycopg.Connection[Any], *, full_refresh: bool, matched: bool) -> None:
         """Replace the table's rows in place: TRUNCATE, one INSERT of kept and changed rows, key rebuilt.
 
         The table keeps its identity (the dbt views over it stay valid). TRUNCATE holds an ACCESS
@@ -820,7 +836,7 @@ class _Load:
             "AND contype = 'p'",
             (RAW_SCHEMA, self.spec.table),
         ).fetchone()
-        changed = self._changed_rows(conn)  # reads the catalog: before the table is emptied
+        changed = self._changed_rows(conn, matched=matched)  # reads the catalog: before the table is emptied
         conn.execute(sql.SQL("TRUNCATE {}").format(table))
         if key:
             conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, _ident(key[0])))
@@ -832,7 +848,7 @@ class _Load:
         )
         self._add_key(conn)
 
-    def _apply_changes(self, conn: psycopg.Connection[Any], *, full_refresh: bool) -> None:
+    def _apply_changes(self, conn: psycopg.Connection[Any], *, full_refresh: bool, matched: bool) -> None:
         """Upsert only the batch's new and changed rows (and delete the absent ones on a full refresh)."""
         from psycopg import sql
 
@@ -846,7 +862,7 @@ class _Load:
             ).format(
                 table=table,
                 columns=sql.SQL(", ").join(_ident(name) for name in raw_columns),
-                changed=self._changed_rows(conn),
+                changed=self._changed_rows(conn, matched=matched),
                 keys=sql.SQL(", ").join(_ident(name) for name in spec.primary_key),
                 assignments=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(_ident(name)) for name in names),
             )
