@@ -15,15 +15,19 @@ One load is one warehouse transaction. In it, in order:
      key built afterwards; in binary when the connector offers it (``supports_binary`` /
      ``extract_binary``: PostgreSQL sources, values already cast to the warehouse types by the
      source server). When a value does not parse or a key is null or duplicated, the attempt is
-     rolled back to a savepoint and the rows are re-extracted through the staged path (CSV);
-   - **staged path**: ``COPY`` into a temporary table of text columns, then, with casts to the
-     warehouse types, either ``INSERT ... ON CONFLICT DO UPDATE ... WHERE (row) IS DISTINCT FROM
-     (excluded row)`` (a batch that is small next to the table), or, for a large batch, one
-     join of the batch with the whole table into a temporary table of the rows as they must be,
-     followed by writing only the changed rows or, when most of the table changed, ``TRUNCATE``
-     and one ``INSERT`` with the primary key rebuilt afterwards (same rows and counts, a
-     fraction of the time of millions of single-row upserts). Unchanged rows are not rewritten
-     by the upsert and keep their ``_loaded_at``/``_run_id`` either way, so replaying a batch
+     rolled back to a savepoint and the rows are re-extracted into the stage of text columns;
+   - **staged path**: ``COPY`` into a stage table (UNLOGGED, in ``raw``, created and dropped in
+     the load's transaction), first typed: binary when the connector offers it, else its CSV
+     parsed by ``COPY`` into the warehouse types, so each value is parsed once. When a value
+     does not fit, a key is duplicated or the binary form is unavailable, that attempt is rolled
+     back to a savepoint and the batch is read again into a stage of text columns, whose values
+     are checked and cast. Then either ``INSERT ... ON CONFLICT DO UPDATE ... WHERE (row) IS
+     DISTINCT FROM (excluded row)`` (a batch that is small next to the table), or, for a large
+     batch, one join of the batch with the whole table into a temporary table of the stored
+     rows that stay, followed by writing only the changed rows or, when most of the table
+     changed, ``TRUNCATE`` and one ``INSERT`` with the primary key rebuilt afterwards (same rows
+     and counts, a fraction of the time of millions of single-row upserts). Unchanged rows are
+     not rewritten and keep their ``_loaded_at``/``_run_id`` either way, so replaying a batch
      changes nothing. Before either, a primary key value that is in more than one row of the
      batch sends every one of those rows to quarantine, whichever way the batch is then applied
      (one ``count(DISTINCT key)`` over the stage; a typed stage is read again as text first).
@@ -209,7 +213,7 @@ class LoadResult:
     run_id: str
     batch_id: str
     mode: Mode
-    path: Literal["direct", "direct-binary", "staged", "staged-binary"] = "staged"
+    path: Literal["direct", "direct-binary", "staged", "staged-typed", "staged-binary"] = "staged"
     applied_by: Literal["upsert", "rewrite", "changes"] | None = None
     """Staged path: how the batch reached the table (row upsert, table rewrite, changed rows of a join)."""
     source_rows: int = 0
@@ -247,7 +251,7 @@ class LoadResult:
 
 
 class _DuplicateKeys(Exception):
-    """A typed (binary) stage holds a primary key value twice: the batch is read again as text to quarantine them."""
+    """A typed stage holds a primary key value twice: the batch is read again as text to quarantine them."""
 
 
 class _DriftBlocked(Exception):
@@ -540,7 +544,8 @@ class _Load:
                 getattr(err, "sqlstate", None) or err,
             )
             self._create_raw(conn, run_default=False, with_key=True)
-            return self._staged(conn, result, full_refresh=False)
+            # the typed attempt was this one: straight to the validating stage
+            return self._staged(conn, result, full_refresh=False, typed=False)
         result.path = "direct-binary" if binary else "direct"
         result.source_rows = source_rows
         result.loaded_rows = result.inserted_rows = copied
@@ -558,51 +563,62 @@ class _Load:
 
     # -- staged path ----------------------------------------------------------------------------
 
-    def _staged(self, conn: psycopg.Connection[Any], result: LoadResult, *, full_refresh: bool) -> str | None:
-        """Stage the batch and merge it: typed in binary when the connector can, else as validated text."""
+    def _staged(
+        self, conn: psycopg.Connection[Any], result: LoadResult, *, full_refresh: bool, typed: bool = True
+    ) -> str | None:
+        """Stage the batch and merge it: first typed (binary when the connector can, else CSV parsed by
+        COPY), and when a value, a key or the binary form does not fit, read again as validated text.
+
+        ``typed=False``: only the validating stage (the first load's direct COPY already failed).
+        """
         import psycopg
 
-        if self._binary_ok():
+        if typed:
+            binary = self._binary_ok()
             try:
                 with conn.transaction():  # savepoint: a batch that does not fit is read again as text
-                    return self._staged_once(conn, result, full_refresh=full_refresh, binary=True)
+                    return self._staged_once(conn, result, full_refresh=full_refresh, typed=True, binary=binary)
             except (psycopg.Error, BinaryUnavailable, _DuplicateKeys) as err:
                 if isinstance(err, psycopg.Error) and not is_data_error(err):
                     raise
                 log.info(
-                    "%s: the binary batch does not fit (%s); re-reading it through the validating path",
+                    "%s: the typed batch does not fit (%s); re-reading it through the validating path",
                     self.spec.raw_table,
                     getattr(err, "sqlstate", None) or err,
                 )
-        return self._staged_once(conn, result, full_refresh=full_refresh, binary=False)
+        return self._staged_once(conn, result, full_refresh=full_refresh, typed=False, binary=False)
 
     def _staged_once(
-        self, conn: psycopg.Connection[Any], result: LoadResult, *, full_refresh: bool, binary: bool
+        self, conn: psycopg.Connection[Any], result: LoadResult, *, full_refresh: bool, typed: bool, binary: bool
     ) -> str | None:
         import psycopg
         from psycopg import sql
 
         spec = self.spec
         stage = _ident(*self.stage)
-        # binary: the warehouse types (values arrive typed); text: every value checked before it is cast.
+        # typed: the warehouse types, values parsed once by COPY (the casts below are then no-ops);
+        # text: every value checked before it is cast, bad rows quarantined.
         # UNLOGGED in raw, not TEMP: PostgreSQL never reads a temporary table in parallel, and the
         # join of a large batch with its table is the longest step of a merge. Created and dropped
         # in the load's transaction, it is never visible to anyone else (a killed load leaves nothing).
         columns = [
-            sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type) if binary else sql.SQL("text"))
+            sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type) if typed else sql.SQL("text"))
             for c in self.columns
         ]
         conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(stage, sql.SQL(", ").join(columns)))
         statement = sql.SQL("COPY {} FROM STDIN (FORMAT {})").format(stage, sql.SQL("binary" if binary else "csv"))
         source_rows, staged = self._copy_in(conn, statement, binary=binary)
         if staged >= LARGE_BATCH_ROWS:
-            conn.execute(sql.SQL("ANALYZE {}").format(stage))  # row estimates for the join's plan
+            # row and key estimates for the join's plan (the other columns' statistics would only cost time)
+            conn.execute(
+                sql.SQL("ANALYZE {} ({})").format(stage, sql.SQL(", ").join(_ident(n) for n in spec.primary_key))
+            )
         if source_rows != staged:
             raise CountMismatchError(
                 f"{spec.raw_table}: the connector reported {source_rows} row(s) but COPY read {staged}; "
                 "nothing was committed"
             )
-        result.path = "staged-binary" if binary else "staged"
+        result.path = "staged-binary" if binary else "staged-typed" if typed else "staged"
         result.source_rows = source_rows
         before = result.cursor_before
         quarantined = quarantine.QuarantineCounts()
@@ -613,15 +629,15 @@ class _Load:
                 loaded = staged
                 # a key twice in the batch: every row of it goes to quarantine, on every apply path
                 # (an upsert would apply one copy or fail on the second, a join would count wrong)
-                if quarantine.has_duplicates(conn, self.stage, self.columns, spec.primary_key, typed=binary):
-                    if binary:
+                if quarantine.has_duplicates(conn, self.stage, self.columns, spec.primary_key, typed=typed):
+                    if typed:
                         raise _DuplicateKeys(f"{spec.raw_table}: a primary key value is in more than one row")
                     quarantine.ensure_table(conn, spec.table)
                     quarantined = self._quarantine_duplicates(conn)
                     loaded = staged - quarantined.total
                 inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh)
         except psycopg.Error as err:
-            if binary or not is_data_error(err):
+            if typed or not is_data_error(err):
                 raise  # a typed batch with bad keys is read again as text (see _staged)
             cursor_max = self._cursor_max(conn, before, validate=True)
             quarantine.ensure_table(conn, spec.table)

@@ -371,6 +371,26 @@ def test_one_percent_malformed_rows_are_quarantined_with_a_reason_and_the_run_su
     assert scalar(warehouse, "SELECT count(*) FROM raw_quarantine.csvsrc__items") == 50
 
 
+def test_a_csv_batch_is_staged_typed_and_read_again_as_text_only_when_a_value_does_not_fit(
+    warehouse: str, strategy: str
+) -> None:
+    spec = csv_spec("typed")
+    load_resource(
+        CsvConnector(COLUMNS, [f"{i},1,1.00,2026-01-01,x" for i in range(1, 101)]), spec, warehouse, run_id="a"
+    )
+    changed = [f"{i},2,1.00,2026-01-01,x" for i in range(1, 101)]
+    clean = load_resource(CsvConnector(COLUMNS, changed), spec, warehouse, run_id="b")
+    assert (clean.path, clean.updated_rows, clean.quarantined_rows) == ("staged-typed", 100, 0)
+    assert clean.applied_by == APPLIED_BY[strategy]
+    changed[41] = "42,two,1.00,2026-01-01,x"
+    bad = load_resource(
+        CsvConnector(COLUMNS, [row.replace(",2,", ",3,") for row in changed]), spec, warehouse, run_id="c"
+    )
+    assert (bad.path, bad.updated_rows, bad.quarantined_rows) == ("staged", 99, 1)
+    assert bad.quarantine_reasons == {"qty: not a valid integer": 1}
+    assert scalar(warehouse, "SELECT count(*) FROM raw.typed__items WHERE qty = 3") == 99
+
+
 def test_quarantine_is_recorded_in_the_audit_ledger_and_sent_to_hooks(warehouse: str) -> None:
     seen: list[events.IngestEvent] = []
 
