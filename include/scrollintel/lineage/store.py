@@ -715,8 +715,13 @@ def engine_for(url: str) -> Engine:
             from scrollintel import db
 
             # No pre-ping (a round trip per checkout): a dead pooled connection fails its
-            # request once and is discarded by the pool.
-            engine = create_engine(db.normalise_url(url), pool_size=8, max_overflow=8, pool_recycle=1800)
+            # request once and is discarded by the pool. A relaxed synchronous_commit is a
+            # setting of the session (read-only transactions write no commit record anyway).
+            relaxed = synchronous_commit()
+            options = {"options": f"-c synchronous_commit={relaxed}"} if relaxed != "on" else {}
+            engine = create_engine(
+                db.normalise_url(url), pool_size=8, max_overflow=8, pool_recycle=1800, connect_args=options
+            )
             _engines[url] = engine
         return engine
 
@@ -793,25 +798,21 @@ class LineageStore:
     def _transaction(
         conn: psycopg.Connection[Any], events: Sequence[ValidEvent], writers: Sequence[str], rows: Rows
     ) -> list[bool]:
-        """One transaction in one round trip: :data:`WRITE` (after ``synchronous_commit`` if relaxed), one sync.
+        """One transaction in one round trip: :data:`WRITE`, alone, in autocommit.
 
-        No BEGIN/COMMIT: PostgreSQL runs what a pipeline sends up to its sync point as one
-        implicit transaction, committed at the sync, or rolled back entirely when a statement
-        fails. psycopg's own transaction block would add a round trip for BEGIN and one for COMMIT,
-        each a wait for every request the combiner serves.
+        A single statement outside a transaction block is its own transaction: committed when it
+        ends, rolled back entirely when it fails. No BEGIN/COMMIT round trips, each a wait for
+        every request the combiner serves.
         """
         names = [column.name for column in EVENT_COLUMNS]
         appended = [
             dict(zip(names, _event_row(event, writer), strict=True))
             for event, writer in zip(events, writers, strict=True)
         ]
-        conn.autocommit = True  # no client-side BEGIN: the pipeline's implicit transaction is the transaction
+        conn.autocommit = True
         try:
-            with conn.pipeline() as pipeline, conn.cursor() as cursor:
-                if synchronous_commit() != "on":
-                    cursor.execute("SELECT set_config('synchronous_commit', %s, true)", (synchronous_commit(),))
+            with conn.cursor() as cursor:
                 cursor.execute(WRITE, [_json(appended), *rows.parameters()])
-                pipeline.sync()
                 new_hashes = {row[0] for row in cursor.fetchall()}
         finally:
             if not conn.closed:

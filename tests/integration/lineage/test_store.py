@@ -173,6 +173,26 @@ def test_a_batch_keeps_the_good_events_when_the_database_refuses_one(lineage_db:
     assert stored == 1
 
 
+@pytest.mark.timeout(180)
+def test_a_batch_of_megabytes_is_written_in_one_transaction(lineage_db: LineageDb) -> None:
+    """As big as the batch endpoint takes: the whole write goes through one statement without stalling."""
+    note = {"_producer": "p", "_schemaURL": "x", "text": "lineage " * 800}  # ~6 KB per event
+    events = []
+    for index in range(1_500):
+        item = event("COMPLETE", f"j.{index % 300}", at=T0, attempt=index)
+        item["run"]["facets"] = {"note": note}
+        events.append(item)
+
+    results = lineage_db.ingest(events)
+
+    assert [r.status for r in results] == ["created"] * 1_500
+    with lineage_db.connect() as conn:
+        counts = [
+            conn.execute(f"SELECT count(*) FROM governance.{t}").fetchone()[0] for t in ("lineage_run", "lineage_job")
+        ]
+    assert counts == [1_500, 300]
+
+
 def test_column_lineage_comes_from_the_sql_facet_when_the_event_has_none(lineage_db: LineageDb) -> None:
     sql_event = event(
         "COMPLETE",
