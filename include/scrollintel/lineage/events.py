@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scrollintel.lineage.errors import InvalidEvent, PayloadTooLarge
@@ -364,11 +365,33 @@ class _InvalidWithAll(InvalidEvent):
 def parse_body(body: bytes) -> Any:
     """The JSON value of a request body; :class:`InvalidEvent` (field ``$``) when it is not JSON."""
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_not_json)
+    except _NotJson as err:
+        raise InvalidEvent("$", f"body is not valid JSON: {err} (JSON has no NaN or Infinity)") from err
     except UnicodeDecodeError as err:
         raise InvalidEvent("$", f"body is not UTF-8 text: {err.reason} at byte {err.start}") from err
     except json.JSONDecodeError as err:
         raise InvalidEvent("$", f"body is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})") from err
+
+
+class _NotJson(ValueError):
+    """A constant Python's parser accepts but JSON does not have."""
+
+
+def _not_json(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON value")
+
+
+def canonical_json(value: Any) -> str:
+    """The event as the JSON text its digest is taken of: keys sorted, no spaces, UTF-8 as is.
+
+    orjson writes it (about ten times faster than the standard library); an integer past 64 bits,
+    which orjson does not write, falls back to the standard library's output of the same shape.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def split_ndjson(body: bytes) -> list[tuple[int, bytes]]:
@@ -389,7 +412,7 @@ def validate_event(value: Any, *, size: int | None = None) -> ValidEvent:
     """Validate one decoded event (see the module docstring); ``size`` is its JSON length when known."""
     if not isinstance(value, dict):
         raise InvalidEvent("$", f"an event must be a JSON object, got {_json_kind(value)}")
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = canonical_json(value)
     try:
         encoded = canonical.encode()
     except UnicodeEncodeError:

@@ -189,6 +189,21 @@ def test_an_event_that_is_not_an_object_or_not_json_is_refused_at_the_root() -> 
         events.parse_body(b"{'single quotes': 1}"[1:])
     with pytest.raises(InvalidEvent, match=r"^\$: body is not UTF-8 text"):
         events.parse_body(b'{"a": "\xff"}')
+    with pytest.raises(InvalidEvent, match=r"^\$: body is not valid JSON: NaN is not a JSON value"):
+        events.parse_body(b'{"a": NaN}')
+    with pytest.raises(InvalidEvent, match=r"^\$: body is not valid JSON: -Infinity is not a JSON value"):
+        events.parse_body(b'{"a": [1, -Infinity]}')
+
+
+def test_the_digest_is_taken_of_sorted_compact_json_whatever_the_numbers() -> None:
+    assert events.canonical_json({"b": [1, 1.5e-07], "a": {"z": 'é"', "y": None}}) == (
+        '{"a":{"y":null,"z":"é\\""},"b":[1,1.5e-7]}'
+    )
+    big = {"b": 2**70, "a": True}  # past 64 bits: the standard library writes it, in the same shape
+    assert events.canonical_json(big) == '{"a":true,"b":1180591620717411303424}'
+    first = events.validate_event(run_event())
+    reordered = events.validate_event(json.loads(json.dumps(run_event(), indent=2, sort_keys=True)))
+    assert first.digest == reordered.digest
 
 
 def test_the_request_size_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
