@@ -70,6 +70,14 @@ def test_rebatch_gives_exact_sizes_without_copying() -> None:
     assert [value for table in tables for value in table.column("x").to_pylist()] == list(range(11))
 
 
+def test_rebatch_cuts_wide_rows_to_the_byte_limit() -> None:
+    batches = [pa.record_batch({"x": list(range(start, start + 10))}) for start in range(0, 100, 10)]  # 80 bytes each
+    tables = list(rebatch(iter(batches), 50, max_bytes=200))  # 25 rows of 8 bytes
+    assert [table.num_rows for table in tables] == [25, 25, 25, 25]
+    assert [value for table in tables for value in table.column("x").to_pylist()] == list(range(100))
+    assert [table.num_rows for table in rebatch(iter(batches), 30, max_bytes=10_000)] == [30, 30, 30, 10]
+
+
 def test_csv_ready_renders_nested_dictionary_and_half_floats() -> None:
     table = pa.table(
         {
