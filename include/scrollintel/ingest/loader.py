@@ -606,7 +606,11 @@ class _Load:
             for c in self.columns
         ]
         conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(stage, sql.SQL(", ").join(columns)))
-        statement = sql.SQL("COPY {} FROM STDIN (FORMAT {})").format(stage, sql.SQL("binary" if binary else "csv"))
+        # FREEZE (the stage was created in this subtransaction): rows land with their hint bits
+        # set, so the scans that follow do not dirty and write every page once more
+        statement = sql.SQL("COPY {} FROM STDIN (FORMAT {}, FREEZE)").format(
+            stage, sql.SQL("binary" if binary else "csv")
+        )
         source_rows, staged = self._copy_in(conn, statement, binary=binary)
         if staged >= LARGE_BATCH_ROWS:
             # row and key estimates for the join's plan (the other columns' statistics would only cost time)
