@@ -79,7 +79,7 @@ CSV_BLOCK_BYTES = 1 << 20
 CSV_READ_BLOCK_BYTES = 256 << 10
 #: Arrow data per CSV chunk at most (fewer than ``chunk_rows`` rows when they are wide): the
 #: rendered chunks in flight, a few of them, are most of the extraction's memory.
-CSV_CHUNK_BYTES = 4 << 20
+CSV_CHUNK_BYTES = 2 << 20
 #: Rendered bytes between two hand-backs of Arrow's freed memory to the system (one costs a few ms).
 RELEASE_BYTES = 8 << 20
 #: Read buffer of Parquet files. Memory is bounded by one decoded row group whatever this is.
