@@ -7,6 +7,13 @@ One writer thread takes every event queued at that moment, writes them with
 :meth:`scrollintel.lineage.store.LineageStore.ingest` in one transaction and answers each request.
 Under no load a batch is one event (no added latency); under load batches grow by themselves.
 
+Requests count themselves open while they are handled (:meth:`WriteCombiner.handling`). When more
+requests are open than the writer has events, it waits for theirs, at most :data:`LINGER_SECONDS`,
+as PostgreSQL's ``commit_delay`` waits when ``commit_siblings`` are active. Without it a busy
+server writes about two events per transaction (the writer takes an event as soon as it is queued,
+while the next request is still being validated), and a transaction costs the server and the
+database several times what one more event in it does.
+
 The answer a request gets is the same as with its own transaction: it is sent after the commit,
 and an event the database refuses fails alone (the store retries the others one by one).
 """
@@ -16,7 +23,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from scrollintel.lineage.events import ValidEvent
@@ -26,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Most events written in one transaction by the combiner.
 MAX_BATCH = 500
+#: Longest wait of the writer for the events of requests still being handled.
+LINGER_SECONDS = 0.001
 
 
 @dataclass(frozen=True)
@@ -38,10 +50,13 @@ class _Pending:
 class WriteCombiner:
     """One writer thread per database URL, batching whatever is queued (see the module docstring)."""
 
-    def __init__(self, url: str, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, url: str, *, max_batch: int = MAX_BATCH, linger: float = LINGER_SECONDS) -> None:
         self.store = LineageStore(url)
         self.max_batch = max_batch
+        self.linger = linger
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._open = 0
+        self._open_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="lineage-writer", daemon=True)
         self._thread.start()
 
@@ -51,15 +66,39 @@ class WriteCombiner:
         self._queue.put(_Pending(event, writer, future))
         return future
 
+    @contextmanager
+    def handling(self) -> Iterator[None]:
+        """Count a request open while it is handled (from before validation until it is answered)."""
+        with self._open_lock:
+            self._open += 1
+        try:
+            yield
+        finally:
+            with self._open_lock:
+                self._open -= 1
+
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._write(batch)
+            self._write(self._next_batch())
+
+    def _next_batch(self) -> list[_Pending]:
+        """What is queued (waiting for the first event), and what open requests submit within the linger."""
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + self.linger
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if self._open <= len(batch) or remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
 
     def _write(self, batch: list[_Pending]) -> None:
         try:

@@ -58,6 +58,8 @@ from scrollintel.web.auth import route_dependencies
 if TYPE_CHECKING:
     import psycopg
 
+    from scrollintel.lineage.combiner import WriteCombiner
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -395,11 +397,18 @@ def get_search(
 async def post_lineage(request: Request, url: StoreUrl, writer: Writer) -> Response:
     """Store one OpenLineage event (Marquez ``recordLineage``)."""
     from scrollintel.lineage.combiner import combiner_for
-    from scrollintel.lineage.events import parse_body, validate_event
 
     if _media_type(request) not in JSON_TYPES:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the event as application/json")
     body = await read_body(request)
+    combiner = combiner_for(url)
+    with combiner.handling():
+        return await _store_one(combiner, body, writer)
+
+
+async def _store_one(combiner: WriteCombiner, body: bytes, writer: str) -> Response:
+    from scrollintel.lineage.events import parse_body, validate_event
+
     try:
         if len(body) <= INLINE_VALIDATION_BYTES:
             event = validate_event(parse_body(body), size=len(body))
@@ -410,7 +419,7 @@ async def post_lineage(request: Request, url: StoreUrl, writer: Writer) -> Respo
     import psycopg
 
     try:
-        stored = await asyncio.wrap_future(combiner_for(url).submit(event, writer))
+        stored = await asyncio.wrap_future(combiner.submit(event, writer))
     except psycopg.Error as err:
         raise _unavailable(err) from err
     if stored.status == "failed":
