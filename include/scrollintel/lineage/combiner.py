@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 #: Most events written in one transaction by the combiner.
 MAX_BATCH = 500
 #: Longest wait of the writer for the events of requests still being handled.
-LINGER_SECONDS = 0.001
+LINGER_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
