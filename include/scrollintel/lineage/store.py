@@ -120,28 +120,35 @@ class Table:
 
     @property
     def source(self) -> str:
-        """The rows to write: one JSON parameter, an array of objects keyed by column name."""
+        """The rows to write: one JSON parameter, an array of objects keyed by column name (:meth:`json`)."""
         definition = ", ".join(f"{column.name} {column.type}" for column in self.columns)
         return f"json_to_recordset(%s::json) AS r({definition})"
+
+    def json(self, rows: Iterable[tuple[Any, ...]]) -> str:
+        """``rows`` (tuples in column order) as the JSON parameter :attr:`source` reads."""
+        names = [column.name for column in self.columns]
+        return _json([dict(zip(names, row, strict=True)) for row in rows])
+
+    def insert(self, conflict: str) -> str:
+        """``INSERT ... SELECT`` of :attr:`source` into the table (alias ``t``), then ``conflict``."""
+        names = ", ".join(column.name for column in self.columns)
+        return f"INSERT INTO {SCHEMA}.{self.name} AS t ({names}) SELECT {names} FROM {self.source} {conflict}"
 
     @property
     def sql(self) -> str:
         """``INSERT ... SELECT FROM json_to_recordset(<rows>) ON CONFLICT DO UPDATE ... WHERE changed``.
 
-        The rows go as one JSON text parameter (encoded by the standard library in C, parsed by
-        PostgreSQL in C) rather than one array per column: encoding arrays costs the client
-        interpreted work per parameter, and this statement has up to 15 columns.
+        The rows go as one JSON text parameter (encoded by orjson, parsed by PostgreSQL, both in
+        C) rather than one array per column: encoding arrays costs the client interpreted work per
+        parameter, and this statement has up to 15 columns.
         """
-        names = ", ".join(column.name for column in self.columns)
         updates = [(column.name, self.merged(column)) for column in self.columns]
         updates = [(name, expr) for name, expr in updates if expr is not None]
         sets = ", ".join(f"{name} = {expr}" for name, expr in updates)
         olds = ", ".join(f"t.{name}" for name, _ in updates)
         news = ", ".join(expr for _, expr in updates if expr)
-        return (
-            f"INSERT INTO {SCHEMA}.{self.name} AS t ({names}) SELECT {names} FROM {self.source} "
-            f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {sets} "
-            f"WHERE ({olds}) IS DISTINCT FROM ({news})"
+        return self.insert(
+            f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {sets} WHERE ({olds}) IS DISTINCT FROM ({news})"
         )
 
     def merge_rows(self, rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -317,18 +324,21 @@ COLUMN_EDGE = Table(
     ),
     clock="last_seen_at",
 )
-#: The raw event rows (in the order of :func:`_event_row`).
-EVENT_COLUMNS = _columns(
-    "event_hash text key",
-    "kind text keep",
-    "event_type text keep",
-    "event_time timestamptz keep",
-    "run_uuid uuid keep",
-    "job_namespace text keep",
-    "job_name text keep",
-    "producer text keep",
-    "payload text keep",
-    "received_by text keep",
+#: The raw events (rows in the order of :func:`_event_row`), appended, never merged.
+EVENT = Table(
+    "lineage_event",
+    _columns(
+        "event_hash text key",
+        "kind text keep",
+        "event_type text keep",
+        "event_time timestamptz keep",
+        "run_uuid uuid keep",
+        "job_namespace text keep",
+        "job_name text keep",
+        "producer text keep",
+        "payload text keep",
+        "received_by text keep",
+    ),
 )
 #: Derived tables in foreign-key order.
 TABLES: dict[str, Table] = {
@@ -353,20 +363,10 @@ def _write_statement() -> str:
     is the hashes of the events that were new. One statement is one parse, one plan (prepared after
     a few uses) and one result for the client and the server, instead of eleven.
     """
-    names = ", ".join(column.name for column in EVENT_COLUMNS)
-    parts = [
-        f"w_event AS (INSERT INTO {SCHEMA}.lineage_event ({names}) SELECT {names} FROM "
-        f"{Table('lineage_event', EVENT_COLUMNS).source} ON CONFLICT (event_hash) DO NOTHING RETURNING event_hash)"
-    ]
+    parts = [f"w_event AS ({EVENT.insert('ON CONFLICT (event_hash) DO NOTHING RETURNING event_hash')})"]
     for name, table in TABLES.items():
-        if table is RUN_DATASET:  # nothing to merge: a run reads or writes a dataset, or not
-            columns = ", ".join(column.name for column in table.columns)
-            sql = (
-                f"INSERT INTO {SCHEMA}.{table.name} ({columns}) SELECT {columns} FROM {table.source} "
-                "ON CONFLICT DO NOTHING"
-            )
-        else:
-            sql = table.sql
+        # Nothing to merge in a run's datasets: a run reads or writes a dataset, or not.
+        sql = table.insert("ON CONFLICT DO NOTHING") if table is RUN_DATASET else table.sql
         parts.append(f"w_{name} AS ({sql})")
     return "WITH " + ",\n".join(parts) + "\nSELECT event_hash FROM w_event"
 
@@ -392,12 +392,7 @@ class Rows:
 
     def parameters(self) -> list[str]:
         """Per table (in foreign-key order): its merged rows, sorted by key, as a JSON array of objects."""
-        params = []
-        for name, table in TABLES.items():
-            names = [column.name for column in table.columns]
-            rows = table.merge_rows(self.by_table[name])
-            params.append(_json([dict(zip(names, row, strict=True)) for row in rows]))
-        return params
+        return [table.json(table.merge_rows(self.by_table[name])) for name, table in TABLES.items()]
 
 
 def _json(value: Any) -> str:
@@ -804,15 +799,11 @@ class LineageStore:
         ends, rolled back entirely when it fails. No BEGIN/COMMIT round trips, each a wait for
         every request the combiner serves.
         """
-        names = [column.name for column in EVENT_COLUMNS]
-        appended = [
-            dict(zip(names, _event_row(event, writer), strict=True))
-            for event, writer in zip(events, writers, strict=True)
-        ]
+        appended = EVENT.json(_event_row(event, writer) for event, writer in zip(events, writers, strict=True))
         conn.autocommit = True
         try:
             with conn.cursor() as cursor:
-                cursor.execute(WRITE, [_json(appended), *rows.parameters()])
+                cursor.execute(WRITE, [appended, *rows.parameters()])
                 new_hashes = {row[0] for row in cursor.fetchall()}
         finally:
             if not conn.closed:

@@ -43,20 +43,29 @@ def test_an_event_alone_is_written_at_once() -> None:
     assert store.transactions == [["a"]]
 
 
+def other_request(writes: WriteCombiner, submits: str | None) -> tuple[threading.Thread, threading.Event]:
+    """A request handled in another thread, open until the returned event is set; then it submits ``submits``."""
+    release = threading.Event()
+
+    def handle() -> None:
+        with writes.handling():
+            release.wait(timeout=10)
+            if submits is not None:
+                writes.submit(submits, "w").result(timeout=10)  # type: ignore[arg-type]
+
+    thread = threading.Thread(target=handle)
+    opened = writes._open
+    thread.start()
+    while writes._open <= opened:  # open before the test goes on
+        time.sleep(0.001)
+    return thread, release
+
+
 def test_the_writer_waits_for_a_request_being_handled_and_writes_both_in_one_transaction() -> None:
     writes, store = combiner(linger=5.0)
-    validated = threading.Event()
 
-    def second_request() -> None:
-        with writes.handling():
-            validated.wait(timeout=5)
-            writes.submit("b", "w").result(timeout=10)  # type: ignore[arg-type]
-
-    other = threading.Thread(target=second_request)
     with writes.handling():
-        other.start()
-        while writes._open < 2:  # the second request is open before the first submits
-            time.sleep(0.001)
+        other, validated = other_request(writes, submits="b")
         first = writes.submit("a", "w")  # type: ignore[arg-type]
         time.sleep(0.05)
         validated.set()
@@ -68,16 +77,8 @@ def test_the_writer_waits_for_a_request_being_handled_and_writes_both_in_one_tra
 
 def test_the_wait_ends_after_the_linger_when_the_other_request_never_submits() -> None:
     writes, store = combiner(linger=0.2)
-    release = threading.Event()
+    other, release = other_request(writes, submits=None)
 
-    def stuck_request() -> None:
-        with writes.handling():
-            release.wait(timeout=10)
-
-    other = threading.Thread(target=stuck_request)
-    other.start()
-    while writes._open < 1:
-        time.sleep(0.001)
     started = time.monotonic()
     with writes.handling():
         writes.submit("a", "w").result(timeout=5)  # type: ignore[arg-type]
