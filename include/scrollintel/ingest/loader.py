@@ -28,9 +28,10 @@ One load is one warehouse transaction. In it, in order:
      changed, ``TRUNCATE`` and one ``INSERT`` with the primary key rebuilt afterwards (same rows
      and counts, a fraction of the time of millions of single-row upserts). Unchanged rows are
      not rewritten and keep their ``_loaded_at``/``_run_id`` either way, so replaying a batch
-     changes nothing. Before either, a primary key value that is in more than one row of the
-     batch sends every one of those rows to quarantine, whichever way the batch is then applied
-     (one ``count(DISTINCT key)`` over the stage; a typed stage is read again as text first).
+     changes nothing. A primary key value that is in more than one row of the batch sends
+     every one of those rows to quarantine, whichever way the batch is then applied (one
+     ``count(DISTINCT key)`` over the stage, and a typed stage is read again as text first; a
+     rewrite of a batch whose rows all changed skips that count, as the key it rebuilds fails).
      When the merge hits a value that does not fit, it is rolled back to a savepoint, the rows
      that do not fit go to quarantine (:mod:`scrollintel.ingest.quarantine`) and the merge runs
      again on the rest;
@@ -632,14 +633,13 @@ class _Load:
                 cursor_max = self._cursor_max(conn, before, validate=False)
                 loaded = staged
                 # a key twice in the batch: every row of it goes to quarantine, on every apply path
-                # (an upsert would apply one copy or fail on the second, a join would count wrong)
-                if quarantine.has_duplicates(conn, self.stage, self.columns, spec.primary_key, typed=typed):
-                    if typed:
-                        raise _DuplicateKeys(f"{spec.raw_table}: a primary key value is in more than one row")
+                # (an upsert would apply one copy or fail on the second, a join would count wrong).
+                # A typed batch is only checked where the apply path would not fail on it (_apply).
+                if not typed and quarantine.has_duplicates(conn, self.stage, self.columns, spec.primary_key, typed=False):
                     quarantine.ensure_table(conn, spec.table)
                     quarantined = self._quarantine_duplicates(conn)
                     loaded = staged - quarantined.total
-                inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh)
+                inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh, typed=typed)
         except psycopg.Error as err:
             if typed or not is_data_error(err):
                 raise  # a typed batch with bad keys is read again as text (see _staged)
@@ -653,7 +653,7 @@ class _Load:
             for reason, count in invalid.by_reason.items():
                 quarantined.add(reason, count)
             loaded = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]  # type: ignore[index]
-            inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh)
+            inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh, typed=False)
         if quarantined.total:
             log.warning(
                 "%s: %d row(s) quarantined in raw_quarantine.%s (%s)",
@@ -679,7 +679,7 @@ class _Load:
         )
 
     def _apply(
-        self, conn: psycopg.Connection[Any], result: LoadResult, staged: int, *, full_refresh: bool
+        self, conn: psycopg.Connection[Any], result: LoadResult, staged: int, *, full_refresh: bool, typed: bool
     ) -> tuple[int, int, int]:
         """Bring the stage into the raw table; (inserted, inserted + updated, deleted).
 
@@ -687,10 +687,18 @@ class _Load:
         one is first compared with the whole table in one join (:meth:`_compare`); when most of
         the table changes, the table is rewritten (:meth:`_rewrite`), else only the changed rows
         are applied. Same result either way; the choice is only about speed.
+
+        ``typed``: the stage has not been checked for a key in more than one row yet. Where that
+        would go unnoticed (an upsert applies one copy when the other equals the stored row, a
+        join pairs a stored row with both), :meth:`_refuse_duplicates` checks first. A rewrite of
+        a batch whose rows all changed needs no check: it inserts every row of the stage, so the
+        primary key it rebuilds fails on a duplicate, and the batch is read again as text.
         """
         from psycopg import sql
 
         if staged < LARGE_BATCH_ROWS or staged < LARGE_BATCH_FRACTION * self._estimated_rows(conn):
+            if typed:
+                self._refuse_duplicates(conn)
             result.applied_by = "upsert"
             inserted, written = self._merge(conn)
             return inserted, written, self._delete_absent(conn) if full_refresh else 0
@@ -703,13 +711,22 @@ class _Load:
         matched = counts["unchanged"] > 0 or bool(self._removed_columns(conn))
         if matched:
             conn.execute(sql.SQL("ANALYZE {}").format(_ident(KEPT)))  # a temporary table has no statistics
-        if inserted + updated + deleted >= REWRITE_FRACTION * max(kept, 1):
+        rewrite = inserted + updated + deleted >= REWRITE_FRACTION * max(kept, 1)
+        if typed and (matched or not rewrite):
+            self._refuse_duplicates(conn)
+        if rewrite:
             result.applied_by = "rewrite"
             self._rewrite(conn, full_refresh=full_refresh, matched=matched)
         else:
             result.applied_by = "changes"
             self._apply_changes(conn, full_refresh=full_refresh, matched=matched)
         return inserted, inserted + updated, deleted
+
+    def _refuse_duplicates(self, conn: psycopg.Connection[Any]) -> None:
+        """Raise :class:`_DuplicateKeys` when a key is in more than one row of the typed stage."""
+        spec = self.spec
+        if quarantine.has_duplicates(conn, self.stage, self.columns, spec.primary_key, typed=True):
+            raise _DuplicateKeys(f"{spec.raw_table}: a primary key value is in more than one row")
 
     def _estimated_rows(self, conn: psycopg.Connection[Any]) -> float:
         """Rows in the raw table as the planner believes (kept up to date by loads and autovacuum)."""

@@ -305,6 +305,23 @@ def test_a_key_duplicated_with_two_new_versions_is_quarantined_on_a_composite_ke
         assert (result.inserted_rows, result.updated_rows, result.unchanged_rows) == (2, 0, 90)
 
 
+def test_a_key_duplicated_in_a_batch_that_changes_every_row_is_quarantined(warehouse: str, strategy: str) -> None:
+    # every stored row changes, so a rewrite inserts the whole stage without looking for
+    # duplicates first: the primary key it rebuilds must catch eu/7 twice
+    columns = [("region", "text"), ("id", "bigint"), ("qty", "integer")]
+    spec = ResourceSpec(source="dup", resource="changed", primary_key=("region", "id"))
+    load_resource(CsvConnector(columns, [f"eu,{i},1" for i in range(1, 101)]), spec, warehouse, run_id="first")
+    batch = [f"eu,{i},2" for i in range(1, 101)] + ["eu,7,3"]
+    result = load_resource(CsvConnector(columns, batch), spec, warehouse, run_id="second")
+    reason = "region, id: duplicate primary key (2 rows in the batch)"
+    assert result.applied_by == APPLIED_BY[strategy]
+    assert result.source_rows == 101 == result.loaded_rows + result.quarantined_rows
+    assert (result.inserted_rows, result.updated_rows, result.unchanged_rows) == (0, 99, 0)
+    assert result.quarantine_reasons == {reason: 2}
+    assert scalar(warehouse, "SELECT qty || ' ' || _run_id FROM raw.dup__changed WHERE id = 7") == "1 first"
+    assert scalar(warehouse, "SELECT count(*) FROM raw.dup__changed WHERE qty = 2 AND _run_id = 'second'") == 99
+
+
 # --------------------------------------------------------------------------- quarantine
 
 
