@@ -195,6 +195,16 @@ def test_an_event_that_is_not_an_object_or_not_json_is_refused_at_the_root() -> 
         events.parse_body(b'{"a": [1, -Infinity]}')
 
 
+def test_a_body_is_read_as_the_standard_library_reads_it_even_where_orjson_would_not() -> None:
+    # orjson reads the usual body; an integer past 64 bits must keep its digits (orjson would
+    # make it a float) and an escaped lone surrogate must still parse (orjson refuses it)
+    assert events.parse_body(b'{"a": [1, 2.5, "x"], "b": null}') == {"a": [1, 2.5, "x"], "b": None}
+    value = events.parse_body(b'{"big": 123456789012345678901234567890, "neg": -9223372036854775809}')
+    assert value == {"big": 123456789012345678901234567890, "neg": -9223372036854775809}
+    assert events.canonical_json(value) == '{"big":123456789012345678901234567890,"neg":-9223372036854775809}'
+    assert events.parse_body(b'{"s": "\\ud800"}') == {"s": "\ud800"}
+
+
 def test_the_digest_is_taken_of_sorted_compact_json_whatever_the_numbers() -> None:
     assert events.canonical_json({"b": [1, 1.5e-07], "a": {"z": 'é"', "y": None}}) == (
         '{"a":{"y":null,"z":"é\\""},"b":[1,1.5e-7]}'
