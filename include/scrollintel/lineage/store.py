@@ -190,6 +190,8 @@ class Table:
         result = list(old)
         for position, merge, by in self._rules:
             a, b = old[position], new[position]
+            if a == b and merge != "latest":  # every rule but "latest" (its clock may differ) keeps an equal value
+                continue
             if merge == "min":
                 result[position] = a if b is None else b if a is None or b < a else a
             elif merge == "max":
@@ -368,7 +370,12 @@ def _write_statement() -> str:
         # Nothing to merge in a run's datasets: a run reads or writes a dataset, or not.
         sql = table.insert("ON CONFLICT DO NOTHING") if table is RUN_DATASET else table.sql
         parts.append(f"w_{name} AS ({sql})")
-    return "WITH " + ",\n".join(parts) + "\nSELECT event_hash FROM w_event"
+    statement = "WITH " + ",\n".join(parts) + "\nSELECT event_hash FROM w_event"
+    # PostgreSQL's own $n placeholders, sent as they are by a RawCursor: psycopg parses a
+    # statement with %s placeholders on every execution once it is past 4 KB (this one is 16 KB),
+    # which cost the writer about as much as building all the rows of an event
+    pieces = statement.split("%s")
+    return "".join(f"{piece}${number}" for number, piece in enumerate(pieces[:-1], start=1)) + pieces[-1]
 
 
 WRITE = _write_statement()
@@ -799,10 +806,12 @@ class LineageStore:
         ends, rolled back entirely when it fails. No BEGIN/COMMIT round trips, each a wait for
         every request the combiner serves.
         """
+        import psycopg
+
         appended = EVENT.json(_event_row(event, writer) for event, writer in zip(events, writers, strict=True))
         conn.autocommit = True
         try:
-            with conn.cursor() as cursor:
+            with psycopg.RawCursor(conn) as cursor:
                 cursor.execute(WRITE, [appended, *rows.parameters()])
                 new_hashes = {row[0] for row in cursor.fetchall()}
         finally:
