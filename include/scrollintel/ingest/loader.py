@@ -635,7 +635,9 @@ class _Load:
                 # a key twice in the batch: every row of it goes to quarantine, on every apply path
                 # (an upsert would apply one copy or fail on the second, a join would count wrong).
                 # A typed batch is only checked where the apply path would not fail on it (_apply).
-                if not typed and quarantine.has_duplicates(conn, self.stage, self.columns, spec.primary_key, typed=False):
+                if not typed and quarantine.has_duplicates(
+                    conn, self.stage, self.columns, spec.primary_key, typed=False
+                ):
                     quarantine.ensure_table(conn, spec.table)
                     quarantined = self._quarantine_duplicates(conn)
                     loaded = staged - quarantined.total
