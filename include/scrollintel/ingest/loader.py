@@ -53,6 +53,7 @@ saying so.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import time
 import uuid
@@ -90,6 +91,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RAW_SCHEMA = "raw"
+#: Where the rows of a raw table are kept: its one partition (migration 0007).
+STORAGE_SCHEMA = "raw_storage"
 DEFAULT_CHUNK_ROWS = 50_000
 #: Chunks read ahead of the one COPY is taking (memory: about this many chunks more).
 PREFETCH_CHUNKS = 2
@@ -320,6 +323,14 @@ class _Load:
         self.batch_id = uuid.uuid4().hex
         #: The batch's stage table (see _staged_once): one per load, so loads never wait on each other.
         self.stage = (RAW_SCHEMA, f"{STAGE}_{self.batch_id[:16]}")
+        #: The raw table is partitioned (its rows in one partition in raw_storage), as every raw
+        #: table created since migration 0007 is; older ones are plain tables (see _rewrite).
+        self.partitioned = True
+        #: The stage is shaped like the raw table, ready to become its partition (a typed stage of
+        #: a partitioned table), and whether it did (then it is not dropped).
+        self.stage_is_storage = False
+        self.stage_swapped = False
+        self._storage_seq = itertools.count(1)
         self.started = datetime.now(UTC)
         self.clock = time.monotonic()
         self.schema: DiscoveredSchema
@@ -361,9 +372,12 @@ class _Load:
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"scrollintel.ingest:{spec.raw_table}",))
         contract = registry.current_contract(conn, spec.source, spec.resource)
         stored = state.read_state(conn, spec.source, spec.resource, for_update=True)
-        exists = conn.execute(
-            "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL", (RAW_SCHEMA, spec.table)
-        ).fetchone()[0]  # type: ignore[index]
+        kind = conn.execute(
+            "SELECT relkind FROM pg_class WHERE oid = to_regclass(format('%%I.%%I', %s::text, %s::text))",
+            (RAW_SCHEMA, spec.table),
+        ).fetchone()
+        exists = kind is not None
+        self.partitioned = kind is None or kind[0] == "p"
         before = stored.state if stored and exists else CursorState()
         if stored and not exists:
             log.warning("%s is missing but a cursor is stored: loading everything again", spec.raw_table)
@@ -494,48 +508,119 @@ class _Load:
 
     # -- first load ----------------------------------------------------------------------------
 
-    def _create_raw(self, conn: psycopg.Connection[Any], *, run_default: bool, with_key: bool) -> None:
+    def _create_raw(self, conn: psycopg.Connection[Any]) -> None:
+        """The raw table, partitioned, with no partition yet.
+
+        It holds no rows itself: they are in its one DEFAULT partition (:meth:`_new_storage`),
+        which carries the primary key and which a load that rewrites the table replaces
+        (:meth:`_swap_in`) while the table keeps its identity. Partitioned by ``_loaded_at``, a
+        column of the loader's own: PostgreSQL refuses to retype a partition key column, and a
+        key on the partitioned table would have to include it (a key column widened at the
+        source, ``integer`` to ``bigint``, must stay possible).
+        """
         from psycopg import sql
 
         columns: list[sql.Composable] = [
             sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type)) for c in self.columns
         ]
-        run_id = sql.SQL(" DEFAULT {}").format(sql.Literal(self.run_id)) if run_default else sql.SQL("")
         columns.append(sql.SQL("_loaded_at timestamptz NOT NULL DEFAULT now()"))
-        columns.append(sql.SQL("_run_id text NOT NULL{}").format(run_id))
+        columns.append(sql.SQL("_run_id text NOT NULL"))
         conn.execute(
-            sql.SQL("CREATE TABLE {} ({})").format(_ident(RAW_SCHEMA, self.spec.table), sql.SQL(", ").join(columns))
-        )
-        if with_key:
-            self._add_key(conn)
-
-    def _add_key(self, conn: psycopg.Connection[Any]) -> None:
-        from psycopg import sql
-
-        conn.execute(
-            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
-                _ident(RAW_SCHEMA, self.spec.table),
-                _ident(f"{self.spec.table[: MAX_IDENTIFIER - 5]}_pkey"),
-                sql.SQL(", ").join(_ident(name) for name in self.spec.primary_key),
+            sql.SQL("CREATE TABLE {} ({}) PARTITION BY RANGE (_loaded_at)").format(
+                _ident(RAW_SCHEMA, self.spec.table), sql.SQL(", ").join(columns)
             )
         )
 
+    def _add_key(self, conn: psycopg.Connection[Any], table: tuple[str, str] | None = None) -> None:
+        """The primary key of ``table`` (a partition being built), or of a plain raw table."""
+        from psycopg import sql
+
+        schema, name = table or (RAW_SCHEMA, self.spec.table)
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
+                _ident(schema, name),
+                _ident(f"{name[: MAX_IDENTIFIER - 5]}_pkey"),
+                sql.SQL(", ").join(_ident(key) for key in self.spec.primary_key),
+            )
+        )
+
+    def _new_storage(self, conn: psycopg.Connection[Any]) -> tuple[str, str]:
+        """A new table shaped like the raw table, in raw_storage, to become its partition.
+
+        Named after the raw table and this load. Rows COPYed into it without ``_loaded_at`` and
+        ``_run_id`` get now() and this run (the default is dropped when it is attached).
+        """
+        from psycopg import sql
+
+        table = (STORAGE_SCHEMA, f"{self.spec.table[:40]}__{self.batch_id[:12]}_{next(self._storage_seq)}")
+        conn.execute(
+            sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+                _ident(*table), _ident(RAW_SCHEMA, self.spec.table)
+            )
+        )
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id SET DEFAULT {}").format(
+                _ident(*table), sql.Literal(self.run_id)
+            )
+        )
+        return table
+
+    def _partitions(self, conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+        rows = conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE i.inhparent = to_regclass(format('%%I.%%I', %s::text, %s::text))",
+            (RAW_SCHEMA, self.spec.table),
+        ).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    def _swap_in(self, conn: psycopg.Connection[Any], table: tuple[str, str]) -> None:
+        """Make ``table`` the raw table's partition: key built, the previous partition detached and dropped.
+
+        In the load's transaction: readers of the raw table wait for the commit (DETACH takes
+        an ACCESS EXCLUSIVE lock, as TRUNCATE would) and then see the new rows.
+        """
+        from psycopg import sql
+
+        raw = _ident(RAW_SCHEMA, self.spec.table)
+        conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id DROP DEFAULT").format(_ident(*table)))
+        self._add_key(conn, table)
+        for old in self._partitions(conn):
+            conn.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(raw, _ident(*old)))
+            conn.execute(sql.SQL("DROP TABLE {}").format(_ident(*old)))
+        conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} DEFAULT").format(raw, _ident(*table)))
+
+    def _target(self, conn: psycopg.Connection[Any]) -> sql.Identifier:
+        """The table rows are written to: the raw table's partition (or the raw table, when plain).
+
+        Upserts go to the partition: it holds the primary key (``ON CONFLICT``'s arbiter), and
+        ``RETURNING xmax`` is refused on a partitioned table.
+        """
+        if not self.partitioned:
+            return _ident(RAW_SCHEMA, self.spec.table)
+        partitions = self._partitions(conn)
+        if len(partitions) != 1:
+            raise IngestError(
+                f"{self.spec.raw_table} should have one partition in {STORAGE_SCHEMA}, it has {len(partitions)} "
+                f"({', '.join('.'.join(p) for p in partitions) or 'none'}); it was changed by hand"
+            )
+        return _ident(*partitions[0])
+
     def _initial(self, conn: psycopg.Connection[Any], result: LoadResult) -> str | None:
-        """COPY straight into a new table; on bad rows, roll back and take the staged path."""
+        """COPY straight into the new table's partition; on bad rows, roll back and take the staged path."""
         import psycopg
         from psycopg import sql
 
-        table = _ident(RAW_SCHEMA, self.spec.table)
         binary = self._binary_ok()
         try:
             with conn.transaction():  # savepoint: FREEZE needs the table created in this subtransaction
-                self._create_raw(conn, run_default=True, with_key=False)
+                self._create_raw(conn)
+                storage = self._new_storage(conn)
                 statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {}, FREEZE)").format(
-                    table, _column_list(self.columns), sql.SQL("binary" if binary else "csv")
+                    _ident(*storage), _column_list(self.columns), sql.SQL("binary" if binary else "csv")
                 )
                 source_rows, copied = self._copy_in(conn, statement, binary=binary)
-                self._add_key(conn)
-                conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id DROP DEFAULT").format(table))
+                self._swap_in(conn, storage)
         except (psycopg.Error, BinaryUnavailable) as err:
             if isinstance(err, psycopg.Error) and not is_data_error(err):
                 raise
@@ -544,7 +629,8 @@ class _Load:
                 self.spec.raw_table,
                 getattr(err, "sqlstate", None) or err,
             )
-            self._create_raw(conn, run_default=False, with_key=True)
+            self._create_raw(conn)
+            self._swap_in(conn, self._new_storage(conn))  # empty: the staged path merges into it
             # the typed attempt was this one: straight to the validating stage
             return self._staged(conn, result, full_refresh=False, typed=False)
         result.path = "direct-binary" if binary else "direct"
@@ -552,7 +638,11 @@ class _Load:
         result.loaded_rows = result.inserted_rows = copied
         if self.spec.cursor is None:
             return None
-        row = conn.execute(sql.SQL("SELECT max({})::text FROM {}").format(_ident(self.spec.cursor), table)).fetchone()
+        row = conn.execute(
+            sql.SQL("SELECT max({})::text FROM {}").format(
+                _ident(self.spec.cursor), _ident(RAW_SCHEMA, self.spec.table)
+            )
+        ).fetchone()
         return row[0] if row else None
 
     def _binary_ok(self) -> bool:
@@ -589,6 +679,31 @@ class _Load:
                 )
         return self._staged_once(conn, result, full_refresh=full_refresh, typed=False, binary=False)
 
+    def _create_stage(self, conn: psycopg.Connection[Any], *, typed: bool) -> None:
+        """The batch's stage table (``self.stage``), created in the current subtransaction."""
+        from psycopg import sql
+
+        self.stage_swapped = False
+        # typed, of a partitioned raw table: a new table shaped like it, which becomes its partition
+        # when the batch rewrites the table (the rows are then written once), else is dropped
+        self.stage_is_storage = typed and self.partitioned
+        if self.stage_is_storage:
+            self.stage = self._new_storage(conn)
+        else:
+            # typed: the warehouse types, values parsed once by COPY (the casts below are then no-ops);
+            # text: every value checked before it is cast, bad rows quarantined.
+            # UNLOGGED in raw, not TEMP: PostgreSQL never reads a temporary table in parallel, and the
+            # join of a large batch with its table is the longest step of a merge. Created and dropped
+            # in the load's transaction, it is never visible to anyone else (a killed load leaves nothing).
+            self.stage = (RAW_SCHEMA, f"{STAGE}_{self.batch_id[:16]}")
+            columns = [
+                sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type) if typed else sql.SQL("text"))
+                for c in self.columns
+            ]
+            conn.execute(
+                sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(_ident(*self.stage), sql.SQL(", ").join(columns))
+            )
+
     def _staged_once(
         self, conn: psycopg.Connection[Any], result: LoadResult, *, full_refresh: bool, typed: bool, binary: bool
     ) -> str | None:
@@ -596,21 +711,12 @@ class _Load:
         from psycopg import sql
 
         spec = self.spec
+        self._create_stage(conn, typed=typed)
         stage = _ident(*self.stage)
-        # typed: the warehouse types, values parsed once by COPY (the casts below are then no-ops);
-        # text: every value checked before it is cast, bad rows quarantined.
-        # UNLOGGED in raw, not TEMP: PostgreSQL never reads a temporary table in parallel, and the
-        # join of a large batch with its table is the longest step of a merge. Created and dropped
-        # in the load's transaction, it is never visible to anyone else (a killed load leaves nothing).
-        columns = [
-            sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type) if typed else sql.SQL("text"))
-            for c in self.columns
-        ]
-        conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(stage, sql.SQL(", ").join(columns)))
         # FREEZE (the stage was created in this subtransaction): rows land with their hint bits
         # set, so the scans that follow do not dirty and write every page once more
-        statement = sql.SQL("COPY {} FROM STDIN (FORMAT {}, FREEZE)").format(
-            stage, sql.SQL("binary" if binary else "csv")
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {}, FREEZE)").format(
+            stage, _column_list(self.columns), sql.SQL("binary" if binary else "csv")
         )
         source_rows, staged = self._copy_in(conn, statement, binary=binary)
         if staged >= LARGE_BATCH_ROWS:
@@ -671,7 +777,8 @@ class _Load:
         result.unchanged_rows = loaded - written
         result.quarantined_rows = quarantined.total
         result.quarantine_reasons = dict(quarantined.by_reason)
-        conn.execute(sql.SQL("DROP TABLE {}").format(stage))
+        if not self.stage_swapped:
+            conn.execute(sql.SQL("DROP TABLE {}").format(stage))
         return cursor_max
 
     def _quarantine_duplicates(self, conn: psycopg.Connection[Any]) -> quarantine.QuarantineCounts:
@@ -731,10 +838,12 @@ class _Load:
             raise _DuplicateKeys(f"{spec.raw_table}: a primary key value is in more than one row")
 
     def _estimated_rows(self, conn: psycopg.Connection[Any]) -> float:
-        """Rows in the raw table as the planner believes (kept up to date by loads and autovacuum)."""
+        """Rows in the raw table as the planner believes (kept up to date by loads and autovacuum).
+
+        Read from its partition: a partitioned table has no row count of its own.
+        """
         row = conn.execute(
-            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(format('%%I.%%I', %s::text, %s::text))",
-            (RAW_SCHEMA, self.spec.table),
+            "SELECT reltuples FROM pg_class WHERE oid = %s::text::regclass", (self._target(conn).as_string(conn),)
         ).fetchone()
         return max(float(row[0]), 0.0) if row and row[0] is not None else 0.0
 
@@ -859,17 +968,47 @@ class _Load:
         )
 
     def _rewrite(self, conn: psycopg.Connection[Any], *, full_refresh: bool, matched: bool) -> None:
-        """Replace the table's rows in place: TRUNCATE, one INSERT of kept and changed rows, key rebuilt.
+        """Replace the table's rows: the kept and the changed rows, written once, key built afterwards.
 
-        The table keeps its identity (the dbt views over it stay valid). TRUNCATE holds an ACCESS
-        EXCLUSIVE lock until commit, so readers wait for the load instead of seeing a mix, and
-        then see the new rows (a REPEATABLE READ transaction that started before the commit and
-        reads the table only afterwards sees it empty: PostgreSQL's documented TRUNCATE caveat).
+        A partitioned raw table gets a new partition, swapped in (:meth:`_swap_in`). When every
+        row of the batch is new or changed (``not matched``) and the stage is shaped like the
+        table, the stage *is* the new partition: only the stored rows absent from the batch are
+        added to it (none on a full refresh), so the batch's rows are written once, as in a first
+        load. Otherwise kept and changed rows are inserted into a new partition.
+
+        A plain raw table (created before migration 0007) is emptied with TRUNCATE and refilled
+        by one INSERT, its key dropped and rebuilt. Either way the table keeps its identity (the
+        dbt views over it stay valid), readers wait for the load's commit (ACCESS EXCLUSIVE lock)
+        and then see the new rows (a REPEATABLE READ transaction that started before the commit
+        and reads the table only afterwards sees the new rows or none, PostgreSQL's documented
+        TRUNCATE and COPY FREEZE caveat).
         """
         from psycopg import sql
 
+        raw_columns = self._raw_columns(conn)
+        columns = sql.SQL(", ").join(_ident(name) for name in raw_columns)
+        keep = sql.SQL("_same") if full_refresh else sql.SQL("_same OR NOT _in_batch")
+        if self.partitioned:
+            if self.stage_is_storage and not matched:
+                storage = self.stage
+                if not full_refresh:  # the kept rows are the stored rows absent from the batch
+                    conn.execute(
+                        sql.SQL("INSERT INTO {} ({columns}) SELECT {columns} FROM {} WHERE NOT _in_batch").format(
+                            _ident(*storage), _ident(KEPT), columns=columns
+                        )
+                    )
+                self.stage_swapped = True
+            else:
+                changed = self._changed_rows(conn, matched=matched)
+                storage = self._new_storage(conn)
+                conn.execute(
+                    sql.SQL("INSERT INTO {} ({columns}) SELECT {columns} FROM {} WHERE {} UNION ALL {}").format(
+                        _ident(*storage), _ident(KEPT), keep, changed, columns=columns
+                    )
+                )
+            self._swap_in(conn, storage)
+            return
         table = _ident(RAW_SCHEMA, self.spec.table)
-        columns = sql.SQL(", ").join(_ident(name) for name in self._raw_columns(conn))
         key = conn.execute(
             "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) "
             "AND contype = 'p'",
@@ -879,7 +1018,6 @@ class _Load:
         conn.execute(sql.SQL("TRUNCATE {}").format(table))
         if key:
             conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, _ident(key[0])))
-        keep = sql.SQL("_same") if full_refresh else sql.SQL("_same OR NOT _in_batch")
         conn.execute(
             sql.SQL(
                 "INSERT INTO {table} ({columns}) SELECT {columns} FROM {kept} WHERE {keep} UNION ALL {changed}"
@@ -892,7 +1030,7 @@ class _Load:
         from psycopg import sql
 
         spec = self.spec
-        table = _ident(RAW_SCHEMA, spec.table)
+        table = self._target(conn)
         raw_columns = self._raw_columns(conn)
         names = [name for name in raw_columns if name not in spec.primary_key]
         conn.execute(
@@ -941,7 +1079,7 @@ class _Load:
             "ON CONFLICT ({keys}) {action} RETURNING (xmax = 0) AS inserted) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FROM merged"
         ).format(
-            table=_ident(RAW_SCHEMA, spec.table),
+            table=self._target(conn),
             columns=_column_list(self.columns),
             casts=casts,
             stage=_ident(*self.stage),
@@ -982,7 +1120,7 @@ class _Load:
         )
         cur = conn.execute(
             sql.SQL("DELETE FROM {} AS t WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})").format(
-                _ident(RAW_SCHEMA, spec.table), _ident(*self.stage), match
+                self._target(conn), _ident(*self.stage), match
             )
         )
         return cur.rowcount
