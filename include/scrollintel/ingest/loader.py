@@ -11,13 +11,16 @@ One load is one warehouse transaction. In it, in order:
 3. the rows, streamed from the connector's CSV chunks through ``COPY`` (no Python object per
    row; the source is read a couple of chunks ahead in a thread, so memory is a few chunks):
 
-   - **first load** (no raw table yet): ``COPY ... (FREEZE)`` straight into a new table, primary
-     key built afterwards; in binary when the connector offers it (``supports_binary`` /
-     ``extract_binary``: PostgreSQL sources, values already cast to the warehouse types by the
-     source server). When a value does not parse or a key is null or duplicated, the attempt is
-     rolled back to a savepoint and the rows are re-extracted into the stage of text columns;
-   - **staged path**: ``COPY`` into a stage table (UNLOGGED, in ``raw``, created and dropped in
-     the load's transaction), first typed: binary when the connector offers it, else its CSV
+   - **first load** (no raw table yet): the raw table is created partitioned (its rows live in
+     one partition in ``raw_storage``, which a rewrite replaces; see :meth:`_Load._create_raw`);
+     ``COPY ... (FREEZE)`` straight into a new partition, primary key built afterwards; in
+     binary when the connector offers it (``supports_binary`` / ``extract_binary``: PostgreSQL
+     sources, values already cast to the warehouse types by the source server). When a value
+     does not parse or a key is null or duplicated, the attempt is rolled back to a savepoint
+     and the rows are re-extracted into the stage of text columns;
+   - **staged path**: ``COPY`` into a stage table (created in the load's transaction; typed, it
+     is shaped like the raw table, in ``raw_storage``, ready to become its partition; else
+     UNLOGGED, in ``raw``), first typed: binary when the connector offers it, else its CSV
      parsed by ``COPY`` into the warehouse types, so each value is parsed once. When a value
      does not fit, a key is duplicated or the binary form is unavailable, that attempt is rolled
      back to a savepoint and the batch is read again into a stage of text columns, whose values
@@ -25,8 +28,10 @@ One load is one warehouse transaction. In it, in order:
      DISTINCT FROM (excluded row)`` (a batch that is small next to the table), or, for a large
      batch, one join of the batch with the whole table into a temporary table of the stored
      rows that stay, followed by writing only the changed rows or, when most of the table
-     changed, ``TRUNCATE`` and one ``INSERT`` with the primary key rebuilt afterwards (same rows
-     and counts, a fraction of the time of millions of single-row upserts). Unchanged rows are
+     changed, a new partition swapped in: the stage itself when every row of the batch changed
+     (the batch is then written once, as in a first load), else the kept and changed rows
+     inserted into a new one (same rows and counts, a fraction of the time of millions of
+     single-row upserts; a raw table created before partitions is emptied and refilled). Unchanged rows are
      not rewritten and keep their ``_loaded_at``/``_run_id`` either way, so replaying a batch
      changes nothing. A primary key value that is in more than one row of the batch sends
      every one of those rows to quarantine, whichever way the batch is then applied (one
@@ -37,7 +42,8 @@ One load is one warehouse transaction. In it, in order:
      again on the rest;
    - **full refresh** (no cursor): the staged merge, then rows whose key is not in the batch
      are deleted; all in the same transaction, so readers see the old table or the new one.
-     (Not a new table renamed into place: that would break the dbt views that read raw tables.)
+     (Not a new table renamed into place: that would break the dbt views that read raw tables;
+     a new partition keeps the raw table itself.)
 
 4. the counts check: rows read from the source = rows loaded + rows quarantined, else rollback;
 5. the new cursor state and a ``governance.ingest_load_run`` row; commit.
@@ -575,7 +581,8 @@ class _Load:
         return [(row[0], row[1]) for row in rows]
 
     def _swap_in(self, conn: psycopg.Connection[Any], table: tuple[str, str]) -> None:
-        """Make ``table`` the raw table's partition: key built, the previous partition detached and dropped.
+        """Make ``table`` the raw table's partition: key built, the previous partition detached and
+        dropped, statistics gathered.
 
         In the load's transaction: readers of the raw table wait for the commit (DETACH takes
         an ACCESS EXCLUSIVE lock, as TRUNCATE would) and then see the new rows.
@@ -589,6 +596,10 @@ class _Load:
             conn.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(raw, _ident(*old)))
             conn.execute(sql.SQL("DROP TABLE {}").format(_ident(*old)))
         conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} DEFAULT").format(raw, _ident(*table)))
+        # statistics of the raw table itself (and of its new partition): autovacuum never analyzes a
+        # partitioned table, and without them the planner guesses 200 distinct values per column
+        # for any query that reads it (a dbt model's join would be planned for millions of rows)
+        conn.execute(sql.SQL("ANALYZE {}").format(raw))
 
     def _target(self, conn: psycopg.Connection[Any]) -> sql.Identifier:
         """The table rows are written to: the raw table's partition (or the raw table, when plain).

@@ -184,6 +184,107 @@ def test_full_refresh_deletes_rows_gone_from_the_source_and_replays_as_a_no_op(
     assert _raw_state(warehouse, "raw.src__orders") == before
 
 
+def _partitions(url: str, table: str) -> list[str]:
+    """The partitions of raw.<table>, as schema.name."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass", (f"raw.{table}",)
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _rewrite_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scrollintel.ingest import loader
+
+    for name, value in STRATEGIES["join-rewrite"].items():
+        monkeypatch.setattr(loader, name, value)
+
+
+def test_a_rewrite_swaps_in_a_new_partition_and_views_over_the_raw_table_stay_valid(
+    shop_url: str, source_db: str, warehouse: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _copy_orders(shop_url, source_db)
+    source = _orders_source()
+    connector = PostgresConnector(source, source_db)
+    spec = ResourceSpec.from_config(source, "orders")
+    load_resource(connector, spec, warehouse, run_id="first")
+    assert scalar(warehouse, "SELECT relkind FROM pg_class WHERE oid = 'raw.src__orders'::regclass") == "p"
+    (first,) = _partitions(warehouse, "src__orders")
+    assert first.startswith("raw_storage.src__orders__")
+    key = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'"
+    assert scalar(warehouse, key, (first,)) == "PRIMARY KEY (order_id)"
+    # the raw table itself has statistics (autovacuum never gathers them for a partitioned table)
+    stats = "SELECT count(*) FROM pg_stats WHERE schemaname = 'raw' AND tablename = 'src__orders' AND inherited"
+    assert scalar(warehouse, stats) == len(ORDER_COLUMNS) + 2
+    # a view over the raw table, as dbt's staging models are: it must survive every rewrite
+    execute(warehouse, "CREATE VIEW public.orders_status AS SELECT order_id, status FROM raw.src__orders")
+    _rewrite_everything(monkeypatch)
+
+    # every row read changed (the one at the old cursor too), half of the table absent from the batch
+    execute(
+        source_db,
+        "UPDATE orders SET status = 'returned', updated_at = '2026-03-01T00:00:00Z' "
+        "WHERE order_id % 2 = 0 OR updated_at = (SELECT max(updated_at) FROM orders)",
+    )
+    changed = scalar(source_db, "SELECT count(*) FROM orders WHERE updated_at = '2026-03-01T00:00:00Z'")
+    second = load_resource(connector, spec, warehouse, run_id="second")
+    assert (second.applied_by, second.updated_rows, second.unchanged_rows) == ("rewrite", changed, 0)
+    (swapped,) = _partitions(warehouse, "src__orders")
+    assert swapped != first and scalar(warehouse, "SELECT to_regclass(%s)", (first,)) is None
+    assert scalar(warehouse, key, (swapped,)) == "PRIMARY KEY (order_id)"
+    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
+        source_db, "orders", ORDER_COLUMNS, "order_id"
+    )
+    # the rows absent from the batch were carried over as they were
+    by_run = "SELECT _run_id, count(*) FROM raw.src__orders GROUP BY 1 ORDER BY 1"
+    with connect(warehouse) as conn:
+        assert conn.execute(by_run).fetchall() == [("first", 1000 - changed), ("second", changed)]
+    returned = "SELECT count(*) FROM {} WHERE status = 'returned'"
+    assert scalar(warehouse, returned.format("public.orders_status")) == scalar(source_db, returned.format("orders"))
+
+    # some rows read again unchanged: the kept and changed rows go to another new partition
+    execute(source_db, "UPDATE orders SET status = 'lost', updated_at = '2026-04-01T00:00:00Z' WHERE order_id % 3 = 0")
+    kept = scalar(source_db, "SELECT count(*) FROM orders WHERE updated_at = '2026-03-01T00:00:00Z'")
+    third = load_resource(connector, spec, warehouse, run_id="third")
+    assert third.applied_by == "rewrite" and third.unchanged_rows == kept > 0
+    (again,) = _partitions(warehouse, "src__orders")
+    assert again not in (first, swapped)
+    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
+        source_db, "orders", ORDER_COLUMNS, "order_id"
+    )
+    lost = scalar(source_db, "SELECT count(*) FROM orders WHERE status = 'lost'")
+    assert scalar(warehouse, "SELECT count(*) FROM raw.src__orders WHERE _run_id = 'third'") == lost
+    assert scalar(warehouse, "SELECT count(*) FROM public.orders_status WHERE status = 'lost'") == lost
+
+
+def test_a_raw_table_from_before_partitions_is_still_loaded_and_rewritten_in_place(
+    shop_url: str, source_db: str, warehouse: str, strategy: str
+) -> None:
+    _copy_orders(shop_url, source_db)
+    source = _orders_source()
+    connector = PostgresConnector(source, source_db)
+    spec = ResourceSpec.from_config(source, "orders")
+    load_resource(connector, spec, warehouse, run_id="first")
+    # the raw table as loads before migration 0007 left it: a plain table holding the key
+    execute(
+        warehouse,
+        "CREATE TABLE raw.plain AS SELECT * FROM raw.src__orders",
+        "DROP TABLE raw.src__orders",
+        "ALTER TABLE raw.plain RENAME TO src__orders",
+        "ALTER TABLE raw.src__orders ADD CONSTRAINT src__orders_pkey PRIMARY KEY (order_id), "
+        "ALTER COLUMN _loaded_at SET DEFAULT now(), ALTER COLUMN _loaded_at SET NOT NULL, "
+        "ALTER COLUMN _run_id SET NOT NULL",
+    )
+    execute(source_db, "UPDATE orders SET status = 'returned', updated_at = '2026-03-01T00:00:00Z'")
+    second = load_resource(connector, spec, warehouse, run_id="second")
+    assert second.applied_by == APPLIED_BY[strategy] and second.updated_rows == 1000
+    assert scalar(warehouse, "SELECT relkind FROM pg_class WHERE oid = 'raw.src__orders'::regclass") == "r"
+    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
+        source_db, "orders", ORDER_COLUMNS, "order_id"
+    )
+    assert scalar(warehouse, "SELECT count(*) FROM raw.src__orders WHERE _run_id = 'second'") == 1000
+
+
 def _keyless_orders(source_db: str) -> Any:
     """A source table without a primary key constraint (a view or a careless table): 500 rows, note 'v1'."""
     execute(
