@@ -11,8 +11,8 @@ not) together with the good rows and the cursor.
 Each quarantined row keeps its raw text values as a JSON object (``raw_row``), a ``reason``
 that names the columns and types but no values (safe to log and count), a ``detail`` with
 PostgreSQL's own message (which may quote the value), the run id and the batch id. Replaying a
-batch adds nothing: a row already quarantined for the same reason is not stored twice (copies of
-a duplicated key that are identical are numbered, so each of them is kept).
+batch adds nothing: a row already quarantined for the same reason is not stored twice (identical
+copies within one batch are numbered, so each of them is kept).
 """
 
 from __future__ import annotations
@@ -121,15 +121,22 @@ def quarantine_invalid(
     run_id: str,
     batch_id: str,
 ) -> QuarantineCounts:
-    """Move rows with a null key or a value that does not parse from ``stage`` (schema, name) to quarantine."""
+    """Move rows with a null key or a value that does not parse from ``stage`` (schema, name) to quarantine.
+
+    Identical rows of one batch are each kept (the second and later copies are numbered in their
+    hash), so the quarantine holds as many rows as the counts say; the first copy's hash is the
+    row's own, so a row re-read in a later batch, or a replayed batch, adds nothing.
+    """
     from psycopg import sql
 
     flag, reason, detail = _problem_parts(columns, primary_key)
     statement = sql.SQL(
         "WITH bad AS (DELETE FROM {stage} AS s WHERE {flag} "
         "RETURNING to_jsonb(s) AS raw_row, {reason} AS reason, {detail} AS detail), "
+        "numbered AS (SELECT *, row_number() OVER (PARTITION BY raw_row, reason) AS copy FROM bad), "
         "kept AS (INSERT INTO {target} (run_id, batch_id, reason, detail, raw_row, row_hash) "
-        "SELECT {run}, {batch}, reason, detail, raw_row, md5(raw_row::text) FROM bad "
+        "SELECT {run}, {batch}, reason, detail, raw_row, "
+        "md5(CASE WHEN copy = 1 THEN raw_row::text ELSE raw_row::text || '#' || copy END) FROM numbered "
         "ON CONFLICT (row_hash, reason) DO NOTHING) "
         "SELECT reason, count(*) FROM bad GROUP BY reason"
     ).format(

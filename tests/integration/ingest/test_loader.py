@@ -456,6 +456,19 @@ def _rows_with_one_percent_bad(n: int = 5000) -> tuple[list[str], dict[int, str]
 COLUMNS = [("id", "bigint"), ("qty", "integer"), ("price", "numeric(10,2)"), ("day", "date"), ("label", "text")]
 
 
+def test_identical_malformed_rows_are_each_kept_in_quarantine_and_a_replay_adds_none(warehouse: str) -> None:
+    # a null key is never a duplicate key: three identical rows reach the invalid-row quarantine
+    rows = ["1,1,1.00,2026-01-01,a"] + [",seven,1.00,2026-01-01,same"] * 3 + ["2,2,2.00,2026-01-02,b"]
+    spec = csv_spec("same")
+    first = load_resource(CsvConnector(COLUMNS, rows), spec, warehouse, run_id="first")
+    assert first.quarantine_reasons == {"id: null primary key; qty: not a valid integer": 3}
+    assert first.source_rows == 5 == first.loaded_rows + first.quarantined_rows
+    stored = "SELECT count(*) FROM raw_quarantine.same__items WHERE raw_row ->> 'label' = 'same'"
+    assert scalar(warehouse, stored) == 3
+    replay = load_resource(CsvConnector(COLUMNS, rows), spec, warehouse, run_id="replay")
+    assert replay.quarantined_rows == 3 and scalar(warehouse, stored) == 3
+
+
 @pytest.mark.parametrize("first_load", [True, False], ids=["first-load", "incremental"])
 def test_one_percent_malformed_rows_are_quarantined_with_a_reason_and_the_run_succeeds(
     warehouse: str, first_load: bool, strategy: str
