@@ -387,6 +387,13 @@ class Row:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
+def fastest(case: str, rows: int, trials: list[dict[str, Any]], note: str, best: str) -> Row:
+    """The fastest of a loader's ``trials`` (child reports) as a row: its ``note`` field, the peak RSS of all."""
+    top = min(trials, key=lambda trial: trial["seconds"])
+    rss = max(trial["rss_mb"] for trial in trials)
+    return Row(case, rows, top["seconds"], ", ".join(filter(None, (top[note], best))), rss)
+
+
 def table(rows: list[Row], baseline: Row) -> None:
     print(f"{'case':<58} {'rows':>11} {'seconds':>8} {'rows/s':>10} {'vs raw COPY':>11} {'RSS MB':>7}  note")
     print("-" * 130)
@@ -480,24 +487,9 @@ def main() -> None:  # noqa: PLR0912, PLR0915 - one linear script
                 conn.execute("CHECKPOINT")
             merges.append(run_child("pg", ctx, run_id=f"merge-{trial}"))
             assert merges[-1]["written"] == n, merges[-1]
-        full = min(fulls, key=lambda r: r["seconds"])
-        merged = min(merges, key=lambda r: r["seconds"])
-        full_row = Row(
-            "loader: full load (first load, COPY straight in)",
-            n,
-            full["seconds"],
-            ", ".join(filter(None, (full["path"], best))),
-            max(r["rss_mb"] for r in fulls),
-        )
-        rows.append(full_row)
-        merge_row = Row(
-            "loader: incremental merge, all rows changed",
-            n,
-            merged["seconds"],
-            ", ".join(filter(None, (merged["how"], best))),
-            max(r["rss_mb"] for r in merges),
-        )
-        rows.append(merge_row)
+        full_row = fastest("loader: full load (first load, COPY straight in)", n, fulls, "path", best)
+        merge_row = fastest("loader: incremental merge, all rows changed", n, merges, "how", best)
+        rows += [full_row, merge_row]
         rerun = run_child("pg", ctx, run_id="rerun")
         rerun_row = Row(
             "loader: rerun, no changes (incremental)", n, rerun["seconds"], f"read {rerun['source_rows']} row(s)"
@@ -555,26 +547,8 @@ def main() -> None:  # noqa: PLR0912, PLR0915 - one linear script
                     fulls.append(run_child(f"files-{fmt}", ctx, run_id=f"{fmt}-full-{trial}"))
                     write_files(ctx, 1)  # a new version of the file: every row changed
                     merges.append(run_child(f"files-{fmt}", ctx, run_id=f"{fmt}-merge-{trial}"))
-                first = min(fulls, key=lambda r: r["seconds"])
-                changed = min(merges, key=lambda r: r["seconds"])
-                file_rows.append(
-                    Row(
-                        f"loader: {fmt} file, full load",
-                        n,
-                        first["seconds"],
-                        ", ".join(filter(None, (first["path"], best))),
-                        max(r["rss_mb"] for r in fulls),
-                    )
-                )
-                file_rows.append(
-                    Row(
-                        f"loader: {fmt} file, new version, all rows changed",
-                        n,
-                        changed["seconds"],
-                        ", ".join(filter(None, (changed["how"], best))),
-                        max(r["rss_mb"] for r in merges),
-                    )
-                )
+                file_rows.append(fastest(f"loader: {fmt} file, full load", n, fulls, "path", best))
+                file_rows.append(fastest(f"loader: {fmt} file, new version, all rows changed", n, merges, "how", best))
                 same = run_child(f"files-{fmt}", ctx, run_id=f"{fmt}-rerun")
                 file_rows.append(
                     Row(

@@ -332,9 +332,7 @@ class _Load:
         #: The raw table is partitioned (its rows in one partition in raw_storage), as every raw
         #: table created since migration 0007 is; older ones are plain tables (see _rewrite).
         self.partitioned = True
-        #: The stage is shaped like the raw table, ready to become its partition (a typed stage of
-        #: a partitioned table), and whether it did (then it is not dropped).
-        self.stage_is_storage = False
+        #: The stage became the raw table's partition (see _rewrite): then it is not dropped.
         self.stage_swapped = False
         self._storage_seq = itertools.count(1)
         self.started = datetime.now(UTC)
@@ -601,21 +599,21 @@ class _Load:
         # for any query that reads it (a dbt model's join would be planned for millions of rows)
         conn.execute(sql.SQL("ANALYZE {}").format(raw))
 
-    def _target(self, conn: psycopg.Connection[Any]) -> sql.Identifier:
+    def _target(self, conn: psycopg.Connection[Any]) -> tuple[str, str]:
         """The table rows are written to: the raw table's partition (or the raw table, when plain).
 
         Upserts go to the partition: it holds the primary key (``ON CONFLICT``'s arbiter), and
         ``RETURNING xmax`` is refused on a partitioned table.
         """
         if not self.partitioned:
-            return _ident(RAW_SCHEMA, self.spec.table)
+            return (RAW_SCHEMA, self.spec.table)
         partitions = self._partitions(conn)
         if len(partitions) != 1:
             raise IngestError(
                 f"{self.spec.raw_table} should have one partition in {STORAGE_SCHEMA}, it has {len(partitions)} "
                 f"({', '.join('.'.join(p) for p in partitions) or 'none'}); it was changed by hand"
             )
-        return _ident(*partitions[0])
+        return partitions[0]
 
     def _initial(self, conn: psycopg.Connection[Any], result: LoadResult) -> str | None:
         """COPY straight into the new table's partition; on bad rows, roll back and take the staged path."""
@@ -697,8 +695,7 @@ class _Load:
         self.stage_swapped = False
         # typed, of a partitioned raw table: a new table shaped like it, which becomes its partition
         # when the batch rewrites the table (the rows are then written once), else is dropped
-        self.stage_is_storage = typed and self.partitioned
-        if self.stage_is_storage:
+        if typed and self.partitioned:
             self.stage = self._new_storage(conn)
         else:
             # typed: the warehouse types, values parsed once by COPY (the casts below are then no-ops);
@@ -854,7 +851,8 @@ class _Load:
         Read from its partition: a partitioned table has no row count of its own.
         """
         row = conn.execute(
-            "SELECT reltuples FROM pg_class WHERE oid = %s::text::regclass", (self._target(conn).as_string(conn),)
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(format('%%I.%%I', %s::text, %s::text))",
+            self._target(conn),
         ).fetchone()
         return max(float(row[0]), 0.0) if row and row[0] is not None else 0.0
 
@@ -1000,7 +998,7 @@ class _Load:
         columns = sql.SQL(", ").join(_ident(name) for name in raw_columns)
         keep = sql.SQL("_same") if full_refresh else sql.SQL("_same OR NOT _in_batch")
         if self.partitioned:
-            if self.stage_is_storage and not matched:
+            if self.stage[0] == STORAGE_SCHEMA and not matched:  # the stage is shaped like the table
                 storage = self.stage
                 if not full_refresh:  # the kept rows are the stored rows absent from the batch
                     conn.execute(
@@ -1041,7 +1039,7 @@ class _Load:
         from psycopg import sql
 
         spec = self.spec
-        table = self._target(conn)
+        table = _ident(*self._target(conn))
         raw_columns = self._raw_columns(conn)
         names = [name for name in raw_columns if name not in spec.primary_key]
         conn.execute(
@@ -1090,7 +1088,7 @@ class _Load:
             "ON CONFLICT ({keys}) {action} RETURNING (xmax = 0) AS inserted) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FROM merged"
         ).format(
-            table=self._target(conn),
+            table=_ident(*self._target(conn)),
             columns=_column_list(self.columns),
             casts=casts,
             stage=_ident(*self.stage),
@@ -1131,7 +1129,7 @@ class _Load:
         )
         cur = conn.execute(
             sql.SQL("DELETE FROM {} AS t WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})").format(
-                self._target(conn), _ident(*self.stage), match
+                _ident(*self._target(conn)), _ident(*self.stage), match
             )
         )
         return cur.rowcount

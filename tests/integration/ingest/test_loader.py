@@ -129,14 +129,28 @@ def _orders_source(policy: str = "freeze", cursor: str | None = "updated_at") ->
     return postgres_source("src", [{"name": "orders", "primary_key": ["order_id"], "cursor": cursor}], policy=policy)
 
 
-def test_incremental_load_merges_changed_and_new_rows_only(
-    shop_url: str, source_db: str, warehouse: str, strategy: str
-) -> None:
+def _orders_loaded_once(
+    shop_url: str, source_db: str, warehouse: str, *, cursor: str | None = "updated_at"
+) -> tuple[PostgresConnector, ResourceSpec]:
+    """1,000 shop orders copied to ``source_db`` and loaded once (run ``first``): their connector and spec."""
     _copy_orders(shop_url, source_db)
-    source = _orders_source()
+    source = _orders_source(cursor=cursor)
     connector = PostgresConnector(source, source_db)
     spec = ResourceSpec.from_config(source, "orders")
     load_resource(connector, spec, warehouse, run_id="first")
+    return connector, spec
+
+
+def _assert_orders_landed(warehouse: str, source_db: str) -> None:
+    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
+        source_db, "orders", ORDER_COLUMNS, "order_id"
+    )
+
+
+def test_incremental_load_merges_changed_and_new_rows_only(
+    shop_url: str, source_db: str, warehouse: str, strategy: str
+) -> None:
+    connector, spec = _orders_loaded_once(shop_url, source_db, warehouse)
     execute(
         source_db,
         "UPDATE orders SET status = 'returned', updated_at = '2026-02-01T00:00:00Z' WHERE order_id % 10 = 0",
@@ -150,21 +164,15 @@ def test_incremental_load_merges_changed_and_new_rows_only(
     assert second.source_rows == 201
     assert (second.inserted_rows, second.updated_rows, second.unchanged_rows) == (100, 100, 1)
     assert second.cursor_after == "2026-02-02 00:00:00+00"
-    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
-        source_db, "orders", ORDER_COLUMNS, "order_id"
-    )
+    _assert_orders_landed(warehouse, source_db)
     assert scalar(warehouse, "SELECT count(*) FROM raw.src__orders WHERE _run_id = 'second'") == 200
 
 
 def test_full_refresh_deletes_rows_gone_from_the_source_and_replays_as_a_no_op(
     shop_url: str, source_db: str, warehouse: str, strategy: str
 ) -> None:
-    _copy_orders(shop_url, source_db)
-    source = _orders_source(cursor=None)
-    connector = PostgresConnector(source, source_db)
-    spec = ResourceSpec.from_config(source, "orders")
+    connector, spec = _orders_loaded_once(shop_url, source_db, warehouse, cursor=None)
     assert spec.incremental is False
-    load_resource(connector, spec, warehouse, run_id="first")
     execute(
         source_db,
         "DELETE FROM orders WHERE order_id % 7 = 0",
@@ -175,9 +183,7 @@ def test_full_refresh_deletes_rows_gone_from_the_source_and_replays_as_a_no_op(
     assert second.mode == "full_refresh" and second.applied_by == APPLIED_BY[strategy]
     assert second.deleted_rows == deleted
     assert second.updated_rows == scalar(source_db, "SELECT count(*) FROM orders WHERE order_id % 7 = 1")
-    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
-        source_db, "orders", ORDER_COLUMNS, "order_id"
-    )
+    _assert_orders_landed(warehouse, source_db)
     before = _raw_state(warehouse, "raw.src__orders")
     third = load_resource(connector, spec, warehouse, run_id="third")
     assert (third.inserted_rows, third.updated_rows, third.deleted_rows) == (0, 0, 0)
@@ -203,11 +209,7 @@ def _rewrite_everything(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_rewrite_swaps_in_a_new_partition_and_views_over_the_raw_table_stay_valid(
     shop_url: str, source_db: str, warehouse: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _copy_orders(shop_url, source_db)
-    source = _orders_source()
-    connector = PostgresConnector(source, source_db)
-    spec = ResourceSpec.from_config(source, "orders")
-    load_resource(connector, spec, warehouse, run_id="first")
+    connector, spec = _orders_loaded_once(shop_url, source_db, warehouse)
     assert scalar(warehouse, "SELECT relkind FROM pg_class WHERE oid = 'raw.src__orders'::regclass") == "p"
     (first,) = _partitions(warehouse, "src__orders")
     assert first.startswith("raw_storage.src__orders__")
@@ -232,9 +234,7 @@ def test_a_rewrite_swaps_in_a_new_partition_and_views_over_the_raw_table_stay_va
     (swapped,) = _partitions(warehouse, "src__orders")
     assert swapped != first and scalar(warehouse, "SELECT to_regclass(%s)", (first,)) is None
     assert scalar(warehouse, key, (swapped,)) == "PRIMARY KEY (order_id)"
-    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
-        source_db, "orders", ORDER_COLUMNS, "order_id"
-    )
+    _assert_orders_landed(warehouse, source_db)
     # the rows absent from the batch were carried over as they were
     by_run = "SELECT _run_id, count(*) FROM raw.src__orders GROUP BY 1 ORDER BY 1"
     with connect(warehouse) as conn:
@@ -249,9 +249,7 @@ def test_a_rewrite_swaps_in_a_new_partition_and_views_over_the_raw_table_stay_va
     assert third.applied_by == "rewrite" and third.unchanged_rows == kept > 0
     (again,) = _partitions(warehouse, "src__orders")
     assert again not in (first, swapped)
-    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
-        source_db, "orders", ORDER_COLUMNS, "order_id"
-    )
+    _assert_orders_landed(warehouse, source_db)
     lost = scalar(source_db, "SELECT count(*) FROM orders WHERE status = 'lost'")
     assert scalar(warehouse, "SELECT count(*) FROM raw.src__orders WHERE _run_id = 'third'") == lost
     assert scalar(warehouse, "SELECT count(*) FROM public.orders_status WHERE status = 'lost'") == lost
@@ -260,11 +258,7 @@ def test_a_rewrite_swaps_in_a_new_partition_and_views_over_the_raw_table_stay_va
 def test_a_raw_table_from_before_partitions_is_still_loaded_and_rewritten_in_place(
     shop_url: str, source_db: str, warehouse: str, strategy: str
 ) -> None:
-    _copy_orders(shop_url, source_db)
-    source = _orders_source()
-    connector = PostgresConnector(source, source_db)
-    spec = ResourceSpec.from_config(source, "orders")
-    load_resource(connector, spec, warehouse, run_id="first")
+    connector, spec = _orders_loaded_once(shop_url, source_db, warehouse)
     # the raw table as loads before migration 0007 left it: a plain table holding the key
     execute(
         warehouse,
@@ -279,9 +273,7 @@ def test_a_raw_table_from_before_partitions_is_still_loaded_and_rewritten_in_pla
     second = load_resource(connector, spec, warehouse, run_id="second")
     assert second.applied_by == APPLIED_BY[strategy] and second.updated_rows == 1000
     assert scalar(warehouse, "SELECT relkind FROM pg_class WHERE oid = 'raw.src__orders'::regclass") == "r"
-    assert checksum(warehouse, "raw.src__orders", ORDER_COLUMNS, "order_id") == checksum(
-        source_db, "orders", ORDER_COLUMNS, "order_id"
-    )
+    _assert_orders_landed(warehouse, source_db)
     assert scalar(warehouse, "SELECT count(*) FROM raw.src__orders WHERE _run_id = 'second'") == 1000
 
 
