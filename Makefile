@@ -31,8 +31,8 @@ validate: setup  ## check every governance/*.yaml file
 bench: setup  ## run the benchmarks (bench/bench_*.py) against a throwaway PostgreSQL
 	@scripts/bench.sh
 
-lint: setup  ## ruff, mypy and sqlfluff (dbt)
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && (cd dbt && ../.venv/bin/sqlfluff lint .)
+lint: setup  ## ruff, mypy, import rules (lint-imports) and sqlfluff (dbt)
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/lint-imports --no-cache && (cd dbt && ../.venv/bin/sqlfluff lint .)
 
 tools:  ## sync the separate tools environment (checkov, terraform-compliance)
 	@scripts/tools.sh
