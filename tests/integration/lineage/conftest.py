@@ -112,7 +112,7 @@ def lineage_db(new_lineage_db: Callable[[], LineageDb]) -> LineageDb:
 @pytest.fixture
 def api(web_app: Any, lineage_db: LineageDb) -> Iterator[LineageDb]:  # noqa: F811 - the imported fixture
     """The governance app's lineage API pointed at ``lineage_db``."""
-    from scrollintel.web.routes.lineage_api import lineage_store_url
+    from scrollintel.web.deps import lineage_store_url
 
     web_app.dependency_overrides[lineage_store_url] = lambda: lineage_db.url
     yield lineage_db

@@ -514,7 +514,7 @@ def test_pii_of_a_dataset_starts_from_every_classified_column(reader: Any, loade
 
 
 def test_the_store_being_unreachable_is_a_503_saying_so(reader: Any, web_app: Any, api: LineageDb) -> None:
-    from scrollintel.web.routes.lineage_api import lineage_store_url
+    from scrollintel.web.deps import lineage_store_url
 
     web_app.dependency_overrides[lineage_store_url] = lambda: "postgresql+psycopg://nobody@127.0.0.1:9/warehouse"
 
@@ -525,7 +525,7 @@ def test_the_store_being_unreachable_is_a_503_saying_so(reader: Any, web_app: An
 
 
 def test_posting_while_the_store_is_unreachable_is_a_503(writer: Any, web_app: Any, api: LineageDb) -> None:
-    from scrollintel.web.routes.lineage_api import lineage_store_url
+    from scrollintel.web.deps import lineage_store_url
 
     web_app.dependency_overrides[lineage_store_url] = lambda: "postgresql+psycopg://nobody@127.0.0.1:9/warehouse"
 
