@@ -250,7 +250,7 @@ def test_without_the_connection_no_key_is_accepted(
 def test_every_lineage_route_refuses_anonymous_and_unprivileged_callers(
     web_app: Any, client_factory: Callable[..., Any], make_token: Callable[..., str], api: LineageDb
 ) -> None:
-    from tests.plugins.test_web_auth import _probes
+    from tests.unit.web.test_auth import _probes
 
     probes = [(m, p) for m, p in _probes(web_app.routes) if "/api/v1" in p or p.startswith("/api/lineage/")]
     assert {
