@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from airflow.configuration import conf
 from airflow.plugins_manager import AirflowPlugin
 
-from scrollintel.web import PAGES, URL_PREFIX
+from scrollintel.web import URL_PREFIX
+from scrollintel.web.pages import PAGES
 
 NAV_CATEGORY = "Governance"
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from scrollintel.settings import project_root
-from scrollintel.web import PAGES
+from scrollintel.web.pages import PAGES
 from tests.e2e.conftest import RunningPlatform
 
 CHROMIUM = os.environ.get("SCROLLINTEL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from scrollintel.web import PAGES, URL_PREFIX
+from scrollintel.web import URL_PREFIX
+from scrollintel.web.pages import PAGES
 
 pytestmark = pytest.mark.unit
 
@@ -142,7 +143,7 @@ def test_loading_the_plugin_does_not_build_the_app(airflow_env: dict[str, str]) 
         assert [p.name for p in plugins] == ["scrollintel"], plugins
         assert len(plugins[0].external_views) == 6
         heavy = [
-            m for m in ("airflow.api_fastapi.core_api.security", "scrollintel.web.auth", "scrollintel.web.routes")
+            m for m in ("airflow.api_fastapi.core_api.security", "scrollintel.web.deps", "scrollintel.web.routes")
             if m in sys.modules
         ]
         assert not heavy, heavy

@@ -1,16 +1,20 @@
 """The governance web app: server-rendered pages and a JSON API, mounted in the Airflow api-server.
 
 ``plugins/scrollintel_plugin.py`` mounts :func:`create_app` under :data:`URL_PREFIX` and adds one
-Airflow UI nav entry per :data:`PAGES` item. Importing this module is cheap (no FastAPI, no
-Airflow API modules, no database): Airflow imports the plugin in every process, including each
-task. :func:`create_app` imports the routers and Airflow's API security module; it opens no
-connection either.
+Airflow UI nav entry per page of :data:`scrollintel.web.pages.PAGES`. Importing this module is
+cheap (no FastAPI, no Airflow API modules, no database): Airflow imports the plugin in every
+process, including each task. :func:`create_app` imports the routers and Airflow's API security
+module; it opens no connection either.
+
+Inside the package: :mod:`~scrollintel.web.deps` holds the shared dependencies (who asks, what
+they may do, which database), :mod:`~scrollintel.web.templating` the Jinja environment and what
+templates share, :mod:`~scrollintel.web.problems` how failures are answered, and
+:mod:`scrollintel.web.routes` one router per page. Routers import those modules, never each other.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,39 +31,6 @@ URL_PREFIX = "/scrollintel"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
-)
-
-
-@dataclass(frozen=True)
-class Page:
-    """One governance page: a nav entry, an HTML page and a JSON endpoint."""
-
-    slug: str
-    title: str
-    summary: str
-
-    @property
-    def path(self) -> str:
-        """Path of the HTML page inside the app."""
-        return f"/{self.slug}"
-
-    @property
-    def api_path(self) -> str:
-        """Path of the page's JSON endpoint inside the app."""
-        return f"/api/{self.slug}"
-
-
-PAGES: tuple[Page, ...] = (
-    Page(
-        "approvals",
-        "Approvals",
-        "Model promotions and other gated changes waiting for a decision, and who decided.",
-    ),
-    Page("audit", "Audit", "The hash-chained audit ledger: every decision, load and deletion, verifiable."),
-    Page("quality", "Quality", "Data quality gates per dataset: latest status, failures over time, data docs."),
-    Page("lineage", "Lineage", "Datasets and jobs from OpenLineage events: upstream, downstream and impact."),
-    Page("cost", "Cost & ROI", "Cost by DAG, team and dataset; budgets, forecast and return on investment."),
-    Page("compliance", "Compliance", "GDPR Art. 30 record, erasure impact and SOC 2 evidence to download."),
 )
 
 
@@ -93,26 +64,16 @@ def create_app() -> FastAPI:
     """Build the governance FastAPI app; every route requires an authenticated Airflow user.
 
     Airflow does not authenticate plugin apps, so the app carries Airflow's own security
-    dependency (see :mod:`scrollintel.web.auth`) at app level: each route added to any router
+    dependency (see :mod:`scrollintel.web.deps`) at app level: each route added to any router
     included here inherits it. The interactive docs and OpenAPI routes FastAPI would add without
     that dependency are switched off. No database connection is opened here.
     """
     from fastapi import FastAPI
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from scrollintel.web.auth import route_dependencies
-    from scrollintel.web.routes import (
-        approvals,
-        audit,
-        compliance,
-        cost,
-        handle_http_exception,
-        home,
-        lineage,
-        lineage_api,
-        quality,
-        static,
-    )
+    from scrollintel.web.deps import route_dependencies
+    from scrollintel.web.problems import handle_http_exception
+    from scrollintel.web.routes import approvals, audit, compliance, cost, home, lineage, lineage_api, quality, static
 
     app = FastAPI(
         title="ScrollIntel governance",

@@ -1,4 +1,7 @@
-"""What the pages reading the warehouse share: its URL, the signed-in user, and their problems.
+"""How the app answers what goes wrong: HTTP errors, and the problems of the pages reading the warehouse.
+
+:func:`handle_http_exception` answers HTTP errors (401, 403, 404, ...) as a small HTML page to
+browsers and as Airflow-style JSON to everyone else.
 
 A page that reads the warehouse describes what it reads in a :class:`PageData` and builds its
 router with ``APIRouter(route_class=problem_route(ITS_DATA))``. A database failure, in a
@@ -6,9 +9,9 @@ dependency or in the endpoint, is then never a 500 stack: :func:`explain` says w
 what to do (no credentials) as a :class:`PageProblem`, which a page shows in ``problem.html`` and
 an ``/api`` route answers as JSON ``{"detail": "<title>: <message>"}``, 503 unless the problem
 says otherwise. A route may raise a :class:`PageProblem` itself (an unknown entry is a 404
-panel). The :func:`page_user` and :func:`database_url` dependencies (:data:`PageUser`,
-:data:`DatabaseUrl` in signatures) keep the user and the URL on the request, so the panel still
-shows the page header and says where the database is.
+panel). The :data:`~scrollintel.web.deps.PageUser` and :data:`~scrollintel.web.deps.DatabaseUrl`
+dependencies keep the user and the URL on the request, so the panel still shows the page header
+and says where the database is.
 """
 
 from __future__ import annotations
@@ -16,23 +19,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
-from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
-from fastapi import Depends, Request, Response
+from fastapi import Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from markupsafe import Markup
 
 from scrollintel.exceptions import DatabaseError, ScrollIntelError
-from scrollintel.web.auth import CurrentUser
-from scrollintel.web.routes import page, render
+from scrollintel.web.pages import nav_page
+from scrollintel.web.templating import code_spans, render
+
+if TYPE_CHECKING:
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
-#: Seconds to wait for the warehouse before a page says it cannot be reached.
-CONNECT_TIMEOUT_S = 5
 MIGRATE_HINT = "Run `scrollintel db upgrade` (`make run` does it) to create the governance schema."
 
 
@@ -70,60 +73,6 @@ class PageData:
     migrate_hint: str = MIGRATE_HINT
     own_problem: Callable[[BaseException], PageProblem | None] | None = None
     """The page's own failures worth a panel (asked first), e.g. a corrupted ledger; None for others."""
-
-
-def code_spans(text: str) -> Markup:
-    """Escape ``text`` and show its `backticked` parts as code."""
-    code = Markup("<code>{}</code>")
-    return Markup("").join(code.format(part) if index % 2 else part for index, part in enumerate(text.split("`")))
-
-
-# -- the warehouse URL and the user ------------------------------------------------------------
-
-
-def with_connect_timeout(url: str, seconds: int = CONNECT_TIMEOUT_S) -> str:
-    """``url`` with a libpq ``connect_timeout`` unless it sets one: a dead host fails fast, not in minutes."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    if any(key == "connect_timeout" for key, _ in query):
-        return url
-    return urlunsplit(parts._replace(query=urlencode([*query, ("connect_timeout", str(seconds))])))
-
-
-def warehouse_url() -> str:
-    """The pages' database: the ``postgres_warehouse`` connection as the api-server resolves it.
-
-    Uses :func:`scrollintel.db.server_warehouse_url` (Airflow's secrets backends, else the local
-    platform's warehouse). A FastAPI dependency, so tests point the pages at their own database
-    with ``app.dependency_overrides[warehouse_url]``.
-    """
-    from scrollintel.db import server_warehouse_url
-
-    try:
-        url = server_warehouse_url()
-    except DatabaseError as err:
-        raise PageProblem(
-            "The warehouse is not configured",
-            str(err),
-            hint="Define the Airflow connection `postgres_warehouse`, or start the local platform with `make run`.",
-        ) from err
-    return with_connect_timeout(url)
-
-
-def page_user(request: Request, user: CurrentUser) -> BaseUser:
-    """The signed-in user, kept on the request so a problem panel still shows the page header."""
-    request.state.page_user = user
-    return user
-
-
-def database_url(request: Request, url: Annotated[str, Depends(warehouse_url)]) -> str:
-    """The warehouse URL, kept on the request so a problem can say where the database is."""
-    request.state.database_url = url
-    return url
-
-
-PageUser = Annotated[BaseUser, Depends(page_user)]
-DatabaseUrl = Annotated[str, Depends(database_url)]
 
 
 # -- database errors as problems ---------------------------------------------------------------
@@ -248,7 +197,7 @@ def problem_route(about: PageData) -> type[APIRoute]:
 
 
 def _problem_page(request: Request, problem: PageProblem, slug: str) -> Response:
-    this = page(slug)
+    this = nav_page(slug)
     return render(
         request,
         "problem.html",
@@ -259,4 +208,38 @@ def _problem_page(request: Request, problem: PageProblem, slug: str) -> Response
         problem=problem,
         page_href=request.url_for(f"{slug}_page").path,
         code_spans=code_spans,
+    )
+
+
+# -- HTTP errors -------------------------------------------------------------------------------
+
+_ERROR_TITLES = {401: "Sign in to Airflow first", 403: "Not allowed", 404: "Page not found"}
+
+
+def _wants_html(request: Request) -> bool:
+    api_root = f"{request.scope.get('root_path', '')}/api"
+    is_api = request.url.path == api_root or request.url.path.startswith(f"{api_root}/")
+    return not is_api and "text/html" in request.headers.get("accept", "")
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    """Answer HTTP errors as a small HTML page to browsers and as Airflow-style JSON to everyone else.
+
+    The status code and headers (``WWW-Authenticate``) are kept, so a refused page is still a 401
+    or 403 whatever the client asked for.
+    """
+    # Registered for StarletteHTTPException only, which FastAPI's HTTPException subclasses.
+    http_exc = cast("StarletteHTTPException", exc)
+    if not _wants_html(request):
+        return await http_exception_handler(request, http_exc)
+    return render(
+        request,
+        "error.html",
+        user=None,
+        title=_ERROR_TITLES.get(http_exc.status_code, "Something went wrong"),
+        status_code=http_exc.status_code,
+        headers=http_exc.headers,
+        detail=http_exc.detail,
+        error_code=http_exc.status_code,
+        airflow_home=f"{request.scope.get('app_root_path', '')}/",
     )

@@ -2,8 +2,8 @@
 
 Each test gets a fresh copy of a migrated template database and connects as a login role that has
 exactly the rights the migrations grant the platform's runtime role (so a missing grant fails a
-test). The web fixtures (Airflow's SimpleAuthManager tokens, the app as the plugin mounts it) are
-the plugin tests' own.
+test). The web fixtures (Airflow's SimpleAuthManager tokens, the app as the plugin mounts it) come
+from tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -20,14 +20,6 @@ from scrollintel import db, migrate
 from scrollintel.lineage import events as lineage_events
 from scrollintel.lineage import store as lineage_store
 from tests.integration.lineage.pipeline import CLASSIFICATION
-from tests.plugins.conftest import (  # noqa: F401 - fixtures, found by pytest through this module
-    airflow_env,
-    auth_manager,
-    client_factory,
-    make_token,
-    mounted_app,
-    web_app,
-)
 
 
 @dataclass(frozen=True)
@@ -110,9 +102,9 @@ def lineage_db(new_lineage_db: Callable[[], LineageDb]) -> LineageDb:
 
 
 @pytest.fixture
-def api(web_app: Any, lineage_db: LineageDb) -> Iterator[LineageDb]:  # noqa: F811 - the imported fixture
+def api(web_app: Any, lineage_db: LineageDb) -> Iterator[LineageDb]:
     """The governance app's lineage API pointed at ``lineage_db``."""
-    from scrollintel.web.routes.lineage_api import lineage_store_url
+    from scrollintel.web.deps import lineage_store_url
 
     web_app.dependency_overrides[lineage_store_url] = lambda: lineage_db.url
     yield lineage_db

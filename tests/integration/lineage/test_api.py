@@ -250,7 +250,7 @@ def test_without_the_connection_no_key_is_accepted(
 def test_every_lineage_route_refuses_anonymous_and_unprivileged_callers(
     web_app: Any, client_factory: Callable[..., Any], make_token: Callable[..., str], api: LineageDb
 ) -> None:
-    from tests.plugins.test_web_auth import _probes
+    from tests.unit.web.test_auth import _probes
 
     probes = [(m, p) for m, p in _probes(web_app.routes) if "/api/v1" in p or p.startswith("/api/lineage/")]
     assert {
@@ -514,7 +514,7 @@ def test_pii_of_a_dataset_starts_from_every_classified_column(reader: Any, loade
 
 
 def test_the_store_being_unreachable_is_a_503_saying_so(reader: Any, web_app: Any, api: LineageDb) -> None:
-    from scrollintel.web.routes.lineage_api import lineage_store_url
+    from scrollintel.web.deps import lineage_store_url
 
     web_app.dependency_overrides[lineage_store_url] = lambda: "postgresql+psycopg://nobody@127.0.0.1:9/warehouse"
 
@@ -525,7 +525,7 @@ def test_the_store_being_unreachable_is_a_503_saying_so(reader: Any, web_app: An
 
 
 def test_posting_while_the_store_is_unreachable_is_a_503(writer: Any, web_app: Any, api: LineageDb) -> None:
-    from scrollintel.web.routes.lineage_api import lineage_store_url
+    from scrollintel.web.deps import lineage_store_url
 
     web_app.dependency_overrides[lineage_store_url] = lambda: "postgresql+psycopg://nobody@127.0.0.1:9/warehouse"
 

@@ -1,7 +1,7 @@
 """Fixtures for the governance web app against a real PostgreSQL: Airflow's auth plus migrated ledgers.
 
-The auth fixtures (SimpleAuthManager tokens, the app as the plugin mounts it) are the plugin
-tests' own, imported so both suites authenticate the same way.
+The auth fixtures (SimpleAuthManager tokens, the app as the plugin mounts it) come from
+tests/conftest.py, so the web tests with and without a database authenticate the same way.
 """
 
 from __future__ import annotations
@@ -15,14 +15,6 @@ import pytest
 
 from scrollintel import migrate
 from scrollintel.audit import config, storage
-from tests.plugins.conftest import (  # noqa: F401 - fixtures, found by pytest through this module
-    airflow_env,
-    auth_manager,
-    client_factory,
-    make_token,
-    mounted_app,
-    web_app,
-)
 
 #: A fixed Ed25519 test signing key (base64 of 32 raw bytes); never used outside tests.
 TEST_SIGNING_KEY = "ZmFrZS10ZXN0LWtleS1mb3Itc2Nyb2xsaW50ZWwtMDE="

@@ -18,7 +18,7 @@ import pytest
 from scrollintel import audit, db
 from scrollintel.audit.proof import check_inclusion_document
 from scrollintel.web import URL_PREFIX
-from scrollintel.web.problems import warehouse_url
+from scrollintel.web.deps import warehouse_url
 from scrollintel.web.routes.audit import EMPTY_NOTICE
 
 pytestmark = pytest.mark.integration

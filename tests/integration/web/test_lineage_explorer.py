@@ -75,7 +75,7 @@ def base_url(web_app: FastAPI, store_url: str) -> Iterator[str]:
     from starlette.responses import Response
     from starlette.routing import Mount, Route
 
-    from scrollintel.web.routes.lineage_api import lineage_store_url
+    from scrollintel.web.deps import lineage_store_url
 
     web_app.dependency_overrides[lineage_store_url] = lambda: store_url
     # The Airflow UI serves its own favicon; without one the browser logs a 404 on every page.

@@ -9,8 +9,8 @@ import pytest
 
 from scrollintel import migrate
 from scrollintel.web import URL_PREFIX
+from scrollintel.web.deps import lineage_store_url
 from scrollintel.web.routes.lineage import EMPTY_NOTICE
-from scrollintel.web.routes.lineage_api import lineage_store_url
 from tests.integration.web.lineage_demo import build_demo_lineage, seed_store
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from markupsafe import escape
 from scrollintel.quality import store
 from scrollintel.quality.outcome import DatasetOutcome, ExpectationOutcome, GateContext
 from scrollintel.web import URL_PREFIX
-from scrollintel.web.problems import warehouse_url
+from scrollintel.web.deps import warehouse_url
 from scrollintel.web.routes.quality import EMPTY_NOTICE
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scrollintel.web.routes import STATIC_DIR
+from scrollintel.web.routes.static import STATIC_DIR
 
 pytestmark = pytest.mark.unit
 

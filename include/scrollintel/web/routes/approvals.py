@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from scrollintel.web.auth import CurrentUser
-from scrollintel.web.routes import page, render
+from scrollintel.web.deps import CurrentUser
+from scrollintel.web.pages import nav_page
+from scrollintel.web.templating import render
 
 router = APIRouter()
 
@@ -46,7 +47,7 @@ def load_approvals() -> ApprovalsState:
 @router.get("/approvals", name="approvals_page", include_in_schema=False)
 def approvals_page(request: Request, user: CurrentUser) -> Response:
     """Render the approvals page."""
-    this = page("approvals")
+    this = nav_page("approvals")
     return render(request, "approvals.html", user=user, title=this.title, current=this.slug, state=load_approvals())
 
 

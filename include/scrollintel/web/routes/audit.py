@@ -21,7 +21,7 @@ Filters (query parameters, the same on the page, the entries API and the exports
 an offset; ``actor``; ``action`` and ``subject``, exact or a prefix ending in ``*``.
 
 Every read goes through :mod:`scrollintel.audit.query` (read-only) on the URL of the
-:func:`~scrollintel.web.problems.warehouse_url` dependency, which tests replace with
+:func:`~scrollintel.web.deps.warehouse_url` dependency, which tests replace with
 ``app.dependency_overrides``. The routes are plain ``def`` functions, so FastAPI runs them (and
 their database work) in its thread pool, never on the event loop; exports are sync generators
 Starlette iterates in threads too. When the warehouse cannot be reached, or the ledger tables do
@@ -55,16 +55,10 @@ from scrollintel.audit.query import (
 )
 from scrollintel.audit.storage import LedgerCorrupted
 from scrollintel.exceptions import ScrollIntelError
-from scrollintel.web.problems import (
-    DatabaseUrl,
-    PageData,
-    PageProblem,
-    PageUser,
-    code_spans,
-    database_errors,
-    problem_route,
-)
-from scrollintel.web.routes import page, render
+from scrollintel.web.deps import DatabaseUrl, PageUser, refuse_cross_site
+from scrollintel.web.pages import nav_page
+from scrollintel.web.problems import PageData, PageProblem, database_errors, problem_route
+from scrollintel.web.templating import code_spans, format_time, render, time_ago
 
 log = logging.getLogger(__name__)
 
@@ -279,16 +273,6 @@ def run_verification(url: str) -> VerificationRun | None:
     )
 
 
-def _refuse_cross_site(request: Request) -> None:
-    """Refuse a state-changing request a browser marks as coming from another site.
-
-    Airflow's ``_token`` cookie is SameSite=Lax, so browsers do not send it with a cross-site
-    POST anyway; this is the belt to that pair of braces.
-    """
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Cross-site request refused")
-
-
 # -- entries -------------------------------------------------------------------------------------
 
 
@@ -374,27 +358,6 @@ def _with_current(values: list[str], current: str) -> list[str]:
 # -- template helpers --------------------------------------------------------------------------------
 
 
-def format_time(value: datetime | None, *, zone: bool = True) -> str:
-    """``2026-11-22 10:04:05 UTC`` (without `` UTC`` when ``zone`` is false; empty for None)."""
-    if value is None:
-        return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" + (" UTC" if zone else ""))
-
-
-def time_ago(value: datetime | None, now: datetime | None = None) -> str:
-    """A rough age: ``just now``, ``5 minutes ago``, ``3 hours ago``, ``2 days ago``."""
-    if value is None:
-        return ""
-    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
-    if seconds < 0:
-        return "in the future"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"
-
-
 def count_entries(count: int) -> str:
     """``1 entry``, ``1,234 entries``."""
     return f"{count:,} {'entry' if count == 1 else 'entries'}"
@@ -433,7 +396,7 @@ def audit_page(
     """Render the status, the search form and one page of matching entries."""
     from scrollintel.audit.query import distinct_values, search_entries
 
-    this = page("audit")
+    this = nav_page("audit")
     audit_status = load_status(url)
     size = _positive(per_page, DEFAULT_PAGE_SIZE)
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
@@ -520,7 +483,7 @@ def audit_entry_page(request: Request, user: PageUser, url: DatabaseUrl, seq: in
 @router.post("/audit/verify", name="audit_verify_page", include_in_schema=False)
 def audit_verify_page(request: Request, user: PageUser, url: DatabaseUrl) -> Response:
     """Run the verification now, then show the page again (POST, redirect, GET)."""
-    _refuse_cross_site(request)
+    refuse_cross_site(request)
     outcome = "busy" if run_verification(url) is None else "done"
     query = [(key, value) for key, value in request.query_params.multi_items() if key != "verify"]
     target = request.url_for("audit_page").path + "?" + urlencode([*query, ("verify", outcome)])
@@ -633,7 +596,7 @@ def audit_export_json(url: DatabaseUrl, raw: Filters) -> StreamingResponse:
 @router.post("/api/audit/verify", name="audit_verify_api")
 def audit_verify_api(request: Request, url: DatabaseUrl) -> VerificationRun:
     """Verify the ledger now and store the result; 409 when a verification is already running."""
-    _refuse_cross_site(request)
+    refuse_cross_site(request)
     report = run_verification(url)
     if report is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "A verification is already running")

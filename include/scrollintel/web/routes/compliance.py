@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from scrollintel.web.auth import CurrentUser
-from scrollintel.web.routes import page, render
+from scrollintel.web.deps import CurrentUser
+from scrollintel.web.pages import nav_page
+from scrollintel.web.templating import render
 
 router = APIRouter()
 
@@ -40,7 +41,7 @@ def load_compliance() -> ComplianceState:
 @router.get("/compliance", name="compliance_page", include_in_schema=False)
 def compliance_page(request: Request, user: CurrentUser) -> Response:
     """Render the compliance page."""
-    this = page("compliance")
+    this = nav_page("compliance")
     return render(request, "compliance.html", user=user, title=this.title, current=this.slug, state=load_compliance())
 
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from scrollintel.web.auth import CurrentUser
-from scrollintel.web.routes import page, render
+from scrollintel.web.deps import CurrentUser
+from scrollintel.web.pages import nav_page
+from scrollintel.web.templating import render
 
 router = APIRouter()
 
@@ -54,7 +55,7 @@ def load_cost() -> CostState:
 @router.get("/cost", name="cost_page", include_in_schema=False)
 def cost_page(request: Request, user: CurrentUser) -> Response:
     """Render the cost & ROI page."""
-    this = page("cost")
+    this = nav_page("cost")
     return render(request, "cost.html", user=user, title=this.title, current=this.slug, state=load_cost())
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from scrollintel.web import PAGES
-from scrollintel.web.auth import CurrentUser, display_name
-from scrollintel.web.routes import render
+from scrollintel.web.deps import CurrentUser
+from scrollintel.web.pages import PAGES
+from scrollintel.web.templating import display_name, render
 
 router = APIRouter()
 

@@ -16,8 +16,9 @@ This module tells the page where they are and whether there is anything to show:
 holds no event yet, the page explains how lineage arrives instead of drawing an empty canvas; when
 the warehouse cannot be read, it says so (503), like the API.
 
-The store's database is the API's (:func:`~scrollintel.web.routes.lineage_api.lineage_store_url`),
-so one dependency override points the page and the API at a test database.
+The store's database is the API's (:data:`~scrollintel.web.deps.StoreUrl`), so one dependency
+override of :func:`~scrollintel.web.deps.lineage_store_url` points the page and the API at a test
+database.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from scrollintel.web.auth import CurrentUser
+from scrollintel.web.deps import CurrentUser, StoreUrl
+from scrollintel.web.pages import nav_page
 from scrollintel.web.problems import PageData, PageProblem, problem_of
-from scrollintel.web.routes import page, render
-from scrollintel.web.routes.lineage_api import lineage_store_url
+from scrollintel.web.templating import render
 
 router = APIRouter()
 
@@ -57,8 +58,6 @@ MAX_NODE_ID_LENGTH = 4096
 MAX_QUERY_LENGTH = 200
 #: The start node is picked among this many most recently updated datasets (bounded work per page view).
 START_CANDIDATES = 500
-
-StoreUrl = Annotated[str, Depends(lineage_store_url)]
 
 
 class LineageSummary(BaseModel):
@@ -155,7 +154,7 @@ def lineage_page(
     q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
 ) -> Response:
     """Render the explorer; the empty state when the store has no event; a 503 panel when it cannot be read."""
-    this = page("lineage")
+    this = nav_page("lineage")
     context: dict[str, Any] = {"user": user, "title": this.title, "current": this.slug}
     try:
         summary = load_summary(url)

@@ -21,7 +21,8 @@ Extras (routes of the governance app itself)::
     GET  /api/lineage/pii                 ?nodeId=  (a column, a dataset or a job's outputs)
 
 **Who may call.** Reads: any Airflow user who may use the UI (the app-level dependency of
-:mod:`scrollintel.web.auth`). Writes: an Airflow user who may trigger DAG runs, or a producer
+:mod:`scrollintel.web.deps`). Writes (:func:`~scrollintel.web.deps.lineage_writer`): an Airflow
+user who may trigger DAG runs, or a producer
 sending the API key of the Airflow connection ``scrollintel_lineage`` as ``Authorization: Bearer
 <key>`` (the OpenLineage HTTP transport's ``auth: {type: api_key}``). The Marquez API is a
 separate app because its writes accept that key, which Airflow's own user check would refuse;
@@ -30,17 +31,15 @@ its reads carry the same Airflow dependency as every other route.
 Namespaces and names may contain slashes (``postgres://warehouse:5432``): clients percent-encode
 them (``%2F``), and path segments are read from the raw request path, so that works.
 
-The database is the ``postgres_warehouse`` connection (:func:`lineage_store_url`; tests override
-that dependency). When it cannot be reached, or the lineage tables do not exist yet, the API
+The database is the ``postgres_warehouse`` connection (:func:`~scrollintel.web.deps.lineage_store_url`;
+tests override that dependency). When it cannot be reached, or the lineage tables do not exist yet, the API
 answers 503 saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,11 +51,16 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from scrollintel.exceptions import DatabaseError
 from scrollintel.lineage.errors import InvalidEvent, InvalidNodeId, NodeNotFound, PayloadTooLarge
-from scrollintel.web.auth import route_dependencies
+from scrollintel.web.deps import (
+    LineageWriter,
+    StoreUrl,
+    bearer_scheme,
+    lineage_writer,
+    request_store_url,
+    route_dependencies,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -75,38 +79,6 @@ MIGRATE_HINT = "run `scrollintel db upgrade` (`make run` does it) to create the 
 
 
 # --------------------------------------------------------------------------- the database
-
-
-#: Seconds a resolved store URL is reused: every ingest request needs it, the connection rarely changes.
-URL_CACHE_SECONDS = 30.0
-_url_cache: dict[str, tuple[float, str]] = {}
-
-
-def _resolve_store_url() -> str:
-    from scrollintel.db import server_warehouse_url
-    from scrollintel.web.problems import with_connect_timeout
-
-    try:
-        url = with_connect_timeout(server_warehouse_url())
-    except DatabaseError as err:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"The lineage store is not configured: {err}") from err
-    _url_cache["url"] = (time.monotonic(), url)
-    return url
-
-
-async def lineage_store_url() -> str:
-    """The lineage store's database: the ``postgres_warehouse`` connection as the api-server resolves it.
-
-    Resolved through Airflow's secrets backends (in a worker thread: a backend may do I/O) at most
-    every :data:`URL_CACHE_SECONDS`. Tests point the API elsewhere by overriding this dependency.
-    """
-    cached = _url_cache.get("url")
-    if cached is not None and time.monotonic() - cached[0] < URL_CACHE_SECONDS:
-        return cached[1]
-    return await run_in_threadpool(_resolve_store_url)
-
-
-StoreUrl = Annotated[str, Depends(lineage_store_url)]
 
 
 def _unavailable(err: Exception) -> HTTPException:
@@ -148,44 +120,6 @@ def _reading(url: str) -> Iterator[psycopg.Connection[Any]]:
 def _read(url: str, work: Callable[[Any], T]) -> T:
     with _reading(url) as conn:
         return work(conn)
-
-
-# --------------------------------------------------------------------------- who writes
-
-
-bearer_scheme = HTTPBearer(auto_error=False)
-
-
-async def lineage_writer(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> str:
-    """Who is writing: ``api-key:scrollintel_lineage`` or ``user:<name>`` (see the module docstring).
-
-    A bearer that is not the API key is checked as an Airflow token by Airflow's own ``get_user``
-    (401 missing or expired, 403 invalid); the user then needs the right to trigger DAG runs (403).
-    """
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
-    from airflow.api_fastapi.core_api.security import get_user
-
-    from scrollintel.lineage import apikey
-
-    if bearer is not None and bearer.scheme.lower() == "bearer":
-        fresh = apikey.is_cached()  # a cached key is compared right here; a lookup may do I/O
-        key_matches = (
-            apikey.matches(bearer.credentials) if fresh else await run_in_threadpool(apikey.matches, bearer.credentials)
-        )
-        if key_matches:
-            return apikey.API_KEY_WRITER
-    user = await get_user(request, None, bearer)
-    allowed = get_auth_manager().is_authorized_dag(method="POST", access_entity=DagAccessEntity.RUN, user=user)
-    if not allowed:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden: posting lineage needs the right to trigger DAG runs")
-    return f"user:{user.get_name()}"
-
-
-Writer = Annotated[str, Depends(lineage_writer)]
 
 
 # --------------------------------------------------------------------------- request bodies
@@ -403,7 +337,8 @@ async def post_lineage(request: Request) -> Response:
     Starlette endpoint of the governance app (see :func:`install`) rather than a FastAPI route of
     the Marquez app: the same checks, called directly, without a second middleware stack and
     FastAPI's dependency solving (a fifth of the server's time per event). Who writes is
-    :func:`lineage_writer`, the store is :func:`lineage_store_url` or the app's override of it.
+    :func:`~scrollintel.web.deps.lineage_writer`, the store is
+    :func:`~scrollintel.web.deps.lineage_store_url` or the app's override of it.
     """
     from scrollintel.lineage.combiner import combiner_for
 
@@ -411,17 +346,10 @@ async def post_lineage(request: Request) -> Response:
     if _media_type(request) not in JSON_TYPES:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the event as application/json")
     body = await read_body(request)
-    url = await _store_url(request)
+    url = await request_store_url(request)
     combiner = combiner_for(url)
     with combiner.handling():
         return await _store_one(combiner, body, writer)
-
-
-async def _store_url(request: Request) -> str:
-    """:func:`lineage_store_url`, or what the app's ``dependency_overrides`` put in its place."""
-    overrides = getattr(request.app, "dependency_overrides", {})
-    url = overrides.get(lineage_store_url, lineage_store_url)()
-    return str(await url if inspect.isawaitable(url) else url)
 
 
 async def _store_one(combiner: WriteCombiner, body: bytes, writer: str) -> Response:
@@ -448,7 +376,7 @@ async def _store_one(combiner: WriteCombiner, body: bytes, writer: str) -> Respo
 
 
 @writes.post("/lineage/batch")
-async def post_lineage_batch(request: Request, url: StoreUrl, writer: Writer) -> Response:
+async def post_lineage_batch(request: Request, url: StoreUrl, writer: LineageWriter) -> Response:
     """Store many events: a JSON array, or NDJSON. One result per event, in order."""
     media_type = _media_type(request)
     if media_type not in (*JSON_TYPES, *NDJSON_TYPES):
@@ -549,7 +477,7 @@ def install(app: FastAPI) -> None:
     """Add the lineage API to the governance app: the extras router and the Marquez app at ``/api/v1``.
 
     The Marquez app shares the governance app's dependency overrides (tests point both at their
-    database with one override of :func:`lineage_store_url`).
+    database with one override of :func:`~scrollintel.web.deps.lineage_store_url`).
     """
     from starlette.routing import Mount, Route
 

@@ -11,7 +11,7 @@ JSON API::
     GET /api/quality               the same data: datasets (with links), trend, docs link, notice
 
 Every read goes through :mod:`scrollintel.quality.query` on the warehouse URL of the shared
-:func:`~scrollintel.web.problems.warehouse_url` dependency (tests replace it with
+:func:`~scrollintel.web.deps.warehouse_url` dependency (tests replace it with
 ``app.dependency_overrides``). When the warehouse cannot be reached, or the quality tables do
 not exist yet, the page shows a panel saying so and what to do, and the API answers 503.
 The data docs are files under the platform's state folder, served only from inside it. GX's
@@ -33,9 +33,10 @@ from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from scrollintel.quality.query import DEFAULT_DAYS, DatasetStatus, TrendPoint
-from scrollintel.web.problems import DatabaseUrl, PageData, PageUser, problem_route
-from scrollintel.web.routes import page, render
-from scrollintel.web.routes.audit import format_time, time_ago
+from scrollintel.web.deps import DatabaseUrl, PageUser
+from scrollintel.web.pages import nav_page
+from scrollintel.web.problems import PageData, problem_route
+from scrollintel.web.templating import format_time, render, time_ago
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ def _nice_ceiling(value: int) -> int:
 @router.get("/quality", name="quality_page", include_in_schema=False)
 def quality_page(request: Request, user: PageUser, url: DatabaseUrl, days: Days = DEFAULT_DAYS) -> Response:
     """Render the latest status per dataset, the failure trend and what failed."""
-    this = page("quality")
+    this = nav_page("quality")
     overview = load_overview(request, url, days)
     return render(
         request,

@@ -9,11 +9,12 @@ it is a 404.
 from __future__ import annotations
 
 import mimetypes
+from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import FileResponse
 
-from scrollintel.web.routes import STATIC_DIR
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 router = APIRouter()
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from scrollintel.web import URL_PREFIX
+from scrollintel.web.deps import lineage_store_url
 from scrollintel.web.routes import lineage as lineage_routes
 from scrollintel.web.routes.lineage import LineageSummary
-from scrollintel.web.routes.lineage_api import lineage_store_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

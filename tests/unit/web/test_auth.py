@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from scrollintel.web import PAGES, URL_PREFIX
+from scrollintel.web import URL_PREFIX
+from scrollintel.web.pages import PAGES
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -35,8 +36,7 @@ PAGE_STATUS = {"/audit": 503, "/quality": 503, "/lineage": 503}
 @pytest.fixture(autouse=True)
 def _audit_warehouse_unreachable(web_app: FastAPI) -> Iterator[None]:
     """Keep these tests off any real warehouse (e.g. a running platform's)."""
-    from scrollintel.web.problems import warehouse_url
-    from scrollintel.web.routes.lineage_api import lineage_store_url
+    from scrollintel.web.deps import lineage_store_url, warehouse_url
 
     web_app.dependency_overrides[warehouse_url] = lambda: UNREACHABLE_WAREHOUSE
     web_app.dependency_overrides[lineage_store_url] = lambda: UNREACHABLE_WAREHOUSE
@@ -96,7 +96,7 @@ def test_route_check_catches_a_route_added_without_auth(auth_manager: Any) -> No
     from starlette.staticfiles import StaticFiles
 
     from scrollintel.web import create_app
-    from scrollintel.web.routes import STATIC_DIR
+    from scrollintel.web.routes.static import STATIC_DIR
 
     app = create_app()
     app.add_route("/open", lambda request: PlainTextResponse("open"))

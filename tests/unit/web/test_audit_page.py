@@ -13,18 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from scrollintel.web import URL_PREFIX
-from scrollintel.web.problems import code_spans, warehouse_url, with_connect_timeout
+from scrollintel.web.deps import warehouse_url, with_connect_timeout
 from scrollintel.web.routes import audit as audit_routes
-from scrollintel.web.routes.audit import (
-    FilterError,
-    FilterInput,
-    Pager,
-    count_entries,
-    format_time,
-    parse_time,
-    time_ago,
-    to_entry_filter,
-)
+from scrollintel.web.routes.audit import FilterError, FilterInput, Pager, count_entries, parse_time, to_entry_filter
+from scrollintel.web.templating import code_spans, format_time, time_ago
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

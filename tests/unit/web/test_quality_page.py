@@ -16,7 +16,7 @@ import pytest
 from scrollintel.quality.docs import resolve_docs_file
 from scrollintel.quality.query import TrendPoint
 from scrollintel.web import URL_PREFIX
-from scrollintel.web.problems import warehouse_url
+from scrollintel.web.deps import warehouse_url
 from scrollintel.web.routes.quality import airflow_run_href, trend_chart
 
 if TYPE_CHECKING:
