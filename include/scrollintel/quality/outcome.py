@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from scrollintel.quality.docs import docs_dir
+from scrollintel.quality.docs import docs_dir, docs_page_url
 
 #: At most this many failing expectations are listed in an error message (the file has all).
 MAX_LISTED_FAILURES = 10
@@ -48,15 +48,6 @@ class GateContext:
         """A file-name-safe stem naming this attempt: ``<dag>__<run>__<task>__try<n>``."""
         parts = [self.dag_id, self.run_id, self.task_id, f"try{self.try_number}" if self.try_number else None]
         return safe_name("__".join(part for part in parts if part))
-
-
-def docs_page_url(docs_path: str) -> str:
-    """The web app's path of a data docs page (under the Airflow api-server's base URL)."""
-    from urllib.parse import quote
-
-    from scrollintel.web import URL_PREFIX
-
-    return f"{URL_PREFIX}/quality/docs/{quote(docs_path)}"
 
 
 def safe_name(text: str) -> str:
