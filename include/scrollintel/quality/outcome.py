@@ -160,6 +160,14 @@ class DatasetOutcome:
         """The failed expectations, in suite order."""
         return [item for item in self.results if not item.success]
 
+    def failure_lines(self) -> list[str]:
+        """``  - <failed expectation>`` for the first :data:`MAX_LISTED_FAILURES` failures, then how many more."""
+        failures = self.failures
+        lines = [f"  - {failure.describe()}" for failure in failures[:MAX_LISTED_FAILURES]]
+        if len(failures) > MAX_LISTED_FAILURES:
+            lines.append(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more")
+        return lines
+
 
 @dataclass
 class GateOutcome:
@@ -193,12 +201,9 @@ class GateOutcome:
         """The message of a failed gate: each failing dataset, its failing expectations and where the results are."""
         lines = [f"{self.summary_line()}; run {self.context.label}, as of {self.as_of.isoformat()}"]
         for item in self.failed_datasets:
-            failures = item.failures
             rows = f"{item.row_count} row(s)" if item.row_count is not None else "row count unknown"
-            lines.append(f"{item.dataset} ({rows}): {len(failures)} of {item.evaluated} expectation(s) failed")
-            lines += [f"  - {failure.describe()}" for failure in failures[:MAX_LISTED_FAILURES]]
-            if len(failures) > MAX_LISTED_FAILURES:
-                lines.append(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more")
+            lines.append(f"{item.dataset} ({rows}): {len(item.failures)} of {item.evaluated} expectation(s) failed")
+            lines += item.failure_lines()
             lines.append(f"  suite: {item.suite_path}")
             lines.append(f"  full result: {item.result_path}")
             if item.docs_path:
