@@ -1,7 +1,8 @@
 """Errors of the ingestion engine (all under :class:`scrollintel.exceptions.ScrollIntelError`).
 
-Gates (schema contract, batch quality, counts) raise; each message says what failed, where,
-and what to do about it.
+Gates (schema contract, counts) raise; each message says what failed, where, and what to do
+about it. The batch quality gate raises the quality capability's
+:class:`~scrollintel.quality.errors.QualityGateFailed`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,3 @@ class SchemaDriftError(GateFailed):
 
 class CountMismatchError(IngestError):
     """Rows read from the source differ from rows loaded plus rows quarantined (the load is rolled back)."""
-
-
-class QualityGateFailed(GateFailed):
-    """The landed batch failed its Great Expectations suite."""

@@ -52,9 +52,10 @@ class IngestResourceOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from scrollintel.ingest.errors import QualityGateFailed, ResourceConfigError, SchemaDriftError
+        from scrollintel.ingest.errors import ResourceConfigError, SchemaDriftError
         from scrollintel.ingest.loader import DEFAULT_CHUNK_ROWS
         from scrollintel.ingest.pipeline import ingest_resource, warehouse_url_from_airflow
+        from scrollintel.quality.errors import QualityGateFailed
 
         try:
             outcome = ingest_resource(

@@ -14,9 +14,9 @@
 sensitivity) and ``tags`` facets with key ``classification``; inherited classes come from
 :mod:`scrollintel.lineage.pii`.
 
-**Quality**: read defensively from the quality capability's tables (``governance.quality_run`` /
-``governance.quality_result``) when they exist and name datasets as ``<schema>.<table>``: the
-latest status per dataset; nothing when they do not exist or do not have recognisable columns.
+**Quality**: the latest gate verdict per ``<schema>.<table>`` dataset, read through the quality
+capability (:func:`scrollintel.quality.query.latest_outcomes`); nothing when its tables do not
+exist yet or cannot be read.
 
 Nothing here may fail a lineage read: configuration problems are logged once and mean "no owner".
 """
@@ -40,19 +40,6 @@ SCHEMA = "governance"
 RAW_SCHEMAS = ("raw", "raw_quarantine")
 DBT_SCHEMAS = ("staging", "marts")
 INGEST_PREFIX = "ingest_"
-QUALITY_TABLES = ("quality_run", "quality_result")
-QUALITY_DATASET_COLUMNS = ("dataset", "dataset_name", "data_asset", "asset")
-QUALITY_STATUS_COLUMNS = ("status", "outcome", "result", "success", "passed")
-QUALITY_TIME_COLUMNS = (
-    "finished_at",
-    "validated_at",
-    "checked_at",
-    "completed_at",
-    "run_at",
-    "started_at",
-    "created_at",
-    "recorded_at",
-)
 
 
 def warehouse_namespace() -> str:
@@ -285,48 +272,22 @@ class QualityStatus:
 
 
 def quality_statuses(conn: Any, datasets: Iterable[str]) -> dict[str, QualityStatus]:
-    """Latest quality status per ``<schema>.<table>`` dataset, from whichever quality table fits (else {})."""
+    """Latest quality gate verdict per ``<schema>.<table>`` dataset ({} when the quality tables cannot be read)."""
     names = sorted(set(datasets))
     if not names:
         return {}
-    layout = _quality_layout(conn)
-    if layout is None:
-        return {}
-    table, dataset_col, status_col, time_col = layout
-    query = (
-        f"SELECT DISTINCT ON ({dataset_col}) {dataset_col}, {status_col}, {time_col} FROM {SCHEMA}.{table} "
-        f"WHERE {dataset_col} = ANY(%s) ORDER BY {dataset_col}, {time_col} DESC NULLS LAST"
-    )
     import psycopg
+
+    from scrollintel.quality.query import latest_outcomes
+    from scrollintel.quality.store import RUN_TABLE
 
     try:
         with conn.transaction():
-            rows = conn.execute(query, (names,)).fetchall()
+            latest = latest_outcomes(conn, names)
     except psycopg.Error as err:
-        log.info("lineage: quality status unavailable from %s.%s: %s", SCHEMA, table, type(err).__name__)
+        log.info("lineage: quality status unavailable from %s: %s", RUN_TABLE, type(err).__name__)
         return {}
-    result = {}
-    for name, status, checked in rows:
-        text = ("passed" if status else "failed") if isinstance(status, bool) else str(status).lower()
-        result[str(name)] = QualityStatus(text, checked, table)
-    return result
-
-
-def _quality_layout(conn: Any) -> tuple[str, str, str, str] | None:
-    """(table, dataset column, status column, time column) of the first quality table that has all three."""
-    rows = conn.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = %s AND table_name = ANY(%s)",
-        (SCHEMA, list(QUALITY_TABLES)),
-    ).fetchall()
-    columns: dict[str, set[str]] = {}
-    for table, column in rows:
-        columns.setdefault(table, set()).add(column)
-    for table in QUALITY_TABLES:
-        have = columns.get(table, set())
-        dataset = next((name for name in QUALITY_DATASET_COLUMNS if name in have), None)
-        status = next((name for name in QUALITY_STATUS_COLUMNS if name in have), None)
-        when = next((name for name in QUALITY_TIME_COLUMNS if name in have), None)
-        if dataset and status and when:
-            return table, dataset, status, when
-    return None
+    table = RUN_TABLE.removeprefix(f"{SCHEMA}.")
+    return {
+        item.dataset: QualityStatus("passed" if item.success else "failed", item.checked_at, table) for item in latest
+    }

@@ -5,4 +5,6 @@ Each guarded dataset (``raw.shop__orders``, ``marts.customers``, ...) has a suit
 list of datasets in one GX checkpoint, stores every expectation result in
 ``governance.quality_run`` / ``governance.quality_result``, rebuilds the data docs and raises
 :class:`scrollintel.quality.errors.QualityGateFailed` when an expectation failed.
+:func:`scrollintel.quality.runner.validate_rows` checks a batch of rows (what one ingestion load
+landed) against a suite's row-level expectations for the ingestion batch gate.
 """

@@ -9,8 +9,9 @@ Under the platform's state folder (``SCROLLINTEL_HOME``, default ``.scrollintel/
 and under the object store: ``quality/checkpoint/<dataset>/<dag>__<run>__<task>__try<n>.json``,
 the full result of each dataset in each gate run (the path the failure message names).
 
-The web app serves the docs site at ``/scrollintel/quality/docs/...`` through
-:func:`resolve_docs_file`, which only ever returns a regular file inside the docs folder.
+The web app serves the docs site at :data:`DOCS_URL` (``/scrollintel/quality/docs/...``) through
+:func:`resolve_docs_file`, which only ever returns a regular file inside the docs folder; the
+gates name a page's address with :func:`docs_page_url`.
 The newest :data:`KEEP_RUNS` validations per dataset are kept (older JSON and HTML pages are
 removed before each build), so the site and its index stay small.
 
@@ -30,6 +31,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from scrollintel import settings
 
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 #: Validation results kept per dataset (data docs pages included).
 KEEP_RUNS = 30
 LOCK_FILE = ".gates.lock"
+#: The docs site's route in the governance web app (:mod:`scrollintel.web.routes.quality` serves it).
+DOCS_ROUTE = "/quality/docs"
+#: The docs site's path on the Airflow api-server, where the plugin mounts the web app at ``/scrollintel``.
+DOCS_URL = f"/scrollintel{DOCS_ROUTE}"
 #: The stylesheet that replaces the CDN ones, and GX's own default sheet (both inside the site).
 STYLESHEET = "static/styles/scrollintel-data-docs.css"
 GX_STYLESHEET = "static/styles/data_docs_default_styles.css"
@@ -56,6 +62,11 @@ def quality_dir() -> Path:
 def docs_dir() -> Path:
     """The data docs site (its ``index.html`` is the entry page)."""
     return quality_dir() / "data-docs"
+
+
+def docs_page_url(docs_path: str) -> str:
+    """The api-server path of a data docs page (``docs_path`` is relative to the site)."""
+    return f"{DOCS_URL}/{quote(docs_path)}"
 
 
 def validations_dir() -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from scrollintel.quality.docs import docs_dir
+from scrollintel.quality.docs import docs_dir, docs_page_url
 
 #: At most this many failing expectations are listed in an error message (the file has all).
 MAX_LISTED_FAILURES = 10
@@ -48,15 +48,6 @@ class GateContext:
         """A file-name-safe stem naming this attempt: ``<dag>__<run>__<task>__try<n>``."""
         parts = [self.dag_id, self.run_id, self.task_id, f"try{self.try_number}" if self.try_number else None]
         return safe_name("__".join(part for part in parts if part))
-
-
-def docs_page_url(docs_path: str) -> str:
-    """The web app's path of a data docs page (under the Airflow api-server's base URL)."""
-    from urllib.parse import quote
-
-    from scrollintel.web import URL_PREFIX
-
-    return f"{URL_PREFIX}/quality/docs/{quote(docs_path)}"
 
 
 def safe_name(text: str) -> str:
@@ -169,6 +160,14 @@ class DatasetOutcome:
         """The failed expectations, in suite order."""
         return [item for item in self.results if not item.success]
 
+    def failure_lines(self) -> list[str]:
+        """``  - <failed expectation>`` for the first :data:`MAX_LISTED_FAILURES` failures, then how many more."""
+        failures = self.failures
+        lines = [f"  - {failure.describe()}" for failure in failures[:MAX_LISTED_FAILURES]]
+        if len(failures) > MAX_LISTED_FAILURES:
+            lines.append(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more")
+        return lines
+
 
 @dataclass
 class GateOutcome:
@@ -202,12 +201,9 @@ class GateOutcome:
         """The message of a failed gate: each failing dataset, its failing expectations and where the results are."""
         lines = [f"{self.summary_line()}; run {self.context.label}, as of {self.as_of.isoformat()}"]
         for item in self.failed_datasets:
-            failures = item.failures
             rows = f"{item.row_count} row(s)" if item.row_count is not None else "row count unknown"
-            lines.append(f"{item.dataset} ({rows}): {len(failures)} of {item.evaluated} expectation(s) failed")
-            lines += [f"  - {failure.describe()}" for failure in failures[:MAX_LISTED_FAILURES]]
-            if len(failures) > MAX_LISTED_FAILURES:
-                lines.append(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more")
+            lines.append(f"{item.dataset} ({rows}): {len(item.failures)} of {item.evaluated} expectation(s) failed")
+            lines += item.failure_lines()
             lines.append(f"  suite: {item.suite_path}")
             lines.append(f"  full result: {item.result_path}")
             if item.docs_path:

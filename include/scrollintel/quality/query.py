@@ -1,25 +1,31 @@
-"""Read-only queries for the Quality page and its JSON API.
+"""Read-only queries for the Quality page and its JSON API, and for other capabilities.
 
-Every function takes the warehouse URL (the web app's runtime role may SELECT the quality
+The page's functions take the warehouse URL (the web app's runtime role may SELECT the quality
 tables). Results are pydantic models, ready to return from FastAPI routes:
 
 - :func:`latest_by_dataset`: each dataset's newest gate run, with the failing expectations of
   that run and its counts over the window; datasets with a suite but no run yet are listed too;
 - :func:`failure_trend`: per UTC day of the window, dataset validations run and failed;
-- :func:`docs_history`: the gate runs that have a data docs page, newest first.
+- :func:`docs_history`: the gate runs that have a data docs page, newest first;
+- :func:`latest_outcomes`: the latest verdict of given datasets, on a connection the caller
+  holds (the lineage API reads it inside its own transaction).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from scrollintel.quality import store
 from scrollintel.quality.outcome import ROW_COUNT_OBSERVERS
 from scrollintel.quality.suites import all_suite_paths
+
+if TYPE_CHECKING:
+    import psycopg
 
 #: Days the trend and the per-dataset counts look back.
 DEFAULT_DAYS = 30
@@ -227,3 +233,29 @@ def docs_history(url: str, *, limit: int = 300) -> list[DocsRun]:
         )
         for row in rows
     ]
+
+
+class LatestOutcome(BaseModel):
+    """The verdict of a dataset's latest gate run."""
+
+    dataset: str
+    success: bool
+    checked_at: datetime
+
+
+_LATEST_OUTCOMES = (
+    f"SELECT DISTINCT ON (dataset) dataset, success, finished_at FROM {store.RUN_TABLE} "
+    "WHERE dataset = ANY(%s) ORDER BY dataset, finished_at DESC"
+)
+
+
+def latest_outcomes(conn: psycopg.Connection[Any], datasets: Sequence[str]) -> list[LatestOutcome]:
+    """The latest verdict of each of ``datasets`` that a gate has judged, sorted by dataset.
+
+    Empty when the quality tables do not exist (the warehouse's migrations have not run).
+    """
+    row = conn.execute("SELECT to_regclass(%s)", (store.RUN_TABLE,)).fetchone()
+    if row is None or row[0] is None:
+        return []
+    rows = conn.execute(_LATEST_OUTCOMES, (list(datasets),)).fetchall()
+    return [LatestOutcome(dataset=row[0], success=row[1], checked_at=row[2]) for row in rows]

@@ -18,6 +18,10 @@
 
 Data docs and the audit record are observers: when they fail, the gate logs a warning and its
 verdict stands.
+
+:func:`validate_rows` is the lighter check of a batch of rows (what one ingestion load landed)
+against a suite's row-level expectations: no history, no stored results, no docs; its caller
+judges the outcome (:mod:`scrollintel.ingest.quality`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ log = logging.getLogger(__name__)
 ENV_AS_OF = "SCROLLINTEL_AS_OF"
 DATASOURCE = "warehouse"
 BATCH_DEFINITION = "whole table"
+#: The batch definition of :func:`validate_rows`: the rows one load landed (every row its query selects).
+ROWS_BATCH_DEFINITION = "landed"
 
 
 @dataclass(frozen=True)
@@ -201,8 +207,7 @@ def _run_checkpoint(
         _key, validation = validated[suite.dataset]
         payload = validation.to_json_dict()
         target = docs.results_dir() / suite.dataset / f"{gate.file_stem()}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+        _write_result(target, payload)
         outcomes.append(
             DatasetOutcome(
                 dataset=suite.dataset,
@@ -217,6 +222,48 @@ def _run_checkpoint(
         )
     docs_index = _build_docs(context, validated, outcomes)
     return outcomes, docs_index
+
+
+def _write_result(target: Path, payload: dict[str, Any]) -> None:
+    """Write one dataset's full GX result (its JSON dict) to ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+
+
+def validate_rows(suite: Suite, *, warehouse_url: str, query: str, row_count: int, result_path: Path) -> DatasetOutcome:
+    """Validate the rows ``query`` selects from ``suite.dataset`` against the suite's row-level expectations.
+
+    The table-scoped expectations (volume, freshness, cross-table checks) are left to
+    :func:`run_quality_gate`. ``row_count`` is how many rows the query selects (the caller has
+    counted them). The full result is written to ``result_path``; nothing is stored, documented
+    or raised: the caller judges the returned outcome.
+    """
+    from scrollintel.quality.gxutil import RESULT_FORMAT, import_gx, make_context
+
+    gx = import_gx()
+    context = make_context()
+    source = context.data_sources.add_postgres(name=DATASOURCE, connection_string=normalise_url(warehouse_url))
+    table = suite.dataset.split(".", 1)[1]
+    asset = source.add_query_asset(name=f"{table}_batch", query=query)
+    batch = asset.add_batch_definition_whole_table(ROWS_BATCH_DEFINITION).get_batch()
+    expectations = gx.ExpectationSuite(
+        name=suite.dataset, expectations=suite.batch_expectations(), meta=suite.document.meta
+    )
+    started = datetime.now(UTC)
+    validation = batch.validate(expectations, result_format=RESULT_FORMAT)
+    finished = datetime.now(UTC)
+    payload = validation.to_json_dict()
+    _write_result(result_path, payload)
+    return DatasetOutcome(
+        dataset=suite.dataset,
+        suite_path=str(suite.path),
+        success=bool(payload.get("success")),
+        row_count=row_count,
+        results=[ExpectationOutcome.from_gx(i, item) for i, item in enumerate(payload.get("results") or [])],
+        result_path=str(result_path),
+        started_at=started,
+        finished_at=finished,
+    )
 
 
 def _build_docs(run_context: Any, validated: dict[str, tuple[Any, Any]], outcomes: list[DatasetOutcome]) -> str | None:
@@ -287,4 +334,4 @@ def _record_in_ledger(outcome: GateOutcome, url: str) -> None:
         log.warning("quality gate outcome not recorded in the audit ledger: %s: %s", type(err).__name__, err)
 
 
-__all__ = ["ENV_AS_OF", "GateContext", "resolve_as_of", "run_quality_gate", "safe_name"]
+__all__ = ["ENV_AS_OF", "GateContext", "resolve_as_of", "run_quality_gate", "safe_name", "validate_rows"]

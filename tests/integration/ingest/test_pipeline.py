@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from scrollintel.ingest import quality
 from scrollintel.ingest.cli import ingest_group
-from scrollintel.ingest.errors import QualityGateFailed, SchemaDriftError
+from scrollintel.ingest.errors import SchemaDriftError
 from scrollintel.ingest.pipeline import ingest_resource
+from scrollintel.quality.errors import QualityGateFailed
 from tests.integration.ingest.helpers import connect, execute, scalar
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 
 from scrollintel.demo import shop
 from scrollintel.ingest import quality
-from scrollintel.ingest.errors import QualityGateFailed
+from scrollintel.quality.errors import QualityGateFailed
 from scrollintel.quality.suites import load_suite
 from scrollintel.settings import project_root
 
@@ -32,28 +32,30 @@ def test_the_shop_customers_and_orders_suites_exist() -> None:
 
 @pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
 def test_suites_name_real_columns(path: Path) -> None:
-    document = quality.load_suite_document(path)
-    assert document["name"] == path.stem
+    suite = load_suite(path)
+    assert suite.document.name == path.stem
     table = path.stem.removeprefix("raw.shop__")
     columns = _shop_columns(table)
-    batch = load_suite(path).batch_expectations()
+    batch = suite.batch_expectations()
     assert batch, "a batch gate needs expectations that hold for any subset of rows"
     for expectation in batch:
         assert expectation["type"].startswith("expect_")
         assert expectation["kwargs"]["column"] in columns
     # table-scoped checks (volume, freshness, cross-table) are the quality checkpoint's, not the batch gate's
-    named = [e["kwargs"]["column"] for e in document["expectations"] if "column" in e["kwargs"]]
+    named = [e.kwargs["column"] for e in suite.expectations if "column" in e.kwargs]
     assert set(named) <= columns
 
 
 def test_a_broken_suite_fails_loudly(tmp_path: Path) -> None:
-    broken = tmp_path / "raw.x__y.json"
+    broken = tmp_path / "expectations" / "raw.x__y.json"
+    broken.parent.mkdir()
     broken.write_text("{not json", encoding="utf-8")
-    with pytest.raises(QualityGateFailed, match=r"expectation suite .*raw\.x__y\.json cannot be read"):
-        quality.load_suite_document(broken)
-    broken.write_text(json.dumps({"name": "x"}), encoding="utf-8")
-    with pytest.raises(QualityGateFailed, match="must be an object with an 'expectations' list"):
-        quality.load_suite_document(broken)
+    # the suite is read before the warehouse is: no database is needed to fail
+    with pytest.raises(QualityGateFailed, match=r"expectation suite .*raw\.x__y\.json is invalid:\n.*not valid JSON"):
+        quality.validate_batch("postgresql://unused/warehouse", "raw.x__y", "r1", suite_root=tmp_path)
+    broken.write_text(json.dumps({"name": "raw.x__y"}), encoding="utf-8")
+    with pytest.raises(QualityGateFailed, match=r"raw\.x__y\.json:expectations: Field required"):
+        quality.validate_batch("postgresql://unused/warehouse", "raw.x__y", "r1", suite_root=tmp_path)
 
 
 def test_result_paths_are_safe_file_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -74,3 +74,12 @@ def test_relative_docs_paths_stay_inside_the_site(state: Path) -> None:
     assert docs.relative_docs_path(f"file://{root}/validations/a/b.html") == "validations/a/b.html"
     assert docs.relative_docs_path(f"file://{root}/../secrets.json") is None
     assert docs.relative_docs_path("/elsewhere/x.html") is None
+
+
+def test_a_docs_page_url_is_where_the_web_app_serves_it() -> None:
+    from scrollintel.web import URL_PREFIX
+
+    assert f"{URL_PREFIX}{docs.DOCS_ROUTE}" == docs.DOCS_URL
+    assert docs.docs_page_url("validations/marts/orders/run #1.html") == (
+        f"{URL_PREFIX}/quality/docs/validations/marts/orders/run%20%231.html"
+    )

@@ -32,6 +32,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from scrollintel.quality.docs import DOCS_ROUTE
 from scrollintel.quality.query import DEFAULT_DAYS, DatasetStatus, TrendPoint
 from scrollintel.web.deps import DatabaseUrl, PageUser
 from scrollintel.web.pages import nav_page
@@ -290,8 +291,8 @@ def load_docs_listing(request: Request, url: str) -> tuple[list[DocsLink], list[
     return runs, suites
 
 
-@router.get("/quality/docs/", name="quality_docs_index", include_in_schema=False)
-@router.get("/quality/docs/index.html", name="quality_docs_index_html", include_in_schema=False)
+@router.get(f"{DOCS_ROUTE}/", name="quality_docs_index", include_in_schema=False)
+@router.get(f"{DOCS_ROUTE}/index.html", name="quality_docs_index_html", include_in_schema=False)
 def quality_docs_index(request: Request, user: PageUser, url: DatabaseUrl) -> Response:
     """List every data docs page: validations per gate run (newest first) and the suites."""
     runs, suites = load_docs_listing(request, url)
@@ -309,7 +310,7 @@ def quality_docs_index(request: Request, user: PageUser, url: DatabaseUrl) -> Re
     )
 
 
-@router.get("/quality/docs", name="quality_docs_root", include_in_schema=False)
+@router.get(DOCS_ROUTE, name="quality_docs_root", include_in_schema=False)
 def quality_docs_root(request: Request) -> Response:
     """The docs site's relative links need the trailing slash."""
     return RedirectResponse(
@@ -317,7 +318,7 @@ def quality_docs_root(request: Request) -> Response:
     )
 
 
-@router.get("/quality/docs/{path:path}", name="quality_docs", include_in_schema=False)
+@router.get(f"{DOCS_ROUTE}/{{path:path}}", name="quality_docs", include_in_schema=False)
 def quality_docs(path: str) -> Response:
     """A file of the GX data docs site (``index.html`` for the folder itself); 404 for anything outside it."""
     from scrollintel.quality.docs import docs_dir, resolve_docs_file
