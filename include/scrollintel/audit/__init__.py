@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from scrollintel.audit.events import AuditEvent, Receipt
+from scrollintel.audit.ledger_events import AuditEvent, Receipt
 
 __all__ = ["AuditEvent", "Receipt", "flush_outbox", "record", "record_many"]
 

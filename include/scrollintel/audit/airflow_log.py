@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrollintel.audit import config
-from scrollintel.audit.events import AuditEvent
+from scrollintel.audit.ledger_events import AuditEvent
 from scrollintel.exceptions import ConfigError, ScrollIntelError
 
 if TYPE_CHECKING:

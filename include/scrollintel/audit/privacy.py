@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from scrollintel.checksums import luhn_valid
+
 REDACTED_KEY = "_redacted"
 
 #: Keys whose values are personal data whatever they look like (compared lower-cased, with
@@ -85,18 +87,6 @@ _PERSONAL_KEY = re.compile(
 )
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
 def personal_data_kind(text: str) -> str | None:
     """The kind of personal data found in ``text`` (``email``, ``phone``, ``card``), or None."""
     if "@" in text and _EMAIL.search(text):
@@ -105,7 +95,7 @@ def personal_data_kind(text: str) -> str | None:
         return None
     for match in _CARD.finditer(text):
         digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
             return "card"
     if _PHONE_INTL.search(text) or _PHONE_GROUPED.search(text):
         return "phone"

@@ -22,7 +22,7 @@ from typing import Any
 from scrollintel.audit import config
 from scrollintel.audit.canonical import canonical_json, to_time_us
 from scrollintel.audit.errors import AuditInputError
-from scrollintel.audit.events import AuditEvent, Receipt
+from scrollintel.audit.ledger_events import AuditEvent, Receipt
 from scrollintel.audit.privacy import REDACTED_KEY, Redaction, redact_details, redact_text
 from scrollintel.audit.storage import NewEntry
 

@@ -8,7 +8,8 @@ Sizes at scale 1: 20k customers, 500 products, 120k orders (~300k items, ~124k p
 Personal data is synthetic but realistic: names from built-in lists, unique e-mail addresses
 on reserved example domains (RFC 2606), E.164 phone numbers, street addresses with postal codes
 of the right shape per country, Luhn-valid card numbers from well-known test BIN ranges and
-IBANs with a valid ISO 13616 mod-97 checksum (random account numbers, fictitious banks).
+IBANs with a valid ISO 13616 mod-97 checksum (random account numbers, fictitious banks); both
+pass the checks of :mod:`scrollintel.checksums`.
 
 Generating model (coefficients are module constants below):
 
@@ -494,28 +495,6 @@ def generate_shop_tables(*, scale: float = 1.0, seed: int = DEFAULT_SEED) -> dic
         "subscriptions": subscriptions,
         "subscription_events": events,
     }
-
-
-def luhn_valid(number: str) -> bool:
-    """True when ``number`` (digits only) passes the Luhn check."""
-    if not number.isdigit():
-        return False
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = int(char)
-        if position % 2 == 1:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
-
-
-def iban_valid(iban: str) -> bool:
-    """True when ``iban`` has the ISO 13616 shape and its mod-97 checksum is 1."""
-    compact = iban.replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}", compact):
-        return False
-    rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
 
 
 # ---------------------------------------------------------------------------------------------

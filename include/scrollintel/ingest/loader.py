@@ -85,7 +85,7 @@ from scrollintel.ingest.errors import (
     SchemaDriftError,
     UnsupportedServerError,
 )
-from scrollintel.ingest.events import IngestEvent, emit
+from scrollintel.ingest.notifications import IngestEvent, emit
 from scrollintel.ingest.prefetch import Prefetch
 
 if TYPE_CHECKING:

@@ -137,7 +137,7 @@ def _classify(outcome: IngestOutcome, governance: Governance, warehouse_url: str
     from scrollintel.ingest import classify
     from scrollintel.ingest.connectors.base import SourceColumn
     from scrollintel.ingest.dagspec import classification_tag
-    from scrollintel.ingest.events import IngestEvent, emit
+    from scrollintel.ingest.notifications import IngestEvent, emit
 
     load = outcome.load
     source = governance.source(load.source)

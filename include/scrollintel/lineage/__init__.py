@@ -1,6 +1,6 @@
 """The lineage store: OpenLineage events in, Marquez-shaped lineage, impact and PII answers out.
 
-- :mod:`~scrollintel.lineage.events` validates incoming events against the OpenLineage spec;
+- :mod:`~scrollintel.lineage.openlineage_events` validates incoming events against the OpenLineage spec;
 - :mod:`~scrollintel.lineage.store` keeps them (append-only) and derives the graph, idempotently;
 - :mod:`~scrollintel.lineage.graph` walks it (upstream, downstream, columns);
 - :mod:`~scrollintel.lineage.marquez` answers in Marquez's JSON shapes;

@@ -29,7 +29,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from scrollintel.lineage.events import ValidEvent
+from scrollintel.lineage.openlineage_events import ValidEvent
 from scrollintel.lineage.store import LineageStore, Stored
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from scrollintel.lineage.pii import FieldClass
+from scrollintel.lineage.nodes import FieldClass
 
 log = logging.getLogger(__name__)
 

@@ -47,8 +47,8 @@ from scrollintel.lineage.governance import (
     warehouse_namespace,
     warehouse_parts,
 )
-from scrollintel.lineage.nodes import dataset_node_id, field_node_id, job_node_id
-from scrollintel.lineage.pii import FieldClass, field_infos, inherited_classes, origin_map
+from scrollintel.lineage.nodes import FieldClass, dataset_node_id, field_node_id, job_node_id
+from scrollintel.lineage.pii import field_infos, inherited_classes, origin_map
 
 SCHEMA = "governance"
 DEFAULT_LIMIT = 100

@@ -10,6 +10,10 @@ node ids) is accepted and ignored: the store answers with the current lineage.
 Row ids are UUIDs derived from the names (version 5, over an unambiguous JSON encoding), so
 the write path never has to ask the database for an id: every derived row of an event can be
 sent in one pipeline, and a replayed event computes exactly the same keys.
+
+:class:`FieldClass` is the personal-data class a column node carries: the governance side reads
+it (:mod:`scrollintel.lineage.governance`) and the personal-data walk follows it
+(:mod:`scrollintel.lineage.pii`), so it lives here, below both.
 """
 
 from __future__ import annotations
@@ -86,6 +90,16 @@ class NodeRef:
     def dataset(self) -> NodeRef:
         """The dataset holding this field (the node itself for a dataset)."""
         return NodeRef("dataset", self.namespace, self.name)
+
+
+@dataclass(frozen=True)
+class FieldClass:
+    """A class stored for (or tagged on) a column."""
+
+    class_id: str
+    sensitivity: str | None
+    masking: str | None
+    source: str
 
 
 def dataset_node_id(namespace: str, name: str) -> str:

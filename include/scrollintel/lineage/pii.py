@@ -32,7 +32,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scrollintel.lineage.nodes import dataset_node_id, field_node_id
+from scrollintel.lineage import governance
+from scrollintel.lineage import graph as graphs
+from scrollintel.lineage.nodes import FieldClass, dataset_node_id, field_node_id
 
 SCHEMA = "governance"
 #: Masking policies (classification.yaml) that a staging model applies to a classified column.
@@ -83,16 +85,6 @@ class Edge:
     job: str
     masking: bool | None
     transformation: str | None
-
-
-@dataclass(frozen=True)
-class FieldClass:
-    """A class stored for (or tagged on) a column."""
-
-    class_id: str
-    sensitivity: str | None
-    masking: str | None
-    source: str
 
 
 @dataclass
@@ -281,9 +273,6 @@ RULE = (
 
 def where_is(conn: Any, node_id: str) -> dict[str, Any]:
     """Where the personal data in a column, dataset or job's outputs comes from and goes to."""
-    from scrollintel.lineage import graph as graphs
-    from scrollintel.lineage.governance import stored_classes, warehouse_namespace
-
     start = graphs.resolve_node(conn, node_id)
     if start.kind == "datasetField":
         start_fields = [start.row_id]
@@ -291,8 +280,8 @@ def where_is(conn: Any, node_id: str) -> dict[str, Any]:
         start_fields = graphs.fields_of(conn, [start.row_id])
     else:
         start_fields = graphs.fields_of(conn, graphs.job_output_datasets(conn, start.row_id))
-    namespace = warehouse_namespace()
-    classes = stored_classes(conn)
+    namespace = governance.warehouse_namespace()
+    classes = governance.stored_classes(conn)
     held = inherited_classes(conn, start_fields, classes, namespace)
     seeds: dict[uuid.UUID, list[str]] = {}
     for field_id in start_fields:

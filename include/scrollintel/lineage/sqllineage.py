@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scrollintel.lineage.events import DatasetPart
+from scrollintel.lineage.openlineage_events import DatasetPart
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The lineage store's write path: raw events and their incremental, idempotent derivation.
 
-:meth:`LineageStore.ingest` takes validated events (:mod:`scrollintel.lineage.events`) and, in one
+:meth:`LineageStore.ingest` takes validated events (:mod:`scrollintel.lineage.openlineage_events`) and, in one
 transaction per request, appends each to ``governance.lineage_event`` and upserts what it says
 into the derived tables (namespaces, jobs, runs, datasets, fields, dataset versions, the run's
 datasets, job -> dataset edges and column edges).
@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from scrollintel.lineage.events import DatasetPart, ValidEvent, canonical_namespace
 from scrollintel.lineage.nodes import dataset_uuid, dataset_version_uuid, field_uuid, job_uuid
+from scrollintel.lineage.openlineage_events import DatasetPart, ValidEvent, canonical_namespace
 
 if TYPE_CHECKING:
     import psycopg

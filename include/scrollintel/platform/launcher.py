@@ -284,7 +284,7 @@ def lineage_env(api: str, keys: dict[str, str], warehouse_url: str | None = None
     checks (README: how to send to Marquez instead, or to both).
     """
     from scrollintel.lineage.apikey import CONN_ID
-    from scrollintel.lineage.events import ENV_NAMESPACE_ALIASES
+    from scrollintel.lineage.openlineage_events import ENV_NAMESPACE_ALIASES
     from scrollintel.web import URL_PREFIX
 
     key = keys["lineage_api_key"]

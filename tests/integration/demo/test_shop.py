@@ -9,8 +9,9 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from scrollintel.checksums import iban_valid, luhn_valid
 from scrollintel.demo.cli import demo_group
-from scrollintel.demo.shop import SHOP_TABLES, generate_shop_tables, iban_valid, libpq_url, luhn_valid, seed_shop
+from scrollintel.demo.shop import SHOP_TABLES, generate_shop_tables, libpq_url, seed_shop
 from scrollintel.exceptions import DatabaseError
 
 pytestmark = pytest.mark.integration

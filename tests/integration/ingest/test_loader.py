@@ -9,7 +9,7 @@ import pytest
 
 from scrollintel.config import load_governance
 from scrollintel.demo.shop import SHOP_TABLES
-from scrollintel.ingest import events
+from scrollintel.ingest import notifications as events
 from scrollintel.ingest.connectors.postgres import PostgresConnector
 from scrollintel.ingest.errors import CountMismatchError, IngestError, ResourceConfigError, SchemaDriftError
 from scrollintel.ingest.loader import ResourceSpec, load_resource

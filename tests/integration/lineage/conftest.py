@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from scrollintel import db, migrate
-from scrollintel.lineage import events as lineage_events
+from scrollintel.lineage import openlineage_events as lineage_events
 from scrollintel.lineage import store as lineage_store
 from tests.integration.lineage.pipeline import CLASSIFICATION
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scrollintel.lineage import events as lineage_events
+from scrollintel.lineage import openlineage_events as lineage_events
 from tests.integration.lineage.conftest import LineageDb
 from tests.integration.lineage.pipeline import RAW, STAGING, T0, WAREHOUSE, event
 

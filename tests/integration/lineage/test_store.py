@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from scrollintel.lineage import events as lineage_events
+from scrollintel.lineage import openlineage_events as lineage_events
 from scrollintel.lineage.nodes import dataset_uuid, field_uuid, job_uuid
 from scrollintel.lineage.store import TABLES
 from tests.integration.lineage.conftest import LineageDb

@@ -331,7 +331,7 @@ def _short(model: str) -> str:
 
 def seed_store(url: str, demo: DemoLineage) -> None:
     """Ingest the demo's events into the lineage store at ``url`` (migrated) through its own write path."""
-    from scrollintel.lineage.events import validate_event
+    from scrollintel.lineage.openlineage_events import validate_event
     from scrollintel.lineage.store import LineageStore
 
     results = LineageStore(url).ingest([validate_event(event) for event in demo.events], "test:lineage-demo")

@@ -14,7 +14,7 @@ import pytest
 
 from scrollintel.audit import outbox
 from scrollintel.audit.errors import AuditInputError
-from scrollintel.audit.events import AuditEvent
+from scrollintel.audit.ledger_events import AuditEvent
 from scrollintel.audit.storage import NewEntry
 from scrollintel.audit.writer import default_actor, prepare
 

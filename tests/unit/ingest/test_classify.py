@@ -59,6 +59,11 @@ def test_validators(validator: str, good: list[str], bad: list[str]) -> None:
     assert [value for value in bad if check(value)] == []
 
 
+def test_a_card_column_with_other_unicode_digits_is_refused_not_an_error() -> None:
+    # Superscript digits count as digits for str.isdigit but are not decimal digits.
+    assert not classify.VALIDATORS["luhn"]("\u00b2\u00b3" * 8)
+
+
 def test_date_of_birth_is_relative_to_today() -> None:
     assert classify.is_date_of_birth("2020-06-01", today=date(2026, 1, 1))
     assert not classify.is_date_of_birth("2026-06-01", today=date(2026, 1, 1))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scrollintel.lineage import events
+from scrollintel.lineage import openlineage_events as events
 from scrollintel.platform.launcher import lineage_env, warehouse_namespace_aliases
 
 pytestmark = pytest.mark.unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scrollintel.lineage.events import DatasetPart
+from scrollintel.lineage.openlineage_events import DatasetPart
 from scrollintel.lineage.sqllineage import column_edges_from_sql
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scrollintel.lineage import events, store
+from scrollintel.lineage import openlineage_events as events
+from scrollintel.lineage import store
 from scrollintel.lineage.nodes import dataset_uuid, field_uuid, job_uuid
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,8 @@ and relative to the answer's ``data``; lists on the way are mapped over:
 - ``records_path``: the records, e.g. ``events.edges.node`` or ``events.nodes``;
 - ``cursor_variable`` / ``next_cursor_field``: e.g. ``after`` / ``events.pageInfo.endCursor``;
   reading continues while the ``hasNextPage`` next to the end cursor is true (without one:
-  while pages are not empty and the cursor moves);
+  while pages are not empty and the cursor moves;
+  :class:`~scrollintel.ingest.connectors.paginators.RelayCursorPaginator`);
 - ``page_size``: sent as the variable ``first`` (the query declares ``$first: Int``).
 
 Resume token: the end cursor of the chunk's last page, so the next run asks only for what came
@@ -26,7 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scrollintel.exceptions import ConfigError
 from scrollintel.ingest.connectors.errors import SourceAuthError, SourceError
 from scrollintel.ingest.connectors.http import HttpApi
-from scrollintel.ingest.connectors.jsonapi import JsonApiConnector, Page, records_at, value_at
+from scrollintel.ingest.connectors.jsonapi import JsonApiConnector, Page, records_at
+from scrollintel.ingest.connectors.paginators import Paginator, RelayCursorPaginator, SinglePagePaginator, read_pages
 
 if TYPE_CHECKING:
     from scrollintel.config import GraphqlEndpoint, GraphqlSource
@@ -67,28 +69,15 @@ class GraphqlConnector(JsonApiConnector):
         base: dict[str, Any] = {}
         if endpoint.page_size:
             base[PAGE_SIZE_VARIABLE] = endpoint.page_size
-        paged = endpoint.cursor_variable is not None and endpoint.next_cursor_field is not None
-        cursor = token if paged else None
-        while True:
-            variables = dict(base)
-            if cursor is not None and endpoint.cursor_variable is not None:
-                variables[endpoint.cursor_variable] = cursor
-            data = self.query(api, endpoint, variables)
-            records = records_at(data, endpoint.records_path, where)
-            if not paged or endpoint.next_cursor_field is None:
-                yield Page(records=records, resume=None)
-                return
-            end = value_at(data, endpoint.next_cursor_field)
-            end = str(end) if end not in (None, "") else None
-            parent, _, _ = endpoint.next_cursor_field.rpartition(".")
-            has_next = value_at(data, f"{parent}.hasNextPage" if parent else "hasNextPage")
-            more = bool(has_next) if isinstance(has_next, bool) else bool(records) and end is not None
-            yield Page(records=records, resume=end if end is not None else cursor)
-            if not more:
-                return
-            if end is None or end == cursor:
-                raise SourceError(f"{where}: hasNextPage is true but the end cursor did not move; stopping")
-            cursor = end
+        paginator: Paginator = SinglePagePaginator()
+        if endpoint.cursor_variable is not None and endpoint.next_cursor_field is not None:
+            paginator = RelayCursorPaginator(endpoint.cursor_variable, endpoint.next_cursor_field, where)
+
+        def fetch(paging: dict[str, str]) -> tuple[Any, list[Mapping[str, Any]]]:
+            data = self.query(api, endpoint, {**base, **paging})
+            return data, records_at(data, endpoint.records_path, where)
+
+        yield from read_pages(paginator, token, fetch)
 
     def test_connection(self) -> tuple[bool, str]:
         """Run the first endpoint's query for one record with the connection's key."""

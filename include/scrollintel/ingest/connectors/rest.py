@@ -4,7 +4,8 @@ Each endpoint of the source config is read with GET ``<base URL><path>``:
 
 - ``records_path``: dotted path of the record list in the answer (none: the answer is the list);
 - ``cursor_param`` / ``next_cursor_field``: the answer's next cursor (dotted path) is sent back
-  as this query parameter; a null, empty or missing next cursor ends the read;
+  as this query parameter; a null, empty or missing next cursor ends the read
+  (:class:`~scrollintel.ingest.connectors.paginators.JsonCursorPaginator`);
 - ``page_size_param`` / ``page_size``: page size query parameter and value.
 
 Resume token (``Chunk.token``): the next cursor the API returned after the chunk's last page.
@@ -19,13 +20,14 @@ Connection (Airflow, type ``http``): see :mod:`scrollintel.ingest.connectors.htt
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrollintel.exceptions import ConfigError
 from scrollintel.ingest.connectors.errors import SourceError
 from scrollintel.ingest.connectors.http import HttpApi
-from scrollintel.ingest.connectors.jsonapi import JsonApiConnector, Page, records_at, value_at
+from scrollintel.ingest.connectors.jsonapi import JsonApiConnector, Page, records_at
+from scrollintel.ingest.connectors.paginators import JsonCursorPaginator, Paginator, SinglePagePaginator, read_pages
 
 if TYPE_CHECKING:
     from scrollintel.config import RestEndpoint, RestSource
@@ -45,25 +47,15 @@ class RestConnector(JsonApiConnector):
         params: dict[str, Any] = {}
         if endpoint.page_size_param and endpoint.page_size:
             params[endpoint.page_size_param] = endpoint.page_size
-        paged = endpoint.cursor_param is not None and endpoint.next_cursor_field is not None
-        cursor = token if paged else None
-        while True:
-            query = dict(params)
-            if cursor is not None and endpoint.cursor_param is not None:
-                query[endpoint.cursor_param] = cursor
-            body = api.get_json(endpoint.path, params=query)
-            records = records_at(body, endpoint.records_path, where)
-            if not paged:
-                yield Page(records=records, resume=None)
-                return
-            following = value_at(body, endpoint.next_cursor_field)
-            following = str(following) if following not in (None, "") else None
-            if following is not None and following == cursor:
-                raise SourceError(f"{where}: the API returned the cursor it was given; stopping to avoid a loop")
-            yield Page(records=records, resume=following if following is not None else cursor)
-            if following is None:
-                return
-            cursor = following
+        paginator: Paginator = SinglePagePaginator()
+        if endpoint.cursor_param is not None and endpoint.next_cursor_field is not None:
+            paginator = JsonCursorPaginator(endpoint.cursor_param, endpoint.next_cursor_field, where)
+
+        def fetch(paging: dict[str, str]) -> tuple[Any, list[Mapping[str, Any]]]:
+            body = api.get_json(endpoint.path, params={**params, **paging})
+            return body, records_at(body, endpoint.records_path, where)
+
+        yield from read_pages(paginator, token, fetch)
 
     def test_connection(self) -> tuple[bool, str]:
         """GET the first page of the first endpoint with the connection's key."""

@@ -127,7 +127,7 @@ def _read(url: str, work: Callable[[Any], T]) -> T:
 
 async def read_body(request: Request) -> bytes:
     """The request body, decompressed when gzip-encoded; 413 past the size limit, 415 for other types."""
-    from scrollintel.lineage.events import check_request_size, max_request_bytes
+    from scrollintel.lineage.openlineage_events import check_request_size, max_request_bytes
 
     try:
         declared = int(request.headers.get("content-length") or 0)
@@ -159,7 +159,7 @@ def _media_type(request: Request) -> str:
 
 
 def _invalid(err: InvalidEvent) -> JSONResponse:
-    from scrollintel.lineage.events import problems_of
+    from scrollintel.lineage.openlineage_events import problems_of
 
     return JSONResponse(
         {"detail": str(err), "field": err.field, "errors": problems_of(err)}, status_code=status.HTTP_400_BAD_REQUEST
@@ -186,7 +186,7 @@ class EventResult:
 
 def _split_batch(body: bytes, media_type: str) -> list[tuple[int | None, Any]]:
     """(line number for NDJSON, decoded value or the InvalidEvent of that line) per event of a batch."""
-    from scrollintel.lineage.events import max_batch_events, parse_body, split_ndjson
+    from scrollintel.lineage.openlineage_events import max_batch_events, parse_body, split_ndjson
 
     if media_type in NDJSON_TYPES:
         items: list[tuple[int | None, Any]] = []
@@ -206,7 +206,7 @@ def _split_batch(body: bytes, media_type: str) -> list[tuple[int | None, Any]]:
 
 
 def _validate_batch(items: list[tuple[int | None, Any]]) -> tuple[list[EventResult | None], list[Any]]:
-    from scrollintel.lineage.events import validate_event
+    from scrollintel.lineage.openlineage_events import validate_event
 
     results: list[EventResult | None] = []
     valid = []
@@ -353,7 +353,7 @@ async def post_lineage(request: Request) -> Response:
 
 
 async def _store_one(combiner: WriteCombiner, body: bytes, writer: str) -> Response:
-    from scrollintel.lineage.events import parse_body, validate_event
+    from scrollintel.lineage.openlineage_events import parse_body, validate_event
 
     try:
         if len(body) <= INLINE_VALIDATION_BYTES:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from scrollintel.lineage import events
+from scrollintel.lineage import openlineage_events as events
 from scrollintel.lineage.errors import InvalidEvent, PayloadTooLarge
 
 pytestmark = pytest.mark.unit

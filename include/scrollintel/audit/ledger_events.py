@@ -1,4 +1,7 @@
-"""What callers hand to the ledger (kept free of heavy imports: ``scrollintel.audit`` imports it)."""
+"""Events callers hand to the audit ledger and the receipts it returns.
+
+Kept free of heavy imports: ``scrollintel.audit`` imports it.
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 
 from scrollintel import audit
 from scrollintel.audit.errors import AuditInputError
-from scrollintel.ingest import events
+from scrollintel.ingest import notifications as events
 
 pytestmark = pytest.mark.unit
 

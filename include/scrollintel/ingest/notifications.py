@@ -1,18 +1,18 @@
-"""Ingestion events (schema drift, quarantined rows, classification) to the audit ledger and to hooks.
+"""Ingestion notifications (schema drift, quarantined rows, classification) to the audit ledger and hooks.
 
 Events are observers: :func:`emit` never raises because the ledger or a hook failed. Each
 event goes to ``scrollintel.audit.record`` (action ``ingest.<kind>``, subject
 ``dataset:raw.<source>__<resource>``) and then to every registered
 :class:`NotificationHook`, which is how the Slack wiring will subscribe::
 
-    from scrollintel.ingest import events
+    from scrollintel.ingest import notifications
 
     class SlackDriftHook:
-        def notify(self, event: events.IngestEvent) -> None:
+        def notify(self, event: notifications.IngestEvent) -> None:
             if event.kind == "schema_drift":
                 ...  # post to the owning team's channel
 
-    events.register_hook(SlackDriftHook())
+    notifications.register_hook(SlackDriftHook())
 
 Details carry ids, counts, column names and types: never values from the rows.
 """
