@@ -87,6 +87,7 @@ from scrollintel.ingest.errors import (
 )
 from scrollintel.ingest.events import IngestEvent, emit
 from scrollintel.ingest.prefetch import Prefetch
+from scrollintel.ingest.sqltypes import cast, column_list, ident, type_sql
 
 if TYPE_CHECKING:
     import psycopg
@@ -299,18 +300,6 @@ def is_data_error(err: BaseException) -> bool:
     return sqlstate[:2] in _DATA_ERROR_CLASSES or sqlstate == _CARDINALITY_VIOLATION
 
 
-def _ident(*parts: str) -> sql.Identifier:
-    from psycopg import sql
-
-    return sql.Identifier(*parts)
-
-
-def _column_list(columns: list[SourceColumn]) -> sql.Composable:
-    from psycopg import sql
-
-    return sql.SQL(", ").join(_ident(col.name) for col in columns)
-
-
 # --------------------------------------------------------------------------- the load
 
 
@@ -353,7 +342,7 @@ class _Load:
         self.columns = list(self.schema.columns)
         self.types = {col.name: col.pg_type for col in self.columns}
         for pg_type in self.types.values():
-            quarantine.type_sql(pg_type)  # refuse anything that is not a plain type name
+            type_sql(pg_type)  # refuse anything that is not a plain type name
         applied: registry.SchemaDiff | None = None
         with connect_warehouse(self.url) as conn:
             info = conn.info
@@ -525,13 +514,13 @@ class _Load:
         from psycopg import sql
 
         columns: list[sql.Composable] = [
-            sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type)) for c in self.columns
+            sql.SQL("{} {}").format(ident(c.name), type_sql(c.pg_type)) for c in self.columns
         ]
         columns.append(sql.SQL("_loaded_at timestamptz NOT NULL DEFAULT now()"))
         columns.append(sql.SQL("_run_id text NOT NULL"))
         conn.execute(
             sql.SQL("CREATE TABLE {} ({}) PARTITION BY RANGE (_loaded_at)").format(
-                _ident(RAW_SCHEMA, self.spec.table), sql.SQL(", ").join(columns)
+                ident(RAW_SCHEMA, self.spec.table), sql.SQL(", ").join(columns)
             )
         )
 
@@ -542,9 +531,9 @@ class _Load:
         schema, name = table or (RAW_SCHEMA, self.spec.table)
         conn.execute(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
-                _ident(schema, name),
-                _ident(f"{name[: MAX_IDENTIFIER - 5]}_pkey"),
-                sql.SQL(", ").join(_ident(key) for key in self.spec.primary_key),
+                ident(schema, name),
+                ident(f"{name[: MAX_IDENTIFIER - 5]}_pkey"),
+                sql.SQL(", ").join(ident(key) for key in self.spec.primary_key),
             )
         )
 
@@ -559,12 +548,12 @@ class _Load:
         table = (STORAGE_SCHEMA, f"{self.spec.table[:40]}__{self.batch_id[:12]}_{next(self._storage_seq)}")
         conn.execute(
             sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
-                _ident(*table), _ident(RAW_SCHEMA, self.spec.table)
+                ident(*table), ident(RAW_SCHEMA, self.spec.table)
             )
         )
         conn.execute(
             sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id SET DEFAULT {}").format(
-                _ident(*table), sql.Literal(self.run_id)
+                ident(*table), sql.Literal(self.run_id)
             )
         )
         return table
@@ -587,13 +576,13 @@ class _Load:
         """
         from psycopg import sql
 
-        raw = _ident(RAW_SCHEMA, self.spec.table)
-        conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id DROP DEFAULT").format(_ident(*table)))
+        raw = ident(RAW_SCHEMA, self.spec.table)
+        conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id DROP DEFAULT").format(ident(*table)))
         self._add_key(conn, table)
         for old in self._partitions(conn):
-            conn.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(raw, _ident(*old)))
-            conn.execute(sql.SQL("DROP TABLE {}").format(_ident(*old)))
-        conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} DEFAULT").format(raw, _ident(*table)))
+            conn.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(raw, ident(*old)))
+            conn.execute(sql.SQL("DROP TABLE {}").format(ident(*old)))
+        conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} DEFAULT").format(raw, ident(*table)))
         # statistics of the raw table itself (and of its new partition): autovacuum never analyzes a
         # partitioned table, and without them the planner guesses 200 distinct values per column
         # for any query that reads it (a dbt model's join would be planned for millions of rows)
@@ -626,7 +615,7 @@ class _Load:
                 self._create_raw(conn)
                 storage = self._new_storage(conn)
                 statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {}, FREEZE)").format(
-                    _ident(*storage), _column_list(self.columns), sql.SQL("binary" if binary else "csv")
+                    ident(*storage), column_list(self.columns), sql.SQL("binary" if binary else "csv")
                 )
                 source_rows, copied = self._copy_in(conn, statement, binary=binary)
                 self._swap_in(conn, storage)
@@ -648,9 +637,7 @@ class _Load:
         if self.spec.cursor is None:
             return None
         row = conn.execute(
-            sql.SQL("SELECT max({})::text FROM {}").format(
-                _ident(self.spec.cursor), _ident(RAW_SCHEMA, self.spec.table)
-            )
+            sql.SQL("SELECT max({})::text FROM {}").format(ident(self.spec.cursor), ident(RAW_SCHEMA, self.spec.table))
         ).fetchone()
         return row[0] if row else None
 
@@ -705,11 +692,11 @@ class _Load:
             # in the load's transaction, it is never visible to anyone else (a killed load leaves nothing).
             self.stage = (RAW_SCHEMA, f"{STAGE}_{self.batch_id[:16]}")
             columns = [
-                sql.SQL("{} {}").format(_ident(c.name), quarantine.type_sql(c.pg_type) if typed else sql.SQL("text"))
+                sql.SQL("{} {}").format(ident(c.name), type_sql(c.pg_type) if typed else sql.SQL("text"))
                 for c in self.columns
             ]
             conn.execute(
-                sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(_ident(*self.stage), sql.SQL(", ").join(columns))
+                sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(ident(*self.stage), sql.SQL(", ").join(columns))
             )
 
     def _staged_once(
@@ -720,17 +707,17 @@ class _Load:
 
         spec = self.spec
         self._create_stage(conn, typed=typed)
-        stage = _ident(*self.stage)
+        stage = ident(*self.stage)
         # FREEZE (the stage was created in this subtransaction): rows land with their hint bits
         # set, so the scans that follow do not dirty and write every page once more
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {}, FREEZE)").format(
-            stage, _column_list(self.columns), sql.SQL("binary" if binary else "csv")
+            stage, column_list(self.columns), sql.SQL("binary" if binary else "csv")
         )
         source_rows, staged = self._copy_in(conn, statement, binary=binary)
         if staged >= LARGE_BATCH_ROWS:
             # row and key estimates for the join's plan (the other columns' statistics would only cost time)
             conn.execute(
-                sql.SQL("ANALYZE {} ({})").format(stage, sql.SQL(", ").join(_ident(n) for n in spec.primary_key))
+                sql.SQL("ANALYZE {} ({})").format(stage, sql.SQL(", ").join(ident(n) for n in spec.primary_key))
             )
         if source_rows != staged:
             raise CountMismatchError(
@@ -827,7 +814,7 @@ class _Load:
         # rows are the stage as it is, with no join to the kept rows (a hash of the whole stage)
         matched = counts["unchanged"] > 0 or bool(self._removed_columns(conn))
         if matched:
-            conn.execute(sql.SQL("ANALYZE {}").format(_ident(KEPT)))  # a temporary table has no statistics
+            conn.execute(sql.SQL("ANALYZE {}").format(ident(KEPT)))  # a temporary table has no statistics
         rewrite = inserted + updated + deleted >= REWRITE_FRACTION * max(kept, 1)
         if typed and (matched or not rewrite):
             self._refuse_duplicates(conn)
@@ -888,7 +875,7 @@ class _Load:
         only_kept = (
             sql.SQL("") if self._removed_columns(conn) else sql.SQL(" WHERE s._present IS NULL OR {}").format(same)
         )
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_ident(KEPT)))
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(KEPT)))
         # the hash of the stage fits in memory (a few hundred MB for millions of rows) instead of
         # spilling to disk in batches; for the rest of this transaction only
         conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(COMPARE_WORK_MEM)))
@@ -898,12 +885,12 @@ class _Load:
                 "SELECT t.*, s._present IS NOT NULL AS _in_batch, s._present IS NOT NULL AND {same} AS _same "
                 "FROM {table} AS t LEFT JOIN (SELECT true AS _present, {casts} FROM {stage}) AS s ON {match}{only_kept}"
             ).format(
-                kept=_ident(KEPT),
+                kept=ident(KEPT),
                 same=same,
-                table=_ident(RAW_SCHEMA, spec.table),
+                table=ident(RAW_SCHEMA, spec.table),
                 casts=self._stage_casts(),
-                stage=_ident(*self.stage),
-                match=sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(_ident(name)) for name in spec.primary_key),
+                stage=ident(*self.stage),
+                match=sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(ident(name)) for name in spec.primary_key),
                 only_kept=only_kept,
             )
         )
@@ -911,7 +898,7 @@ class _Load:
             sql.SQL(
                 "SELECT count(*) FILTER (WHERE _same), count(*) FILTER (WHERE NOT _in_batch), "
                 "(SELECT count(*) FROM {table}) FROM {kept}"
-            ).format(kept=_ident(KEPT), table=_ident(RAW_SCHEMA, spec.table))
+            ).format(kept=ident(KEPT), table=ident(RAW_SCHEMA, spec.table))
         ).fetchone()
         assert row is not None
         unchanged, absent, stored = (int(value) for value in row)
@@ -926,8 +913,8 @@ class _Load:
         if not data:
             return sql.SQL("true")
         return sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
-            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(stored), _ident(name)) for name in data),
-            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(staged), _ident(name)) for name in data),
+            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(stored), ident(name)) for name in data),
+            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(staged), ident(name)) for name in data),
         )
 
     def _stage_casts(self) -> sql.Composable:
@@ -935,7 +922,7 @@ class _Load:
         from psycopg import sql
 
         return sql.SQL(", ").join(
-            sql.SQL("{} AS {}").format(quarantine.cast(col.name, col.pg_type), _ident(col.name)) for col in self.columns
+            sql.SQL("{} AS {}").format(cast(col.name, col.pg_type), ident(col.name)) for col in self.columns
         )
 
     def _changed_rows(self, conn: psycopg.Connection[Any], *, matched: bool) -> sql.Composable:
@@ -951,16 +938,16 @@ class _Load:
         picks: list[sql.Composable] = []
         for name in self._raw_columns(conn):
             if name in ours:
-                picks.append(sql.SQL("s.{}").format(_ident(name)))
+                picks.append(sql.SQL("s.{}").format(ident(name)))
             elif name == "_loaded_at":
                 picks.append(sql.SQL("now()"))
             elif name == "_run_id":
                 picks.append(sql.Literal(self.run_id))
             else:  # removed at the source: new rows have none, updated ones keep theirs
-                picks.append(sql.SQL("k.{}").format(_ident(name)))
+                picks.append(sql.SQL("k.{}").format(ident(name)))
         if not matched:
             return sql.SQL("SELECT {picks} FROM (SELECT {casts} FROM {stage}) AS s").format(
-                picks=sql.SQL(", ").join(picks), casts=self._stage_casts(), stage=_ident(*self.stage)
+                picks=sql.SQL(", ").join(picks), casts=self._stage_casts(), stage=ident(*self.stage)
             )
         return sql.SQL(
             "SELECT {picks} FROM (SELECT {casts} FROM {stage}) AS s "
@@ -968,12 +955,10 @@ class _Load:
         ).format(
             picks=sql.SQL(", ").join(picks),
             casts=self._stage_casts(),
-            stage=_ident(*self.stage),
-            kept=_ident(KEPT),
+            stage=ident(*self.stage),
+            kept=ident(KEPT),
             # keys are unique in the stage by now (duplicates are quarantined first): one kept row each
-            match=sql.SQL(" AND ").join(
-                sql.SQL("k.{0} = s.{0}").format(_ident(name)) for name in self.spec.primary_key
-            ),
+            match=sql.SQL(" AND ").join(sql.SQL("k.{0} = s.{0}").format(ident(name)) for name in self.spec.primary_key),
         )
 
     def _rewrite(self, conn: psycopg.Connection[Any], *, full_refresh: bool, matched: bool) -> None:
@@ -995,7 +980,7 @@ class _Load:
         from psycopg import sql
 
         raw_columns = self._raw_columns(conn)
-        columns = sql.SQL(", ").join(_ident(name) for name in raw_columns)
+        columns = sql.SQL(", ").join(ident(name) for name in raw_columns)
         keep = sql.SQL("_same") if full_refresh else sql.SQL("_same OR NOT _in_batch")
         if self.partitioned:
             if self.stage[0] == STORAGE_SCHEMA and not matched:  # the stage is shaped like the table
@@ -1003,7 +988,7 @@ class _Load:
                 if not full_refresh:  # the kept rows are the stored rows absent from the batch
                     conn.execute(
                         sql.SQL("INSERT INTO {} ({columns}) SELECT {columns} FROM {} WHERE NOT _in_batch").format(
-                            _ident(*storage), _ident(KEPT), columns=columns
+                            ident(*storage), ident(KEPT), columns=columns
                         )
                     )
                 self.stage_swapped = True
@@ -1012,12 +997,12 @@ class _Load:
                 storage = self._new_storage(conn)
                 conn.execute(
                     sql.SQL("INSERT INTO {} ({columns}) SELECT {columns} FROM {} WHERE {} UNION ALL {}").format(
-                        _ident(*storage), _ident(KEPT), keep, changed, columns=columns
+                        ident(*storage), ident(KEPT), keep, changed, columns=columns
                     )
                 )
             self._swap_in(conn, storage)
             return
-        table = _ident(RAW_SCHEMA, self.spec.table)
+        table = ident(RAW_SCHEMA, self.spec.table)
         key = conn.execute(
             "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) "
             "AND contype = 'p'",
@@ -1026,11 +1011,11 @@ class _Load:
         changed = self._changed_rows(conn, matched=matched)  # reads the catalog: before the table is emptied
         conn.execute(sql.SQL("TRUNCATE {}").format(table))
         if key:
-            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, _ident(key[0])))
+            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, ident(key[0])))
         conn.execute(
             sql.SQL(
                 "INSERT INTO {table} ({columns}) SELECT {columns} FROM {kept} WHERE {keep} UNION ALL {changed}"
-            ).format(table=table, columns=columns, kept=_ident(KEPT), keep=keep, changed=changed)
+            ).format(table=table, columns=columns, kept=ident(KEPT), keep=keep, changed=changed)
         )
         self._add_key(conn)
 
@@ -1039,7 +1024,7 @@ class _Load:
         from psycopg import sql
 
         spec = self.spec
-        table = _ident(*self._target(conn))
+        table = ident(*self._target(conn))
         raw_columns = self._raw_columns(conn)
         names = [name for name in raw_columns if name not in spec.primary_key]
         conn.execute(
@@ -1047,19 +1032,19 @@ class _Load:
                 "INSERT INTO {table} AS t ({columns}) {changed} ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
             ).format(
                 table=table,
-                columns=sql.SQL(", ").join(_ident(name) for name in raw_columns),
+                columns=sql.SQL(", ").join(ident(name) for name in raw_columns),
                 changed=self._changed_rows(conn, matched=matched),
-                keys=sql.SQL(", ").join(_ident(name) for name in spec.primary_key),
-                assignments=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(_ident(name)) for name in names),
+                keys=sql.SQL(", ").join(ident(name) for name in spec.primary_key),
+                assignments=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(ident(name)) for name in names),
             )
         )
         if full_refresh:
             conn.execute(
                 sql.SQL("DELETE FROM {table} AS t USING {kept} AS k WHERE NOT k._in_batch AND {match}").format(
                     table=table,
-                    kept=_ident(KEPT),
+                    kept=ident(KEPT),
                     match=sql.SQL(" AND ").join(
-                        sql.SQL("k.{0} = t.{0}").format(_ident(name)) for name in spec.primary_key
+                        sql.SQL("k.{0} = t.{0}").format(ident(name)) for name in spec.primary_key
                     ),
                 )
             )
@@ -1071,11 +1056,11 @@ class _Load:
         spec = self.spec
         keys = set(spec.primary_key)
         data = [col for col in self.columns if col.name not in keys]
-        casts = sql.SQL(", ").join(quarantine.cast(col.name, col.pg_type) for col in self.columns)
+        casts = sql.SQL(", ").join(cast(col.name, col.pg_type) for col in self.columns)
         if data:
-            assignments = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(_ident(col.name)) for col in data)
-            current = sql.SQL(", ").join(sql.SQL("t.{}").format(_ident(col.name)) for col in data)
-            incoming = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(_ident(col.name)) for col in data)
+            assignments = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(ident(col.name)) for col in data)
+            current = sql.SQL(", ").join(sql.SQL("t.{}").format(ident(col.name)) for col in data)
+            incoming = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(ident(col.name)) for col in data)
             action: sql.Composable = sql.SQL(
                 "DO UPDATE SET {}, _loaded_at = EXCLUDED._loaded_at, _run_id = EXCLUDED._run_id "
                 "WHERE ({}) IS DISTINCT FROM ({})"
@@ -1088,11 +1073,11 @@ class _Load:
             "ON CONFLICT ({keys}) {action} RETURNING (xmax = 0) AS inserted) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FROM merged"
         ).format(
-            table=_ident(*self._target(conn)),
-            columns=_column_list(self.columns),
+            table=ident(*self._target(conn)),
+            columns=column_list(self.columns),
             casts=casts,
-            stage=_ident(*self.stage),
-            keys=sql.SQL(", ").join(_ident(name) for name in spec.primary_key),
+            stage=ident(*self.stage),
+            keys=sql.SQL(", ").join(ident(name) for name in spec.primary_key),
             action=action,
             run=sql.Literal(self.run_id),
         )
@@ -1108,13 +1093,13 @@ class _Load:
             return None
         name = self.spec.cursor
         pg_type = self.types[name]
-        typed = quarantine.cast(name, pg_type)
+        typed = cast(name, pg_type)
         if validate and pg_type != "text":
             typed = sql.SQL("CASE WHEN pg_input_is_valid({}, {}) THEN {} END").format(
-                _ident(name), sql.Literal(pg_type), typed
+                ident(name), sql.Literal(pg_type), typed
             )
-        previous = sql.SQL("{}::{}").format(sql.Literal(before), quarantine.type_sql(pg_type))
-        statement = sql.SQL("SELECT greatest({}, max({}))::text FROM {}").format(previous, typed, _ident(*self.stage))
+        previous = sql.SQL("{}::{}").format(sql.Literal(before), type_sql(pg_type))
+        statement = sql.SQL("SELECT greatest({}, max({}))::text FROM {}").format(previous, typed, ident(*self.stage))
         row = conn.execute(statement).fetchone()
         return row[0] if row else before
 
@@ -1124,12 +1109,11 @@ class _Load:
 
         spec = self.spec
         match = sql.SQL(" AND ").join(
-            sql.SQL("{} = t.{}").format(quarantine.cast(name, self.types[name]), _ident(name))
-            for name in spec.primary_key
+            sql.SQL("{} = t.{}").format(cast(name, self.types[name]), ident(name)) for name in spec.primary_key
         )
         cur = conn.execute(
             sql.SQL("DELETE FROM {} AS t WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})").format(
-                _ident(*self._target(conn)), _ident(*self.stage), match
+                ident(*self._target(conn)), ident(*self.stage), match
             )
         )
         return cur.rowcount
@@ -1138,19 +1122,19 @@ class _Load:
         """Apply compatible changes to the raw table (new columns, widened types)."""
         from psycopg import sql
 
-        table = _ident(RAW_SCHEMA, self.spec.table)
+        table = ident(RAW_SCHEMA, self.spec.table)
         for change in diff.changes:
             if change.kind == "added" and change.new_type:
                 conn.execute(
                     sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
-                        table, _ident(change.column), quarantine.type_sql(change.new_type)
+                        table, ident(change.column), type_sql(change.new_type)
                     )
                 )
             elif change.kind == "retyped" and change.new_type:
-                new_type = quarantine.type_sql(change.new_type)
+                new_type = type_sql(change.new_type)
                 conn.execute(
                     sql.SQL("ALTER TABLE {0} ALTER COLUMN {1} TYPE {2} USING {1}::{2}").format(
-                        table, _ident(change.column), new_type
+                        table, ident(change.column), new_type
                     )
                 )
             # removed: the raw column stays (history); new and changed rows leave it untouched
