@@ -199,7 +199,7 @@ def quarantine_duplicates(
     from psycopg import sql
 
     types = {col.name: col.pg_type for col in columns}
-    parsed = [parsed(name, types[name]) for name in primary_key]
+    key_values = [parsed(name, types[name]) for name in primary_key]
     names = [sql.Identifier(f"k{i}") for i in range(len(primary_key))]
     prefix = f"{', '.join(primary_key)}: duplicate primary key ("
     reason = sql.SQL("concat({}, n, {})").format(sql.Literal(prefix), sql.Literal(" rows in the batch)"))
@@ -214,13 +214,13 @@ def quarantine_duplicates(
         "SELECT {reason}, count(*) FROM bad GROUP BY n"
     ).format(
         keys=sql.SQL(", ").join(
-            sql.SQL("{} AS {}").format(expr, name) for expr, name in zip(parsed, names, strict=True)
+            sql.SQL("{} AS {}").format(expr, name) for expr, name in zip(key_values, names, strict=True)
         ),
         stage=sql.Identifier(*stage),
-        parses=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(expr) for expr in parsed),
+        parses=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(expr) for expr in key_values),
         positions=sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(primary_key))),
         match=sql.SQL(" AND ").join(
-            sql.SQL("{} = d.{}").format(expr, name) for expr, name in zip(parsed, names, strict=True)
+            sql.SQL("{} = d.{}").format(expr, name) for expr, name in zip(key_values, names, strict=True)
         ),
         target=ident(SCHEMA, table),
         run=sql.Literal(run_id),

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from scrollintel.ingest.connectors.base import SourceColumn
 
+#: PostgreSQL truncates longer identifiers.
+MAX_IDENTIFIER = 63
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9 ]*(\(\d+(,\d+)?\))?")
 
 
