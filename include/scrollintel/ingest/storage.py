@@ -41,7 +41,7 @@ class RawTable:
         self.run_id = run_id
         self.batch_id = batch_id
         #: Partitioned (its rows in one partition in raw_storage), as every raw table created since
-        #: migration 0007 is; older ones are plain tables (see :func:`scrollintel.ingest.merge.gen_rewrite_sql`).
+        #: migration 0007 is; older ones are plain tables, rewritten by TRUNCATE and one INSERT.
         self.partitioned = True
         self._storage_seq = itertools.count(1)
 
