@@ -77,21 +77,21 @@ def _problem_parts(
     reasons: list[sql.Composable] = []
     details: list[sql.Composable] = []
     for name in primary_key:
-        ident = sql.Identifier(name)
-        flags.append(sql.SQL("{} IS NULL").format(ident))
+        column = ident(name)
+        flags.append(sql.SQL("{} IS NULL").format(column))
         reasons.append(
-            sql.SQL("CASE WHEN {} IS NULL THEN {} END").format(ident, sql.Literal(f"{name}: null primary key"))
+            sql.SQL("CASE WHEN {} IS NULL THEN {} END").format(column, sql.Literal(f"{name}: null primary key"))
         )
     for col in _typed_columns(columns):
-        ident, pg_type = sql.Identifier(col.name), sql.Literal(col.pg_type)
-        invalid = sql.SQL("({0} IS NOT NULL AND NOT pg_input_is_valid({0}, {1}))").format(ident, pg_type)
+        column, pg_type = ident(col.name), sql.Literal(col.pg_type)
+        invalid = sql.SQL("({0} IS NOT NULL AND NOT pg_input_is_valid({0}, {1}))").format(column, pg_type)
         flags.append(invalid)
         reasons.append(
             sql.SQL("CASE WHEN {} THEN {} END").format(invalid, sql.Literal(f"{col.name}: not a valid {col.pg_type}"))
         )
         details.append(
             sql.SQL("CASE WHEN {0} THEN {1} || (pg_input_error_info({2}, {3})).message END").format(
-                invalid, sql.Literal(f"{col.name}: "), ident, pg_type
+                invalid, sql.Literal(f"{col.name}: "), column, pg_type
             )
         )
     if not flags:
@@ -132,7 +132,7 @@ def quarantine_invalid(
         "ON CONFLICT (row_hash, reason) DO NOTHING) "
         "SELECT reason, count(*) FROM bad GROUP BY reason"
     ).format(
-        stage=sql.Identifier(*stage),
+        stage=ident(*stage),
         flag=flag,
         reason=reason,
         detail=detail,
@@ -167,14 +167,14 @@ def has_duplicates(
     keys: list[sql.Composable] = []
     for name in primary_key:
         if types[name] == "text":  # byte order: the same equality as the default collation's, cheaper to sort
-            keys.append(sql.SQL('{} COLLATE "C"').format(sql.Identifier(name)))
+            keys.append(sql.SQL('{} COLLATE "C"').format(ident(name)))
         else:
-            keys.append(sql.Identifier(name) if typed else cast(name, types[name]))
+            keys.append(ident(name) if typed else cast(name, types[name]))
     distinct = keys[0] if len(keys) == 1 else sql.SQL("({})").format(sql.SQL(", ").join(keys))
     statement = sql.SQL("SELECT count(*) > count(DISTINCT {}) FROM {} WHERE {}").format(
         distinct,
-        sql.Identifier(*stage),
-        sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(name)) for name in primary_key),
+        ident(*stage),
+        sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(ident(name)) for name in primary_key),
     )
     row = conn.execute(statement).fetchone()
     return bool(row and row[0])
@@ -200,7 +200,7 @@ def quarantine_duplicates(
 
     types = {col.name: col.pg_type for col in columns}
     key_values = [parsed(name, types[name]) for name in primary_key]
-    names = [sql.Identifier(f"k{i}") for i in range(len(primary_key))]
+    names = [ident(f"k{i}") for i in range(len(primary_key))]
     prefix = f"{', '.join(primary_key)}: duplicate primary key ("
     reason = sql.SQL("concat({}, n, {})").format(sql.Literal(prefix), sql.Literal(" rows in the batch)"))
     statement = sql.SQL(
@@ -216,7 +216,7 @@ def quarantine_duplicates(
         keys=sql.SQL(", ").join(
             sql.SQL("{} AS {}").format(expr, name) for expr, name in zip(key_values, names, strict=True)
         ),
-        stage=sql.Identifier(*stage),
+        stage=ident(*stage),
         parses=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(expr) for expr in key_values),
         positions=sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(primary_key))),
         match=sql.SQL(" AND ").join(
