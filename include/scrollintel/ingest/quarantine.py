@@ -17,12 +17,12 @@ copies within one batch are numbered, so each of them is kept).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scrollintel.ingest.connectors.base import SourceColumn
+from scrollintel.ingest.sqltypes import cast, ident, parsed
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 SCHEMA = "raw_quarantine"
 DUPLICATE_DETAIL = "every row of the batch with this primary key value is quarantined; none was loaded"
-_TYPE_NAME = re.compile(r"[a-z][a-z0-9 ]*(\(\d+(,\d+)?\))?")
 
 
 @dataclass
@@ -48,13 +47,6 @@ class QuarantineCounts:
             self.by_reason[reason] = self.by_reason.get(reason, 0) + count
 
 
-def table_ident(table: str) -> sql.Identifier:
-    """``raw_quarantine.<table>`` as a quoted identifier."""
-    from psycopg import sql
-
-    return sql.Identifier(SCHEMA, table)
-
-
 def ensure_table(conn: psycopg.Connection[Any], table: str) -> None:
     """Create ``raw_quarantine.<table>`` when it does not exist."""
     from psycopg import sql
@@ -67,7 +59,7 @@ def ensure_table(conn: psycopg.Connection[Any], table: str) -> None:
             "raw_row jsonb NOT NULL, row_hash text NOT NULL, "
             "quarantined_at timestamptz NOT NULL DEFAULT now(), "
             "UNIQUE (row_hash, reason))"
-        ).format(table_ident(table))
+        ).format(ident(SCHEMA, table))
     )
 
 
@@ -85,21 +77,21 @@ def _problem_parts(
     reasons: list[sql.Composable] = []
     details: list[sql.Composable] = []
     for name in primary_key:
-        ident = sql.Identifier(name)
-        flags.append(sql.SQL("{} IS NULL").format(ident))
+        column = ident(name)
+        flags.append(sql.SQL("{} IS NULL").format(column))
         reasons.append(
-            sql.SQL("CASE WHEN {} IS NULL THEN {} END").format(ident, sql.Literal(f"{name}: null primary key"))
+            sql.SQL("CASE WHEN {} IS NULL THEN {} END").format(column, sql.Literal(f"{name}: null primary key"))
         )
     for col in _typed_columns(columns):
-        ident, pg_type = sql.Identifier(col.name), sql.Literal(col.pg_type)
-        invalid = sql.SQL("({0} IS NOT NULL AND NOT pg_input_is_valid({0}, {1}))").format(ident, pg_type)
+        column, pg_type = ident(col.name), sql.Literal(col.pg_type)
+        invalid = sql.SQL("({0} IS NOT NULL AND NOT pg_input_is_valid({0}, {1}))").format(column, pg_type)
         flags.append(invalid)
         reasons.append(
             sql.SQL("CASE WHEN {} THEN {} END").format(invalid, sql.Literal(f"{col.name}: not a valid {col.pg_type}"))
         )
         details.append(
             sql.SQL("CASE WHEN {0} THEN {1} || (pg_input_error_info({2}, {3})).message END").format(
-                invalid, sql.Literal(f"{col.name}: "), ident, pg_type
+                invalid, sql.Literal(f"{col.name}: "), column, pg_type
             )
         )
     if not flags:
@@ -140,11 +132,11 @@ def quarantine_invalid(
         "ON CONFLICT (row_hash, reason) DO NOTHING) "
         "SELECT reason, count(*) FROM bad GROUP BY reason"
     ).format(
-        stage=sql.Identifier(*stage),
+        stage=ident(*stage),
         flag=flag,
         reason=reason,
         detail=detail,
-        target=table_ident(table),
+        target=ident(SCHEMA, table),
         run=sql.Literal(run_id),
         batch=sql.Literal(batch_id),
     )
@@ -175,14 +167,14 @@ def has_duplicates(
     keys: list[sql.Composable] = []
     for name in primary_key:
         if types[name] == "text":  # byte order: the same equality as the default collation's, cheaper to sort
-            keys.append(sql.SQL('{} COLLATE "C"').format(sql.Identifier(name)))
+            keys.append(sql.SQL('{} COLLATE "C"').format(ident(name)))
         else:
-            keys.append(sql.Identifier(name) if typed else cast(name, types[name]))
+            keys.append(ident(name) if typed else cast(name, types[name]))
     distinct = keys[0] if len(keys) == 1 else sql.SQL("({})").format(sql.SQL(", ").join(keys))
     statement = sql.SQL("SELECT count(*) > count(DISTINCT {}) FROM {} WHERE {}").format(
         distinct,
-        sql.Identifier(*stage),
-        sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(name)) for name in primary_key),
+        ident(*stage),
+        sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(ident(name)) for name in primary_key),
     )
     row = conn.execute(statement).fetchone()
     return bool(row and row[0])
@@ -207,8 +199,8 @@ def quarantine_duplicates(
     from psycopg import sql
 
     types = {col.name: col.pg_type for col in columns}
-    parsed = [_parsed(name, types[name]) for name in primary_key]
-    names = [sql.Identifier(f"k{i}") for i in range(len(primary_key))]
+    key_values = [parsed(name, types[name]) for name in primary_key]
+    names = [ident(f"k{i}") for i in range(len(primary_key))]
     prefix = f"{', '.join(primary_key)}: duplicate primary key ("
     reason = sql.SQL("concat({}, n, {})").format(sql.Literal(prefix), sql.Literal(" rows in the batch)"))
     statement = sql.SQL(
@@ -222,15 +214,15 @@ def quarantine_duplicates(
         "SELECT {reason}, count(*) FROM bad GROUP BY n"
     ).format(
         keys=sql.SQL(", ").join(
-            sql.SQL("{} AS {}").format(expr, name) for expr, name in zip(parsed, names, strict=True)
+            sql.SQL("{} AS {}").format(expr, name) for expr, name in zip(key_values, names, strict=True)
         ),
-        stage=sql.Identifier(*stage),
-        parses=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(expr) for expr in parsed),
+        stage=ident(*stage),
+        parses=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(expr) for expr in key_values),
         positions=sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(primary_key))),
         match=sql.SQL(" AND ").join(
-            sql.SQL("{} = d.{}").format(expr, name) for expr, name in zip(parsed, names, strict=True)
+            sql.SQL("{} = d.{}").format(expr, name) for expr, name in zip(key_values, names, strict=True)
         ),
-        target=table_ident(table),
+        target=ident(SCHEMA, table),
         run=sql.Literal(run_id),
         batch=sql.Literal(batch_id),
         reason=reason,
@@ -240,36 +232,6 @@ def quarantine_duplicates(
     for found_reason, count in conn.execute(statement).fetchall():
         counts.add(found_reason, count)
     return counts
-
-
-def _parsed(name: str, pg_type: str) -> sql.Composable:
-    """A text column as its warehouse type, NULL when it does not parse (never an error)."""
-    from psycopg import sql
-
-    if pg_type == "text":
-        return sql.Identifier(name)
-    return sql.SQL("CASE WHEN pg_input_is_valid({0}, {1}) THEN {2} END").format(
-        sql.Identifier(name), sql.Literal(pg_type), cast(name, pg_type)
-    )
-
-
-def type_sql(pg_type: str) -> sql.SQL:
-    """A warehouse type name as SQL, after checking it is a plain type name (it is spliced in)."""
-    from psycopg import sql
-
-    if not _TYPE_NAME.fullmatch(pg_type):
-        raise ValueError(f"not a plain PostgreSQL type name: {pg_type!r}")
-    return sql.SQL(pg_type)
-
-
-def cast(name: str, pg_type: str) -> sql.Composable:
-    """``"name"::type`` (no cast for text columns)."""
-    from psycopg import sql
-
-    ident = sql.Identifier(name)
-    if pg_type == "text":
-        return ident
-    return sql.SQL("{}::{}").format(ident, type_sql(pg_type))
 
 
 def quarantined_rows(
@@ -283,7 +245,7 @@ def quarantined_rows(
         sql.SQL(
             "SELECT run_id, batch_id, reason, detail, raw_row, quarantined_at FROM {} {} "
             "ORDER BY _quarantine_id DESC LIMIT {}"
-        ).format(table_ident(table), where, sql.Literal(int(limit)))
+        ).format(ident(SCHEMA, table), where, sql.Literal(int(limit)))
     )
     names = [col.name for col in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

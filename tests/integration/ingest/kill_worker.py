@@ -21,7 +21,7 @@ from typing import Any
 from scrollintel.config import FilesSource, MysqlSource, RestSource
 from scrollintel.ingest.connectors.base import Connector, CursorState
 from scrollintel.ingest.loader import ResourceSpec, connect_warehouse, libpq_url, load_resource
-from scrollintel.ingest.quarantine import cast
+from scrollintel.ingest.sqltypes import cast
 from scrollintel.ingest.state import read_state, write_state
 from tests.integration.ingest.helpers import postgres_source
 

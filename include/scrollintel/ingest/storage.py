@@ -1,0 +1,217 @@
+"""Where a raw table's rows are kept: the raw table, its one partition in ``raw_storage``, swaps.
+
+A raw table ``raw.<source>__<resource>`` is partitioned (migration 0007) and holds no rows
+itself: they are in its one DEFAULT partition, a table in ``raw_storage`` that carries the
+primary key and that a load rewriting the table replaces while the raw table keeps its identity
+(the dbt views over it stay valid). Raw tables created before 0007 are plain tables. See
+``governance/adr/0006-ingestion-loader.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from scrollintel.ingest.errors import IngestError
+from scrollintel.ingest.sqltypes import MAX_IDENTIFIER, ident, type_sql
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import psycopg
+    from psycopg import sql
+
+    from scrollintel.ingest import registry
+    from scrollintel.ingest.connectors.base import SourceColumn
+
+RAW_SCHEMA = "raw"
+#: Where the rows of a raw table are kept: its one partition (migration 0007).
+STORAGE_SCHEMA = "raw_storage"
+
+#: The oid of a table named by a (schema, name) pair, in the catalog queries below.
+_REGCLASS = "to_regclass(format('%%I.%%I', %s::text, %s::text))"
+
+
+class RawTable:
+    """One raw table during one load: its shape in the catalog and the tables that hold its rows."""
+
+    def __init__(self, table: str, primary_key: tuple[str, ...], *, run_id: str, batch_id: str) -> None:
+        self.table = table
+        self.primary_key = primary_key
+        self.run_id = run_id
+        self.batch_id = batch_id
+        #: Partitioned (its rows in one partition in raw_storage), as every raw table created since
+        #: migration 0007 is; older ones are plain tables, rewritten by TRUNCATE and one INSERT.
+        self.partitioned = True
+        self._storage_seq = itertools.count(1)
+
+    @property
+    def name(self) -> tuple[str, str]:
+        """``("raw", "<source>__<resource>")``."""
+        return (RAW_SCHEMA, self.table)
+
+    @property
+    def qualified(self) -> str:
+        """``raw.<source>__<resource>`` as text, for messages."""
+        return f"{RAW_SCHEMA}.{self.table}"
+
+    def relkind(self, conn: psycopg.Connection[Any]) -> str | None:
+        """``p`` (partitioned), ``r`` (plain), or None when the raw table does not exist yet."""
+        row = conn.execute(f"SELECT relkind FROM pg_class WHERE oid = {_REGCLASS}", self.name).fetchone()
+        return None if row is None else str(row[0])
+
+    def create(self, conn: psycopg.Connection[Any], columns: Sequence[SourceColumn]) -> None:
+        """The raw table, partitioned, with no partition yet.
+
+        Its rows go to its one DEFAULT partition (:meth:`new_storage`, :meth:`swap_in`).
+        Partitioned by ``_loaded_at``, a column of the loader's own: PostgreSQL refuses to retype
+        a partition key column, and a key on the partitioned table would have to include it (a
+        key column widened at the source, ``integer`` to ``bigint``, must stay possible).
+        """
+        from psycopg import sql
+
+        parts: list[sql.Composable] = [sql.SQL("{} {}").format(ident(c.name), type_sql(c.pg_type)) for c in columns]
+        parts.append(sql.SQL("_loaded_at timestamptz NOT NULL DEFAULT now()"))
+        parts.append(sql.SQL("_run_id text NOT NULL"))
+        conn.execute(
+            sql.SQL("CREATE TABLE {} ({}) PARTITION BY RANGE (_loaded_at)").format(
+                ident(*self.name), sql.SQL(", ").join(parts)
+            )
+        )
+
+    def add_key(self, conn: psycopg.Connection[Any], table: tuple[str, str] | None = None) -> None:
+        """The primary key of ``table`` (a partition being built), or of a plain raw table."""
+        from psycopg import sql
+
+        schema, name = table or self.name
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
+                ident(schema, name),
+                ident(f"{name[: MAX_IDENTIFIER - 5]}_pkey"),
+                sql.SQL(", ").join(ident(key) for key in self.primary_key),
+            )
+        )
+
+    def new_storage(self, conn: psycopg.Connection[Any]) -> tuple[str, str]:
+        """A new table shaped like the raw table, in raw_storage, to become its partition.
+
+        Named after the raw table and this load. Rows COPYed into it without ``_loaded_at`` and
+        ``_run_id`` get now() and this run (the default is dropped when it is attached).
+        """
+        from psycopg import sql
+
+        table = (STORAGE_SCHEMA, f"{self.table[:40]}__{self.batch_id[:12]}_{next(self._storage_seq)}")
+        conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(ident(*table), ident(*self.name)))
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id SET DEFAULT {}").format(
+                ident(*table), sql.Literal(self.run_id)
+            )
+        )
+        return table
+
+    def partitions(self, conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+        """The raw table's partitions, as (schema, name)."""
+        rows = conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = {_REGCLASS}",
+            self.name,
+        ).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    def swap_in(self, conn: psycopg.Connection[Any], table: tuple[str, str]) -> None:
+        """Make ``table`` the raw table's partition: key built, the previous partition detached and
+        dropped, statistics gathered.
+
+        In the load's transaction: readers of the raw table wait for the commit (DETACH takes
+        an ACCESS EXCLUSIVE lock, as TRUNCATE would) and then see the new rows.
+        """
+        from psycopg import sql
+
+        raw = ident(*self.name)
+        conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id DROP DEFAULT").format(ident(*table)))
+        self.add_key(conn, table)
+        for old in self.partitions(conn):
+            conn.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(raw, ident(*old)))
+            conn.execute(sql.SQL("DROP TABLE {}").format(ident(*old)))
+        conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} DEFAULT").format(raw, ident(*table)))
+        # statistics of the raw table itself (and of its new partition): autovacuum never analyzes a
+        # partitioned table, and without them the planner guesses 200 distinct values per column
+        # for any query that reads it (a dbt model's join would be planned for millions of rows)
+        conn.execute(sql.SQL("ANALYZE {}").format(raw))
+
+    def target(self, conn: psycopg.Connection[Any]) -> tuple[str, str]:
+        """The table rows are written to: the raw table's partition (or the raw table, when plain).
+
+        Upserts go to the partition: it holds the primary key (``ON CONFLICT``'s arbiter), and
+        ``RETURNING xmax`` is refused on a partitioned table.
+        """
+        if not self.partitioned:
+            return self.name
+        partitions = self.partitions(conn)
+        if len(partitions) != 1:
+            raise IngestError(
+                f"{self.qualified} should have one partition in {STORAGE_SCHEMA}, it has {len(partitions)} "
+                f"({', '.join('.'.join(p) for p in partitions) or 'none'}); it was changed by hand"
+            )
+        return partitions[0]
+
+    def estimated_rows(self, conn: psycopg.Connection[Any]) -> float:
+        """Rows in the raw table as the planner believes (kept up to date by loads and autovacuum).
+
+        Read from its partition: a partitioned table has no row count of its own.
+        """
+        row = conn.execute(f"SELECT reltuples FROM pg_class WHERE oid = {_REGCLASS}", self.target(conn)).fetchone()
+        return max(float(row[0]), 0.0) if row and row[0] is not None else 0.0
+
+    def columns(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """Every column of the raw table in order (columns removed at the source stay in it)."""
+        rows = conn.execute(
+            f"SELECT attname FROM pg_attribute WHERE attrelid = {_REGCLASS} "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            self.name,
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def max_text(self, conn: psycopg.Connection[Any], column: str) -> str | None:
+        """The greatest value of ``column`` in the raw table, as text."""
+        from psycopg import sql
+
+        row = conn.execute(sql.SQL("SELECT max({})::text FROM {}").format(ident(column), ident(*self.name))).fetchone()
+        return row[0] if row else None
+
+    def key_constraint(self, conn: psycopg.Connection[Any]) -> str | None:
+        """The name of a plain raw table's primary key constraint, if it has one."""
+        row = conn.execute(
+            f"SELECT conname FROM pg_constraint WHERE conrelid = {_REGCLASS} AND contype = 'p'", self.name
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def empty(self, conn: psycopg.Connection[Any], key: str | None) -> None:
+        """A plain raw table emptied and its primary key ``key`` dropped, to be refilled in one INSERT."""
+        from psycopg import sql
+
+        table = ident(*self.name)
+        conn.execute(sql.SQL("TRUNCATE {}").format(table))
+        if key:
+            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, ident(key)))
+
+    def evolve(self, conn: psycopg.Connection[Any], diff: registry.SchemaDiff) -> None:
+        """Apply compatible changes to the raw table (new columns, widened types)."""
+        from psycopg import sql
+
+        table = ident(*self.name)
+        for change in diff.changes:
+            if change.kind == "added" and change.new_type:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                        table, ident(change.column), type_sql(change.new_type)
+                    )
+                )
+            elif change.kind == "retyped" and change.new_type:
+                new_type = type_sql(change.new_type)
+                conn.execute(
+                    sql.SQL("ALTER TABLE {0} ALTER COLUMN {1} TYPE {2} USING {1}::{2}").format(
+                        table, ident(change.column), new_type
+                    )
+                )
+            # removed: the raw column stays (history); new and changed rows leave it untouched
