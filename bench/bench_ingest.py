@@ -97,7 +97,7 @@ def timed(work: Callable[[], object]) -> float:
 
 
 def _source_config(kind: str, folder: str | None) -> Any:
-    from scrollintel.config import FilesSource, PostgresSource
+    from scrollintel.config.sources import FilesSource, PostgresSource
 
     common = {
         "owner": "data-platform",

@@ -28,12 +28,12 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from scrollintel.config import NOT_PERSONAL, SENSITIVITY_LEVELS
+from scrollintel.config.classification import NOT_PERSONAL
 
 if TYPE_CHECKING:
     import psycopg
 
-    from scrollintel.config import ClassificationConfig
+    from scrollintel.config.classification import ClassificationConfig
     from scrollintel.ingest.connectors.base import SourceColumn
 
 log = logging.getLogger(__name__)
@@ -285,12 +285,6 @@ def classify(
 ) -> list[ColumnClass]:
     """Classify every column (pure: sampling is the caller's)."""
     return [classify_column(col.name, samples.get(col.name), config, overrides, pg_type=col.pg_type) for col in columns]
-
-
-def highest_sensitivity(levels: Iterable[str | None]) -> str | None:
-    """The most sensitive of ``levels`` (None when none is given)."""
-    ranked = [SENSITIVITY_LEVELS.index(level) for level in levels if level in SENSITIVITY_LEVELS]
-    return SENSITIVITY_LEVELS[max(ranked)] if ranked else None
 
 
 # --------------------------------------------------------------------------- database

@@ -68,7 +68,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from scrollintel.db import libpq_url
+from scrollintel import warehouse
 from scrollintel.ingest import quarantine, registry, state
 from scrollintel.ingest.connectors.base import (
     BinaryUnavailable,
@@ -87,16 +87,16 @@ from scrollintel.ingest.errors import (
 )
 from scrollintel.ingest.events import IngestEvent, emit
 from scrollintel.ingest.prefetch import Prefetch
+from scrollintel.warehouse import RAW_SCHEMA, raw_table, raw_table_name
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-    from scrollintel.config import SourceConfig
+    from scrollintel.config.sources import SourceConfig
 
 log = logging.getLogger(__name__)
 
-RAW_SCHEMA = "raw"
 #: Where the rows of a raw table are kept: its one partition (migration 0007).
 STORAGE_SCHEMA = "raw_storage"
 DEFAULT_CHUNK_ROWS = 50_000
@@ -105,10 +105,14 @@ PREFETCH_CHUNKS = 2
 #: pg_input_is_valid / pg_input_error_info arrived in PostgreSQL 16.
 MIN_SERVER_VERSION = 160_000
 #: Warehouse session settings: values printed in UTC/ISO, memory for the merge and the key build.
-WAREHOUSE_OPTIONS = (
-    "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres "
-    "-c work_mem=64MB -c maintenance_work_mem=256MB -c temp_buffers=256MB"
-)
+WAREHOUSE_SETTINGS = {
+    "TimeZone": "UTC",
+    "DateStyle": "ISO,YMD",
+    "IntervalStyle": "postgres",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "256MB",
+    "temp_buffers": "256MB",
+}
 STAGE = "_scrollintel_stage"
 KEPT = "_scrollintel_kept"
 #: A batch of at least this many rows and this share of the table's rows is compared with the
@@ -158,33 +162,24 @@ class ResourceSpec:
     def from_config(cls, source: SourceConfig, resource: str) -> ResourceSpec:
         """The spec of ``resource`` as ``governance/sources/<source>.yaml`` declares it."""
         item = source.resource(resource)
-        cursor: str | None = getattr(item, "cursor", None)
-        if source.type in ("postgres", "mysql"):
-            incremental = cursor is not None
-        elif source.type == "rest":
-            incremental = getattr(item, "cursor_param", None) is not None
-        elif source.type == "graphql":
-            incremental = getattr(item, "cursor_variable", None) is not None
-        else:  # files: loaded once each, tracked by fingerprint
-            incremental = True
         return cls(
             source=source.name,
             resource=resource,
             primary_key=tuple(item.primary_key),
-            cursor=cursor,
-            incremental=incremental,
+            cursor=getattr(item, "cursor", None),
+            incremental=item.incremental,
             schema_policy=source.schema_policy,
         )
 
     @property
     def table(self) -> str:
         """``<source>__<resource>``: the table name in ``raw`` and ``raw_quarantine``."""
-        return f"{self.source}__{self.resource}"
+        return raw_table_name(self.source, self.resource)
 
     @property
     def raw_table(self) -> str:
         """``raw.<source>__<resource>``."""
-        return f"{RAW_SCHEMA}.{self.table}"
+        return raw_table(self.source, self.resource)
 
     def check(self, schema: DiscoveredSchema) -> None:
         """Raise :class:`ResourceConfigError` when the YAML does not fit the discovered schema."""
@@ -276,10 +271,7 @@ class _DriftBlocked(Exception):
 
 def connect_warehouse(url: str) -> psycopg.Connection[Any]:
     """A connection to the warehouse with the loader's session settings (autocommit off)."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    return psycopg.connect(make_conninfo(libpq_url(url), options=WAREHOUSE_OPTIONS), autocommit=False)
+    return warehouse.connect(url, autocommit=False, settings=WAREHOUSE_SETTINGS)
 
 
 def check_server_version(version_num: int, version_text: str = "") -> None:

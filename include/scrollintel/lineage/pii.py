@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrollintel.lineage.nodes import dataset_node_id, field_node_id
+from scrollintel.warehouse import GOVERNANCE_SCHEMA
 
-SCHEMA = "governance"
 #: Masking policies (classification.yaml) that a staging model applies to a classified column.
 ANONYMISING_POLICIES = {"hash": "hash", "redact": "redact", "partial": "generalise"}
 MAX_HOPS = 50
@@ -42,17 +42,17 @@ MAX_HOPS = 50
 _EDGES = f"""
 SELECT e.src_field_id, e.dst_field_id, e.job_id, e.masking, e.transformation_type, e.transformation_subtype,
        sf.name, sd.namespace, sd.name, df.name, dd.namespace, dd.name, j.namespace, j.name
-FROM {SCHEMA}.lineage_column_edge e
-JOIN {SCHEMA}.lineage_dataset_field sf ON sf.id = e.src_field_id
-JOIN {SCHEMA}.lineage_dataset sd ON sd.id = sf.dataset_id
-JOIN {SCHEMA}.lineage_dataset_field df ON df.id = e.dst_field_id
-JOIN {SCHEMA}.lineage_dataset dd ON dd.id = df.dataset_id
-JOIN {SCHEMA}.lineage_job j ON j.id = e.job_id
+FROM {GOVERNANCE_SCHEMA}.lineage_column_edge e
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset_field sf ON sf.id = e.src_field_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset sd ON sd.id = sf.dataset_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset_field df ON df.id = e.dst_field_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset dd ON dd.id = df.dataset_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_job j ON j.id = e.job_id
 WHERE e.{{side}} = ANY(%s)
 """
 _FIELDS = f"""
-SELECT f.id, f.name, d.namespace, d.name FROM {SCHEMA}.lineage_dataset_field f
-JOIN {SCHEMA}.lineage_dataset d ON d.id = f.dataset_id WHERE f.id = ANY(%s)
+SELECT f.id, f.name, d.namespace, d.name FROM {GOVERNANCE_SCHEMA}.lineage_dataset_field f
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset d ON d.id = f.dataset_id WHERE f.id = ANY(%s)
 """
 
 
@@ -282,7 +282,8 @@ RULE = (
 def where_is(conn: Any, node_id: str) -> dict[str, Any]:
     """Where the personal data in a column, dataset or job's outputs comes from and goes to."""
     from scrollintel.lineage import graph as graphs
-    from scrollintel.lineage.governance import stored_classes, warehouse_namespace
+    from scrollintel.lineage.governance import stored_classes
+    from scrollintel.warehouse import warehouse_namespace
 
     start = graphs.resolve_node(conn, node_id)
     if start.kind == "datasetField":

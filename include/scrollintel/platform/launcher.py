@@ -314,7 +314,7 @@ def warehouse_namespace_aliases(url: str) -> dict[str, str]:
     """
     from sqlalchemy.engine import make_url
 
-    from scrollintel.ingest.lineage import warehouse_namespace
+    from scrollintel.warehouse import warehouse_namespace
 
     parsed = make_url(url)
     port = parsed.port or 5432

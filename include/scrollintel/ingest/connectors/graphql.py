@@ -29,7 +29,7 @@ from scrollintel.ingest.connectors.http import HttpApi
 from scrollintel.ingest.connectors.jsonapi import JsonApiConnector, Page, records_at, value_at
 
 if TYPE_CHECKING:
-    from scrollintel.config import GraphqlEndpoint, GraphqlSource
+    from scrollintel.config.sources import GraphqlEndpoint, GraphqlSource
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ _AUTH_CODES = frozenset({"UNAUTHENTICATED", "UNAUTHORIZED", "FORBIDDEN", "PERMIS
 
 
 class GraphqlConnector(JsonApiConnector):
-    """Reads the endpoints (queries) of a :class:`~scrollintel.config.GraphqlSource`."""
+    """Reads the endpoints (queries) of a :class:`~scrollintel.config.sources.GraphqlSource`."""
 
     kind: ClassVar[str] = "GraphQL"
     source: GraphqlSource

@@ -28,13 +28,13 @@ from scrollintel.ingest.connectors.http import HttpApi
 from scrollintel.ingest.connectors.jsonapi import JsonApiConnector, Page, records_at, value_at
 
 if TYPE_CHECKING:
-    from scrollintel.config import RestEndpoint, RestSource
+    from scrollintel.config.sources import RestEndpoint, RestSource
 
 log = logging.getLogger(__name__)
 
 
 class RestConnector(JsonApiConnector):
-    """Reads the endpoints of a :class:`~scrollintel.config.RestSource`."""
+    """Reads the endpoints of a :class:`~scrollintel.config.sources.RestSource`."""
 
     kind: ClassVar[str] = "REST"
     source: RestSource

@@ -29,6 +29,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from scrollintel.warehouse import GOVERNANCE_SCHEMA as SCHEMA
 from scrollintel.web.auth import CurrentUser
 from scrollintel.web.problems import PageData, PageProblem, problem_of
 from scrollintel.web.routes import page, render
@@ -36,7 +37,6 @@ from scrollintel.web.routes.lineage_api import lineage_store_url
 
 router = APIRouter()
 
-SCHEMA = "governance"
 EMPTY_NOTICE = (
     "No lineage yet — the store has received no OpenLineage event. The graph fills in as soon as "
     "Airflow's OpenLineage provider (or any OpenLineage client) sends events to the lineage API."
