@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from scrollintel import migrate
-from scrollintel.audit import config, storage
+from scrollintel.audit import settings, storage
 from tests.plugins.conftest import (  # noqa: F401 - fixtures, found by pytest through this module
     airflow_env,
     auth_manager,
@@ -74,6 +74,6 @@ def ledger_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SCROLLINTEL_HOME", str(tmp_path))
     monkeypatch.setenv("SCROLLINTEL_AUDIT_SIGNING_KEY", TEST_SIGNING_KEY)
-    config.configure(database_url=None)
+    settings.configure(database_url=None)
     yield tmp_path
-    config.configure(database_url=None)
+    settings.configure(database_url=None)
