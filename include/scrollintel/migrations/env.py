@@ -16,7 +16,7 @@ config = context.config
 def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
-        connection.execute(text(f"CREATE GOVERNANCE_SCHEMA IF NOT EXISTS {GOVERNANCE_SCHEMA}"))
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {GOVERNANCE_SCHEMA}"))
         connection.commit()
         context.configure(
             connection=connection,
