@@ -76,9 +76,11 @@ class CrossCheck:
         return self.found
 
     def add(self, file: str | Path, location: str, message: str) -> None:
+        """Record a problem in ``file`` (a governance file name, or a source file's path)."""
         self.found.append(Problem(self.directory / file if isinstance(file, str) else file, location, message))
 
     def add_duplicates(self, file: str | Path, items: Iterable[Any], key: str, label: str, prefix: str) -> None:
+        """Record every item whose ``key`` repeats an earlier one's, naming where the first is."""
         first: dict[Any, int] = {}
         for index, item in enumerate(items):
             value = getattr(item, key)
@@ -90,6 +92,7 @@ class CrossCheck:
                 first[value] = index
 
     def team(self, file: str | Path, location: str, team_id: str, role: str | None = None) -> None:
+        """Check that ``team_id`` is declared and, when ``role`` is given, has a member with that role."""
         if self.teams is None:
             return
         if team_id not in self.teams:
@@ -98,10 +101,12 @@ class CrossCheck:
             self.add(file, location, f"team {team_id!r} has no member with role {role!r}")
 
     def retention_class(self, file: Path, location: str, class_id: str | None) -> None:
+        """Check that ``class_id`` (when set) is a declared retention class."""
         if class_id is not None and self.retention_ids is not None and class_id not in self.retention_ids:
             self.add(file, location, unknown_message("retention class", class_id, self.retention_ids))
 
     def overrides(self, file: Path, location: str, overrides: dict[str, str]) -> None:
+        """Check that each column override names a classification class or ``none``."""
         if self.class_ids is None:
             return
         for column, class_id in overrides.items():

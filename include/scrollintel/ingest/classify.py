@@ -29,6 +29,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from scrollintel.config.classification import NOT_PERSONAL
+from scrollintel.warehouse import raw_table_name
 
 if TYPE_CHECKING:
     import psycopg
@@ -380,7 +381,7 @@ def classify_table(
 ) -> tuple[list[ColumnClass], list[ColumnClass]]:
     """Sample ``raw.<source>__<resource>``, classify and store; (all columns, columns whose class changed)."""
     to_sample = columns_to_sample(columns, config, overrides)
-    samples = sample_values(conn, schema, f"{source}__{resource}", to_sample, config.sample_size)
+    samples = sample_values(conn, schema, raw_table_name(source, resource), to_sample, config.sample_size)
     classes = classify(columns, samples, config, overrides)
     changed = store(conn, source, resource, classes, run_id=run_id)
     found = [item for item in classes if item.class_id]

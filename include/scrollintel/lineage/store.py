@@ -704,6 +704,9 @@ class Stored:
     error: str | None = None
 
 
+POOL_NAME = "lineage"
+
+
 def pool() -> warehouse.Pool:
     """The lineage store's connection pool; a relaxed ``synchronous_commit`` is a setting of its sessions.
 
@@ -711,13 +714,13 @@ def pool() -> warehouse.Pool:
     """
     relaxed = synchronous_commit()
     return warehouse.Pool(
-        name="lineage", size=8, settings=(("synchronous_commit", relaxed),) if relaxed != "on" else ()
+        name=POOL_NAME, size=8, settings=(("synchronous_commit", relaxed),) if relaxed != "on" else ()
     )
 
 
 def dispose_engines() -> None:
     """Close the lineage store's pooled connections of this process (tests, shutdown)."""
-    warehouse.dispose_engines(pool().name)
+    warehouse.dispose_engines(POOL_NAME)
 
 
 @contextmanager
