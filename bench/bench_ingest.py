@@ -97,7 +97,7 @@ def timed(work: Callable[[], object]) -> float:
 
 
 def _source_config(kind: str, folder: str | None) -> Any:
-    from scrollintel.config import FilesSource, PostgresSource
+    from scrollintel.config.sources import FilesSource, PostgresSource
 
     common = {
         "owner": "data-platform",
@@ -148,7 +148,8 @@ def peak_rss_mb() -> float:
 def child(args: argparse.Namespace) -> None:
     """One load, measured from inside: prints JSON {seconds, rss_mb, counts}."""
     from scrollintel.ingest.connectors import connector_for
-    from scrollintel.ingest.loader import ResourceSpec, load_resource
+    from scrollintel.ingest.loader import load_resource
+    from scrollintel.ingest.spec import ResourceSpec
 
     source = _source_config(args.child, args.files_dir)
     if args.child.startswith("pg"):

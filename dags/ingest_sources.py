@@ -2,7 +2,7 @@
 
 Adding a source is adding a YAML file. Each DAG has one task per table/endpoint/file, which
 loads it into ``raw.<source>__<resource>`` and publishes the Asset
-``x-scrollintel://warehouse/raw/<source>__<resource>`` (see scrollintel.ingest.lineage).
+``x-scrollintel://warehouse/raw/<source>__<resource>`` (see scrollintel.warehouse).
 Parse time reads only the cached, validated governance config: no connection, SQL or HTTP.
 """
 
@@ -13,8 +13,8 @@ from airflow.sdk import DAG
 from scrollintel.config import load_governance
 from scrollintel.dag_defaults import START_DATE, default_args
 from scrollintel.ingest.dagspec import dag_description, dag_doc, dag_id, dag_tags
-from scrollintel.ingest.lineage import raw_asset
 from scrollintel.ingest.operators import IngestResourceOperator
+from scrollintel.warehouse import raw_asset
 
 _governance = load_governance()
 

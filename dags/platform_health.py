@@ -44,7 +44,8 @@ def platform_health() -> None:
         from scrollintel import audit
         from scrollintel.db import connection_url
         from scrollintel.exceptions import GateFailed
-        from scrollintel.health import WAREHOUSE_CONN_ID, CheckResult, record_results
+        from scrollintel.health import CheckResult, record_results
+        from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
         checked = [CheckResult(**result) for result in results]  # type: ignore[arg-type]
         run_id = get_current_context()["run_id"]

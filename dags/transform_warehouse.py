@@ -11,7 +11,7 @@ from airflow.sdk import dag, task
 
 from scrollintel.dag_defaults import START_DATE, default_args
 from scrollintel.quality.operators import QualityGateOperator
-from scrollintel.transform.dagspec import DAG_ID, WAREHOUSE_CONN_ID, dbt_task_group, transform_spec
+from scrollintel.transform.dagspec import DAG_ID, dbt_task_group, transform_spec
 
 SPEC = transform_spec()
 
@@ -35,6 +35,7 @@ def transform_warehouse() -> None:
 
         from scrollintel.db import connection_url
         from scrollintel.transform.readiness import require_raw_tables, skip_when_superseded
+        from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
         queued = get_current_context()["ti"].get_dr_count(dag_id=DAG_ID, states=["queued"])
         skip_when_superseded(DAG_ID, queued)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -139,27 +138,6 @@ def warehouse_url() -> str:
     return database_url("warehouse")
 
 
-WAREHOUSE_CONN_ID = "postgres_warehouse"
-
-
-def server_warehouse_url() -> str:
-    """Warehouse URL for Airflow server processes (api-server, scheduler), not tasks.
-
-    The ``postgres_warehouse`` connection through Airflow's secrets backends (environment,
-    metadata database, Vault, ...) when one defines it; else :func:`warehouse_url`.
-    """
-    try:
-        from airflow.exceptions import AirflowNotFoundException
-        from airflow.models.connection import Connection
-    except ImportError:
-        return warehouse_url()
-    try:
-        conn = Connection.get_connection_from_secrets(WAREHOUSE_CONN_ID)
-    except AirflowNotFoundException:
-        return warehouse_url()
-    return normalise_url(conn.get_uri())
-
-
 def connection_url(conn_id: str) -> str:
     """SQLAlchemy URL of an Airflow connection (used inside tasks; imports Airflow lazily)."""
     from airflow.sdk import BaseHook
@@ -173,9 +151,3 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     from sqlalchemy import create_engine
 
     return create_engine(normalise_url(url), pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
-
-
-@lru_cache(maxsize=8)
-def cached_engine(url: str) -> Engine:
-    """One engine per URL per process (engines own connection pools)."""
-    return make_engine(url)

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scrollintel.warehouse import WAREHOUSE_CONN_ID
+
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
@@ -21,7 +23,6 @@ from scrollintel.exceptions import ConfigError
 
 log = logging.getLogger(__name__)
 
-WAREHOUSE_CONN_ID = "postgres_warehouse"
 TIMEOUT_S = 10
 
 

@@ -48,12 +48,12 @@ def current_revision(url: str | None = None) -> str | None:
     """The revision the database is at, or None before the first migration."""
     from alembic.runtime.migration import MigrationContext
 
-    from scrollintel.models import SCHEMA
+    from scrollintel.warehouse import GOVERNANCE_SCHEMA
 
     engine = db.make_engine(url or db.owner_url("warehouse"))
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"version_table_schema": SCHEMA})
+            context = MigrationContext.configure(conn, opts={"version_table_schema": GOVERNANCE_SCHEMA})
             return context.get_current_revision()
     finally:
         engine.dispose()

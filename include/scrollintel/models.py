@@ -11,14 +11,14 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, MetaData, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA = "governance"
+from scrollintel.warehouse import GOVERNANCE_SCHEMA
 
 
 class Base(DeclarativeBase):
     """Declarative base bound to the governance schema."""
 
     metadata = MetaData(
-        schema=SCHEMA,
+        schema=GOVERNANCE_SCHEMA,
         naming_convention={
             "ix": "ix_%(table_name)s_%(column_0_N_name)s",
             "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from airflow.sdk import DAG
     from airflow.sdk.types import Operator
 
-    from scrollintel.config import DagPolicy
+    from scrollintel.config.dag_policy import DagPolicy
 
 
 def _policy() -> tuple[DagPolicy, frozenset[str]]:

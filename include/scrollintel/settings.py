@@ -16,6 +16,9 @@ ENV_GOVERNANCE_DIR = "SCROLLINTEL_GOVERNANCE_DIR"
 ENV_OBJECT_STORE = "SCROLLINTEL_OBJECT_STORE"
 ENV_DATABASE_URL = "SCROLLINTEL_DATABASE_URL"
 
+#: Where the governance web app is mounted in the Airflow api-server (pages, JSON API, lineage API).
+WEB_URL_PREFIX = "/scrollintel"
+
 
 def project_root() -> Path:
     """The repository root: the folder holding ``governance/`` and ``dags/``."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scrollintel.config import load_governance
-from scrollintel.ingest.lineage import raw_asset_uri
 from scrollintel.settings import project_root
+from scrollintel.warehouse import raw_asset_uri
 
 pytestmark = pytest.mark.unit
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from scrollintel.config import load_governance
-from scrollintel.ingest.lineage import raw_asset_uri
 from scrollintel.policies import dag_violations
 from scrollintel.settings import project_root
 from scrollintel.transform.project import ENV_DBT_STATE_DIR
+from scrollintel.warehouse import raw_asset_uri
 from tests.dags.conftest import COSMOS_PARSE_TIMES
 
 pytestmark = pytest.mark.unit

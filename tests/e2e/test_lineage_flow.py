@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from scrollintel import db
-from scrollintel.ingest.lineage import warehouse_namespace
+from scrollintel.warehouse import warehouse_namespace
 from tests.e2e.conftest import RunningPlatform, wait_for_json
 
 pytestmark = pytest.mark.e2e

@@ -11,16 +11,16 @@ from click.testing import CliRunner
 
 from scrollintel import settings
 from scrollintel.config import (
-    Duration,
     GovernanceError,
     check_governance,
     clear_cache,
-    cron_problem,
     load_dag_policy,
     load_governance,
     load_source,
     validate_governance,
 )
+from scrollintel.config.duration import Duration
+from scrollintel.config.fields import cron_problem
 from scrollintel.exceptions import ConfigError
 from scrollintel.validate import validate_command
 

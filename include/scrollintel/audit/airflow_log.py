@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from scrollintel.audit import config
+from scrollintel.audit import settings
 from scrollintel.audit.ledger_events import AuditEvent
 from scrollintel.exceptions import ConfigError, ScrollIntelError
 
@@ -69,21 +69,21 @@ class ApiCredentials:
 
 def api_credentials() -> ApiCredentials:
     """Credentials from the ``airflow_api`` connection or the environment (see module docstring)."""
-    base = config.api_url()
-    conn = config.airflow_connection(config.API_CONN_ID)
+    base = settings.api_url()
+    conn = settings.airflow_connection(settings.API_CONN_ID)
     if conn is not None:
         if not base and conn.host:
             scheme = conn.schema or "http"
             base = f"{scheme}://{conn.host}" + (f":{conn.port}" if conn.port else "")
         username, password = conn.login or "", conn.password or ""
-        source = f"Airflow connection {config.API_CONN_ID!r}"
+        source = f"Airflow connection {settings.API_CONN_ID!r}"
     else:
-        username = os.environ.get(config.ENV_API_USER, "")
-        password = os.environ.get(config.ENV_API_PASSWORD, "")
-        source = f"{config.ENV_API_USER}/{config.ENV_API_PASSWORD}"
+        username = os.environ.get(settings.ENV_API_USER, "")
+        password = os.environ.get(settings.ENV_API_PASSWORD, "")
+        source = f"{settings.ENV_API_USER}/{settings.ENV_API_PASSWORD}"
     if not base:
         raise ConfigError(
-            f"Airflow REST API URL unknown: set {config.ENV_API_URL} or the host of {config.API_CONN_ID!r}"
+            f"Airflow REST API URL unknown: set {settings.ENV_API_URL} or the host of {settings.API_CONN_ID!r}"
         )
     if not username or not password:
         raise ConfigError(f"no Airflow API service user: set the login and password of {source}")
@@ -239,7 +239,7 @@ def import_event_log(url: str | None = None, api: AirflowApi | None = None) -> I
     from scrollintel.audit import storage
     from scrollintel.audit.writer import prepare
 
-    url = url or config.ledger_url()
+    url = url or settings.ledger_url()
     with storage.connection(url) as conn:
         _, last_time = read_cursor(conn)
     own_api = api is None

@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from scrollintel.audit import config
+from scrollintel.audit import settings
 from scrollintel.audit.canonical import canonical_json, iso_time, parse_iso_time, to_time_us
 from scrollintel.audit.errors import AnchorError
 
@@ -295,32 +295,32 @@ class S3AnchorStore:
 
 
 def _s3_client() -> Any:
-    conn_id = config.aws_conn_id()
-    if config.airflow_connection(conn_id) is not None:
+    conn_id = settings.aws_conn_id()
+    if settings.airflow_connection(conn_id) is not None:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         return S3Hook(aws_conn_id=conn_id).get_conn()
     import boto3
 
-    return boto3.client("s3", endpoint_url=config.s3_endpoint_url())
+    return boto3.client("s3", endpoint_url=settings.s3_endpoint_url())
 
 
 def default_store() -> AnchorStore:
     """S3 with Object Lock when a bucket is configured, else the local folder."""
-    bucket = config.anchor_bucket()
+    bucket = settings.anchor_bucket()
     if bucket:
-        return S3AnchorStore(_s3_client(), bucket, config.anchor_prefix(), config.retention_days())
-    return LocalAnchorStore(config.local_anchor_dir())
+        return S3AnchorStore(_s3_client(), bucket, settings.anchor_prefix(), settings.retention_days())
+    return LocalAnchorStore(settings.local_anchor_dir())
 
 
 # -- observers -------------------------------------------------------------------------------
 
 
 def _slack_token() -> str | None:
-    token = os.environ.get(config.ENV_SLACK_TOKEN)
+    token = os.environ.get(settings.ENV_SLACK_TOKEN)
     if token:
         return token
-    conn = config.airflow_connection(config.slack_conn_id())
+    conn = settings.airflow_connection(settings.slack_conn_id())
     return conn.password if conn is not None and conn.password else None
 
 
@@ -329,18 +329,18 @@ def post_to_slack(head: TreeHead, location: str, *, channel: str | None = None, 
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackClientError
 
-    channel = channel or config.slack_channel()
+    channel = channel or settings.slack_channel()
     if not channel:
         return False
     token = token or _slack_token()
     if not token:
-        log.warning("audit tree head not posted to Slack: no token (connection %r)", config.slack_conn_id())
+        log.warning("audit tree head not posted to Slack: no token (connection %r)", settings.slack_conn_id())
         return False
     text = (
         f"Audit ledger tree head: size {head.tree_size}, root {head.root_hash.hex()}, "
         f"signed {head.timestamp} by key {head.key_id}; stored at {location}"
     )
-    client = WebClient(token=token, base_url=config.slack_base_url(), timeout=10)
+    client = WebClient(token=token, base_url=settings.slack_base_url(), timeout=10)
     try:
         client.chat_postMessage(channel=channel, text=text)
     except (SlackClientError, OSError) as err:
@@ -394,7 +394,7 @@ def anchor(
     from scrollintel.audit import storage
     from scrollintel.audit.signing import load_signing_key, trusted_public_keys
 
-    url = url or config.ledger_url()
+    url = url or settings.ledger_url()
     store = store or default_store()
     key = key or load_signing_key()
     previous = store.latest()

@@ -69,11 +69,11 @@ def verify_command(url: str | None, no_anchor: bool, as_json: bool) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to a file.")
 def proof_command(seq: int, url: str | None, tree_size: int | None, output: str | None) -> None:
     """Print the inclusion proof of entry SEQ as JSON (checkable without the database)."""
-    from scrollintel.audit import config, storage
+    from scrollintel.audit import settings, storage
     from scrollintel.audit.proof import inclusion_document
 
     try:
-        with storage.connection(url or config.ledger_url()) as conn, conn.transaction():
+        with storage.connection(url or settings.ledger_url()) as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             document = inclusion_document(conn, seq, tree_size)
     except _errors() as err:

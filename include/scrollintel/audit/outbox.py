@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from scrollintel.audit import config
+from scrollintel.audit import settings
 from scrollintel.audit.canonical import canonical_json
 from scrollintel.audit.storage import NewEntry
 
@@ -38,7 +38,7 @@ LINE_VERSION = 1
 
 def outbox_path() -> Path:
     """The outbox file of this machine."""
-    return config.outbox_dir() / FILE_NAME
+    return settings.outbox_dir() / FILE_NAME
 
 
 def _encode(entry: NewEntry) -> str:
@@ -123,7 +123,7 @@ def pending() -> bool:
 
 
 def _quarantine(lines: list[str]) -> Path:
-    path = config.outbox_dir() / f"rejected-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.jsonl"
+    path = settings.outbox_dir() / f"rejected-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.jsonl"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.writelines(line + "\n" for line in lines)

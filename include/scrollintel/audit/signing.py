@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 from typing import TYPE_CHECKING
 
-from scrollintel.audit import config
+from scrollintel.audit import settings
 from scrollintel.audit.errors import SigningKeyError
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def _local_key(generate: bool) -> SigningKey | None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    path = config.local_key_path()
+    path = settings.local_key_path()
     if not path.exists() and not generate:
         return None
     if not path.exists():
@@ -134,8 +134,8 @@ def _local_key(generate: bool) -> SigningKey | None:
             log.warning(
                 "generated a local development signing key at %s; set the Airflow connection %r or %s in production",
                 path,
-                config.SIGNING_CONN_ID,
-                config.ENV_SIGNING_KEY,
+                settings.SIGNING_CONN_ID,
+                settings.ENV_SIGNING_KEY,
             )
     if path.stat().st_mode & 0o077:
         path.chmod(0o600)
@@ -150,13 +150,13 @@ def load_signing_key() -> SigningKey:
 
 
 def _configured_key(*, generate: bool) -> SigningKey | None:
-    from_env = os.environ.get(config.ENV_SIGNING_KEY)
+    from_env = os.environ.get(settings.ENV_SIGNING_KEY)
     if from_env:
-        source = f"environment variable {config.ENV_SIGNING_KEY}"
+        source = f"environment variable {settings.ENV_SIGNING_KEY}"
         return SigningKey(parse_private_key(from_env, source), source)
-    conn = config.airflow_connection(config.SIGNING_CONN_ID)
+    conn = settings.airflow_connection(settings.SIGNING_CONN_ID)
     if conn is not None:
-        source = f"Airflow connection {config.SIGNING_CONN_ID!r}"
+        source = f"Airflow connection {settings.SIGNING_CONN_ID!r}"
         if not conn.password:
             raise SigningKeyError(f"{source} has no password; put the base64 or PEM private key there")
         return SigningKey(parse_private_key(conn.password, source), source)
@@ -171,12 +171,12 @@ def trusted_public_keys(signing: SigningKey | None = None) -> dict[str, Ed25519P
     """
     current = signing or _configured_key(generate=False)
     trusted = {current.key_id: current.public} if current is not None else {}
-    for number, item in enumerate(filter(None, (os.environ.get(config.ENV_TRUSTED_KEYS) or "").split(","))):
-        public = parse_public_key(item, f"{config.ENV_TRUSTED_KEYS} item {number + 1}")
+    for number, item in enumerate(filter(None, (os.environ.get(settings.ENV_TRUSTED_KEYS) or "").split(","))):
+        public = parse_public_key(item, f"{settings.ENV_TRUSTED_KEYS} item {number + 1}")
         trusted[key_id(public_raw(public))] = public
     if not trusted:
         raise SigningKeyError(
-            f"no trusted public key to check tree heads with: set {config.ENV_TRUSTED_KEYS} (base64 raw public key), "
-            f"{config.ENV_SIGNING_KEY}, or the Airflow connection {config.SIGNING_CONN_ID!r}"
+            f"no trusted public key to check tree heads with: set {settings.ENV_TRUSTED_KEYS} (base64 raw public key), "
+            f"{settings.ENV_SIGNING_KEY}, or the Airflow connection {settings.SIGNING_CONN_ID!r}"
         )
     return trusted

@@ -19,22 +19,21 @@ All functions take an open psycopg connection; :func:`connection` hands out pool
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from scrollintel import warehouse
 from scrollintel.audit import merkle
 from scrollintel.audit.canonical import GENESIS_HASH, entry_hash, from_time_us
 from scrollintel.audit.errors import AuditError
 
 if TYPE_CHECKING:
     import psycopg
-    from sqlalchemy.engine import Engine
 
-ENTRY_TABLE = "governance.audit_entry"
-NODE_TABLE = "governance.audit_tree_node"
+ENTRY_TABLE = f"{warehouse.GOVERNANCE_SCHEMA}.audit_entry"
+NODE_TABLE = f"{warehouse.GOVERNANCE_SCHEMA}.audit_tree_node"
 #: Advisory lock serialising appends (any constant bigint; "audit" in hex-ish).
 LOCK_KEY = 0x5C0A0D17_0001
 ENTRY_COLUMNS = ("seq", "recorded_at", "actor", "action", "subject", "details", "prev_hash", "entry_hash", "event_key")
@@ -93,57 +92,22 @@ class AppendResult:
 
 # -- connections -----------------------------------------------------------------------------
 
-_ENGINES: dict[tuple[int, str], Engine] = {}
-
-
-def _engine(url: str) -> Engine:
-    # One small pool per process: a forked Airflow task must never reuse its parent's sockets.
-    # No pre-ping (a round trip per checkout): a dead pooled connection raises OperationalError,
-    # is invalidated by connection(), and writers retry once (see writer.write).
-    key = (os.getpid(), url)
-    engine = _ENGINES.get(key)
-    if engine is None:
-        from sqlalchemy import create_engine
-
-        from scrollintel.db import normalise_url
-
-        engine = create_engine(
-            normalise_url(url),
-            pool_size=2,
-            max_overflow=8,
-            pool_recycle=1800,
-            # an unreachable ledger must not hang the business task that records an event
-            connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
-        )
-        _ENGINES[key] = engine
-    return engine
+#: One small pool per process. A dead pooled connection raises OperationalError, is discarded,
+#: and writers retry once (see writer.write); an unreachable ledger must not hang the business
+#: task that records an event (connect timeout).
+POOL = warehouse.Pool(name="audit", size=2, connect_timeout_s=CONNECT_TIMEOUT_S)
 
 
 @contextmanager
-def connection(url: str) -> Iterator[psycopg.Connection]:
+def connection(url: str) -> Iterator[psycopg.Connection[Any]]:
     """A pooled psycopg connection to the ledger database, idle (no open transaction)."""
-    import psycopg
-    from psycopg.pq import TransactionStatus
-
-    raw = _engine(url).raw_connection()
-    try:
-        pg: psycopg.Connection = raw.driver_connection  # type: ignore[assignment]
-        if pg.info.transaction_status != TransactionStatus.IDLE:
-            pg.rollback()
-        yield pg
-        if pg.info.transaction_status != TransactionStatus.IDLE:
-            pg.rollback()
-    except psycopg.OperationalError:
-        raw.invalidate()
-        raise
-    finally:
-        raw.close()
+    with warehouse.pooled_connection(url, POOL) as conn:
+        yield conn
 
 
 def dispose_engines() -> None:
-    """Close every pooled connection of this process (tests, after a server restart)."""
-    for key in [k for k in _ENGINES if k[0] == os.getpid()]:
-        _ENGINES.pop(key).dispose()
+    """Close the ledger's pooled connections of this process (tests, after a server restart)."""
+    warehouse.dispose_engines(POOL.name)
 
 
 # -- head and frontier -----------------------------------------------------------------------

@@ -439,11 +439,11 @@ def verify_ledger(
     record_result: bool = True,
 ) -> VerificationReport:
     """Verify the ledger in one consistent snapshot; store the result for the Audit page."""
-    from scrollintel.audit import config, storage
+    from scrollintel.audit import settings, storage
     from scrollintel.audit.anchor import default_store
     from scrollintel.audit.signing import trusted_public_keys
 
-    url = url or config.ledger_url()
+    url = url or settings.ledger_url()
     trusted: Mapping[str, Any] | None = None
     if use_anchors:
         try:

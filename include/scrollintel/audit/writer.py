@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from scrollintel.audit import config
+from scrollintel.audit import settings
 from scrollintel.audit.canonical import canonical_json, to_time_us
 from scrollintel.audit.errors import AuditInputError
 from scrollintel.audit.ledger_events import AuditEvent, Receipt
@@ -120,7 +120,7 @@ def write(entries: Sequence[NewEntry], url: str | None = None) -> list[Receipt]:
     """
     import psycopg
 
-    url = url or config.ledger_url()
+    url = url or settings.ledger_url()
     fresh = {e.event_key for e in entries if e.event_key and e.event_key.startswith(AUTO_KEY_PREFIX)}
     try:
         return _write_once(entries, url, fresh)
@@ -216,7 +216,7 @@ def flush_outbox(url: str | None = None) -> int:
     """Append everything queued in the outbox; returns how many were appended (raises on DB errors)."""
     from scrollintel.audit import outbox, storage
 
-    url = url or config.ledger_url()
+    url = url or settings.ledger_url()
     with outbox.draining() as queued:
         if not queued:
             return 0

@@ -29,12 +29,13 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from scrollintel.checksums import iban_valid, luhn_valid
-from scrollintel.config import NOT_PERSONAL, SENSITIVITY_LEVELS
+from scrollintel.config.classification import NOT_PERSONAL
+from scrollintel.warehouse import raw_table_name
 
 if TYPE_CHECKING:
     import psycopg
 
-    from scrollintel.config import ClassificationConfig
+    from scrollintel.config.classification import ClassificationConfig
     from scrollintel.ingest.connectors.base import SourceColumn
 
 log = logging.getLogger(__name__)
@@ -256,12 +257,6 @@ def classify(
     return [classify_column(col.name, samples.get(col.name), config, overrides, pg_type=col.pg_type) for col in columns]
 
 
-def highest_sensitivity(levels: Iterable[str | None]) -> str | None:
-    """The most sensitive of ``levels`` (None when none is given)."""
-    ranked = [SENSITIVITY_LEVELS.index(level) for level in levels if level in SENSITIVITY_LEVELS]
-    return SENSITIVITY_LEVELS[max(ranked)] if ranked else None
-
-
 # --------------------------------------------------------------------------- database
 
 
@@ -355,7 +350,7 @@ def classify_table(
 ) -> tuple[list[ColumnClass], list[ColumnClass]]:
     """Sample ``raw.<source>__<resource>``, classify and store; (all columns, columns whose class changed)."""
     to_sample = columns_to_sample(columns, config, overrides)
-    samples = sample_values(conn, schema, f"{source}__{resource}", to_sample, config.sample_size)
+    samples = sample_values(conn, schema, raw_table_name(source, resource), to_sample, config.sample_size)
     classes = classify(columns, samples, config, overrides)
     changed = store(conn, source, resource, classes, run_id=run_id)
     found = [item for item in classes if item.class_id]

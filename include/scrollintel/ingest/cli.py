@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from scrollintel.exceptions import ScrollIntelError
+from scrollintel.warehouse import raw_table
 
 
 @click.group("ingest")
@@ -109,7 +110,7 @@ def status_command(source: str | None, warehouse_url: str | None) -> None:
         return
     for item in states:
         status, rows, quarantined, finished = runs.get((item["source"], item["resource"]), ("-", None, None, None))
-        table = f"raw.{item['source']}__{item['resource']}"
+        table = raw_table(item["source"], item["resource"])
         click.echo(
             f"{table:40} v{item['schema_version']}  cursor {item['cursor_value'] or '-'}"
             f"  last run {status} ({rows if rows is not None else '-'} read, "

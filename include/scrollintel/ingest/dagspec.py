@@ -1,6 +1,7 @@
 """What an ingestion DAG says about itself: tags, doc_md, description (read at parse time: config only).
 
-The classification tag of a source's DAG is the highest sensitivity among the classes its
+The classification tag of a source's DAG is the sensitivity the source is assumed to hold
+(:meth:`~scrollintel.config.Governance.source_sensitivity`): the highest among the classes its
 YAML assigns explicitly (``classification:`` overrides) and ``confidential``: columns are only
 classified once data has landed, so at parse time any source may hold personal data. A source
 that holds more sensitive data (card numbers, IBANs: ``restricted``) declares those columns in
@@ -12,31 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scrollintel.config import NOT_PERSONAL, SENSITIVITY_LEVELS
+from scrollintel.warehouse import RAW_SCHEMA, raw_asset_uri, raw_table
 
 if TYPE_CHECKING:
-    from scrollintel.config import Governance, SourceConfig
+    from scrollintel.config import Governance
+    from scrollintel.config.sources import SourceConfig
 
 #: Tag of every ingestion DAG besides its classification tag.
 INGESTION_TAG = "ingestion"
-#: Assumed sensitivity of a source before its columns are classified.
-DEFAULT_SENSITIVITY = "confidential"
-
-
-def declared_classes(source: SourceConfig) -> set[str]:
-    """Class ids the source's YAML assigns to columns (source-wide or per resource)."""
-    found = {value for value in source.classification.values() if value != NOT_PERSONAL}
-    for item in source.resources:
-        found.update(value for value in item.classification.values() if value != NOT_PERSONAL)
-    return found
-
-
-def classification_tag(source: SourceConfig, governance: Governance) -> str:
-    """The DAG's one classification tag (see the module docstring)."""
-    levels = [DEFAULT_SENSITIVITY]
-    for class_id in declared_classes(source):
-        levels.append(governance.classification.get(class_id).sensitivity)
-    return max(levels, key=SENSITIVITY_LEVELS.index)
 
 
 def dag_id(source: SourceConfig) -> str:
@@ -46,14 +30,11 @@ def dag_id(source: SourceConfig) -> str:
 
 def dag_tags(source: SourceConfig, governance: Governance) -> list[str]:
     """``["ingestion", <classification tag>]``."""
-    return [INGESTION_TAG, classification_tag(source, governance)]
+    return [INGESTION_TAG, governance.source_sensitivity(source)]
 
 
 def dag_doc(source: SourceConfig, governance: Governance) -> str:
     """doc_md: why the DAG exists, what it loads and where to look."""
-    from scrollintel.config import raw_table
-    from scrollintel.ingest.lineage import raw_asset_uri
-
     label = source.resource_label
     lines = [
         f"### Ingestion: {source.name}",
@@ -66,16 +47,14 @@ def dag_doc(source: SourceConfig, governance: Governance) -> str:
         f"against its suite in `expectations/` when there is one. Each task publishes its raw table as an Asset.",
         "",
         f"Declared in `governance/sources/{source.name}.yaml`; owner `{source.owner}`; classification tag "
-        f"`{classification_tag(source, governance)}`.",
+        f"`{governance.source_sensitivity(source)}`.",
         "",
         f"| {label} | primary key | incremental by | Asset |",
         "| --- | --- | --- | --- |",
     ]
     for item in source.resources:
-        cursor = getattr(item, "cursor", None)
-        how = f"`{cursor}`" if cursor else _incremental_label(source.type, item)
         lines.append(
-            f"| `{raw_table(source.name, item.name)}` | {', '.join(item.primary_key)} | {how} | "
+            f"| `{raw_table(source.name, item.name)}` | {', '.join(item.primary_key)} | {item.incremental_label} | "
             f"`{raw_asset_uri(source.name, item.name)}` |"
         )
     lines += [
@@ -86,14 +65,6 @@ def dag_doc(source: SourceConfig, governance: Governance) -> str:
     return "\n".join(lines)
 
 
-def _incremental_label(source_type: str, item: object) -> str:
-    if source_type == "files":
-        return "new files"
-    if getattr(item, "cursor_param", None) or getattr(item, "cursor_variable", None):
-        return "API cursor"
-    return "full refresh"
-
-
 def dag_description(source: SourceConfig) -> str:
     """One line for the DAG list."""
-    return f"Ingest {source.name} ({source.type}) into raw.{source.name}__*"
+    return f"Ingest {source.name} ({source.type}) into {RAW_SCHEMA}.{source.name}__*"

@@ -1,21 +1,8 @@
-"""Assets and OpenLineage facets of ingestion, through Airflow's OpenLineage provider (no own emitter).
+"""OpenLineage facets of ingestion, through Airflow's OpenLineage provider (no own emitter).
 
-**Asset URI scheme.** Each raw table is the Airflow Asset::
-
-    name = "raw.<source>__<resource>"
-    uri  = "x-scrollintel://warehouse/raw/<source>__<resource>"
-
-``x-scrollintel://<database>/<schema>/<table>``, where ``warehouse`` is the *logical* name of the
-warehouse database: the URI must be known when the DAG file is parsed (no connection lookup
-then) and must not change between a laptop and production. The ``x-`` prefix is Airflow's
-convention for a custom scheme: it is not normalised by a provider, which matters at parse
-time, because normalising any provider scheme (``postgres://`` included) loads every
-provider's asset handlers, the amazon one importing boto3: 1-2 s for the first DAG file that
-declares an Asset. dbt DAGs schedule on the same Asset (:func:`raw_asset`).
-
-In OpenLineage the same table is the dataset ``postgres://warehouse:5432`` /
-``warehouse.raw.<source>__<resource>`` (the postgres naming convention with the logical host):
-:func:`warehouse_namespace` and :func:`warehouse_dataset_name`.
+Each raw table is an Airflow Asset and an OpenLineage dataset named as
+:mod:`scrollintel.warehouse` describes (:func:`~scrollintel.warehouse.raw_asset`,
+:func:`~scrollintel.warehouse.warehouse_namespace`); dbt DAGs schedule on the same Asset.
 
 **Facets** (returned by ``IngestResourceOperator.get_openlineage_facets_on_complete``):
 input = the source table/endpoint/file with its schema (source types) and a datasource facet;
@@ -31,46 +18,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from scrollintel.warehouse import RAW_SCHEMA, raw_table_name, warehouse_dataset_name, warehouse_namespace
+
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from airflow.sdk import Asset
 
     from scrollintel.ingest.classify import ColumnClass
-    from scrollintel.ingest.loader import LoadResult
-
-#: Logical host and database of the warehouse in asset URIs and lineage namespaces.
-WAREHOUSE_HOST = "warehouse"
-WAREHOUSE_PORT = 5432
-WAREHOUSE_DATABASE = "warehouse"
-#: Scheme of the platform's Asset URIs (``x-``: not normalised by any provider).
-ASSET_SCHEME = "x-scrollintel"
-
-
-def warehouse_namespace() -> str:
-    """OpenLineage namespace of the warehouse (what the postgres provider derives from the asset URI)."""
-    return f"postgres://{WAREHOUSE_HOST}:{WAREHOUSE_PORT}"
-
-
-def raw_asset_uri(source: str, resource: str) -> str:
-    """``x-scrollintel://warehouse/raw/<source>__<resource>``."""
-    return f"{ASSET_SCHEME}://{WAREHOUSE_DATABASE}/raw/{source}__{resource}"
-
-
-def raw_asset_name(source: str, resource: str) -> str:
-    """``raw.<source>__<resource>``."""
-    return f"raw.{source}__{resource}"
-
-
-def raw_asset(source: str, resource: str) -> Asset:
-    """The Airflow Asset of a raw table (outlet of its ingestion task, schedule of dbt)."""
-    from airflow.sdk import Asset
-
-    return Asset(name=raw_asset_name(source, resource), uri=raw_asset_uri(source, resource), group="raw")
-
-
-def warehouse_dataset_name(schema: str, table: str) -> str:
-    """``warehouse.<schema>.<table>``: the OpenLineage name of a warehouse table."""
-    return f"{WAREHOUSE_DATABASE}.{schema}.{table}"
+    from scrollintel.ingest.spec import LoadResult
 
 
 def source_identity(connector: object, source_type: str, connection_id: str, resource: str) -> tuple[str, str]:
@@ -123,7 +77,7 @@ def build_operator_lineage(
             "datasource": datasource_dataset.DatasourceDatasetFacet(name=source_namespace, uri=source_namespace),
         },
     )
-    raw_name = warehouse_dataset_name("raw", f"{result.source}__{result.resource}")
+    raw_name = warehouse_dataset_name(RAW_SCHEMA, raw_table_name(result.source, result.resource))
     raw_schema = SchemaDatasetFacet(
         fields=[
             *(
@@ -168,7 +122,7 @@ def build_operator_lineage(
         outputs.append(
             OutputDataset(
                 namespace=warehouse_namespace(),
-                name=warehouse_dataset_name("raw_quarantine", f"{result.source}__{result.resource}"),
+                name=warehouse_dataset_name("raw_quarantine", raw_table_name(result.source, result.resource)),
                 outputFacets={"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=result.quarantined_rows)},
             )
         )

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
-from scrollintel.db import libpq_url
+from scrollintel import warehouse
 from scrollintel.ingest import merge, quarantine, registry, state
 from scrollintel.ingest.connectors.base import BinaryUnavailable, Connector, CursorState, DiscoveredSchema, SourceColumn
 from scrollintel.ingest.errors import (
@@ -31,7 +31,8 @@ from scrollintel.ingest.errors import (
     UnsupportedServerError,
 )
 from scrollintel.ingest.runs import DriftBlocked, RunBook, next_state
-from scrollintel.ingest.sqltypes import MAX_IDENTIFIER, type_sql
+from scrollintel.ingest.spec import LoadResult, Mode, ResourceSpec
+from scrollintel.ingest.sqltypes import type_sql
 from scrollintel.ingest.stage import (
     Extract,
     analyze_keys_sql,
@@ -41,13 +42,12 @@ from scrollintel.ingest.stage import (
     greatest_cursor,
     row_count,
 )
-from scrollintel.ingest.storage import RAW_SCHEMA, STORAGE_SCHEMA, RawTable
+from scrollintel.ingest.storage import STORAGE_SCHEMA, RawTable
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-    from scrollintel.config import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,14 @@ DEFAULT_CHUNK_ROWS = 50_000
 #: pg_input_is_valid / pg_input_error_info arrived in PostgreSQL 16.
 MIN_SERVER_VERSION = 160_000
 #: Warehouse session settings: values printed in UTC/ISO, memory for the merge and the key build.
-WAREHOUSE_OPTIONS = (
-    "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres "
-    "-c work_mem=64MB -c maintenance_work_mem=256MB -c temp_buffers=256MB"
-)
+WAREHOUSE_SETTINGS = {
+    "TimeZone": "UTC",
+    "DateStyle": "ISO,YMD",
+    "IntervalStyle": "postgres",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "256MB",
+    "temp_buffers": "256MB",
+}
 #: A batch of at least this many rows and this share of the table's rows is compared with the
 #: whole table in one join instead of upserted row by row ...
 LARGE_BATCH_ROWS = 50_000
@@ -68,130 +72,6 @@ REWRITE_FRACTION = 0.3
 #: SQLSTATE classes of errors caused by the data (not by the loader or the server).
 _DATA_ERROR_CLASSES = ("22", "23")
 _CARDINALITY_VIOLATION = "21000"  # ON CONFLICT DO UPDATE touching one row twice
-
-Mode = Literal["initial", "incremental", "full_refresh"]
-
-
-# --------------------------------------------------------------------------- what to load
-
-
-@dataclass(frozen=True)
-class ResourceSpec:
-    """What the loader needs to know about one table, endpoint or file of a source."""
-
-    source: str
-    resource: str
-    primary_key: tuple[str, ...]
-    cursor: str | None = None
-    """Database cursor column (``WHERE cursor >= last``); None for APIs and files."""
-    incremental: bool = True
-    """False: every run reads everything (full refresh; keys absent from the batch are deleted)."""
-    schema_policy: Literal["evolve", "freeze"] = "freeze"
-
-    @classmethod
-    def from_config(cls, source: SourceConfig, resource: str) -> ResourceSpec:
-        """The spec of ``resource`` as ``governance/sources/<source>.yaml`` declares it."""
-        item = source.resource(resource)
-        cursor: str | None = getattr(item, "cursor", None)
-        if source.type in ("postgres", "mysql"):
-            incremental = cursor is not None
-        elif source.type == "rest":
-            incremental = getattr(item, "cursor_param", None) is not None
-        elif source.type == "graphql":
-            incremental = getattr(item, "cursor_variable", None) is not None
-        else:  # files: loaded once each, tracked by fingerprint
-            incremental = True
-        return cls(
-            source=source.name,
-            resource=resource,
-            primary_key=tuple(item.primary_key),
-            cursor=cursor,
-            incremental=incremental,
-            schema_policy=source.schema_policy,
-        )
-
-    @property
-    def table(self) -> str:
-        """``<source>__<resource>``: the table name in ``raw`` and ``raw_quarantine``."""
-        return f"{self.source}__{self.resource}"
-
-    @property
-    def raw_table(self) -> str:
-        """``raw.<source>__<resource>``."""
-        return f"{RAW_SCHEMA}.{self.table}"
-
-    def check(self, schema: DiscoveredSchema) -> None:
-        """Raise :class:`ResourceConfigError` when the YAML does not fit the discovered schema."""
-        if len(self.table) > MAX_IDENTIFIER:
-            raise ResourceConfigError(
-                f"{self.raw_table}: table name is {len(self.table)} characters; PostgreSQL allows "
-                f"{MAX_IDENTIFIER}. Shorten the source or resource name."
-            )
-        names = set(schema.names)
-        missing = [name for name in self.primary_key if name not in names]
-        if missing:
-            raise ResourceConfigError(
-                f"{self.source}.{self.resource}: primary key column(s) {', '.join(missing)} not in the source "
-                f"(columns: {', '.join(schema.names)}); fix primary_key in governance/sources/{self.source}.yaml"
-            )
-        if self.cursor is not None and self.cursor not in names:
-            raise ResourceConfigError(
-                f"{self.source}.{self.resource}: cursor column {self.cursor!r} not in the source "
-                f"(columns: {', '.join(schema.names)}); fix cursor in governance/sources/{self.source}.yaml"
-            )
-        reserved = sorted(names & {"_loaded_at", "_run_id"})
-        if reserved:
-            raise ResourceConfigError(
-                f"{self.source}.{self.resource}: source column(s) {', '.join(reserved)} clash with the raw "
-                "table's metadata columns"
-            )
-
-
-@dataclass
-class LoadResult:
-    """What one load did. ``source_rows == loaded_rows + quarantined_rows`` always holds."""
-
-    source: str
-    resource: str
-    raw_table: str
-    run_id: str
-    batch_id: str
-    mode: Mode
-    path: Literal["direct", "direct-binary", "staged", "staged-typed", "staged-binary"] = "staged"
-    applied_by: Literal["upsert", "rewrite", "changes"] | None = None
-    """Staged path: how the batch reached the table (row upsert, table rewrite, changed rows of a join)."""
-    source_rows: int = 0
-    loaded_rows: int = 0
-    """Rows accepted into the raw table: inserted + updated + unchanged."""
-    inserted_rows: int = 0
-    updated_rows: int = 0
-    unchanged_rows: int = 0
-    deleted_rows: int = 0
-    quarantined_rows: int = 0
-    quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    cursor_before: str | None = None
-    cursor_after: str | None = None
-    schema_version: int = 0
-    drift: list[dict[str, Any]] = field(default_factory=list)
-    columns: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def written_rows(self) -> int:
-        """Rows inserted or changed (the landed batch)."""
-        return self.inserted_rows + self.updated_rows
-
-    def check_counts(self) -> None:
-        """Raise :class:`CountMismatchError` unless source rows = loaded + quarantined."""
-        if self.source_rows != self.loaded_rows + self.quarantined_rows:
-            raise CountMismatchError(
-                f"{self.raw_table}: {self.source_rows} row(s) read from the source but {self.loaded_rows} loaded "
-                f"+ {self.quarantined_rows} quarantined = {self.loaded_rows + self.quarantined_rows}; nothing "
-                "was committed"
-            )
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class _DuplicateKeys(Exception):
@@ -203,10 +83,7 @@ class _DuplicateKeys(Exception):
 
 def connect_warehouse(url: str) -> psycopg.Connection[Any]:
     """A connection to the warehouse with the loader's session settings (autocommit off)."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    return psycopg.connect(make_conninfo(libpq_url(url), options=WAREHOUSE_OPTIONS), autocommit=False)
+    return warehouse.connect(url, autocommit=False, settings=WAREHOUSE_SETTINGS)
 
 
 def check_server_version(version_num: int, version_text: str = "") -> None:

@@ -23,6 +23,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from scrollintel.warehouse import raw_table
+
 log = logging.getLogger(__name__)
 
 EventKind = Literal["schema_drift", "rows_quarantined", "pii_classified", "classification_above_tag"]
@@ -46,7 +48,7 @@ class IngestEvent:
     @property
     def subject(self) -> str:
         """The audit subject: ``dataset:raw.<source>__<resource>``."""
-        return f"dataset:raw.{self.source}__{self.resource}"
+        return f"dataset:{raw_table(self.source, self.resource)}"
 
     def summary(self) -> str:
         """One line for a notification."""

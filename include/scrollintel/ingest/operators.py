@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from scrollintel.warehouse import WAREHOUSE_CONN_ID
+
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
@@ -38,7 +40,7 @@ class IngestResourceOperator(BaseOperator):
         *,
         source_name: str,
         resource_name: str,
-        warehouse_conn_id: str = "postgres_warehouse",
+        warehouse_conn_id: str = WAREHOUSE_CONN_ID,
         chunk_rows: int | None = None,
         **kwargs: Any,
     ) -> None:

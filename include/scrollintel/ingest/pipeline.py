@@ -13,7 +13,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scrollintel.ingest.loader import DEFAULT_CHUNK_ROWS, LoadResult, ResourceSpec, connect_warehouse, load_resource
+from scrollintel.ingest.loader import DEFAULT_CHUNK_ROWS, connect_warehouse, load_resource
+from scrollintel.ingest.spec import LoadResult, ResourceSpec
+from scrollintel.warehouse import SENSITIVITY_LEVELS, WAREHOUSE_CONN_ID, highest_sensitivity
 
 if TYPE_CHECKING:
     from scrollintel.config import Governance
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
     from scrollintel.ingest.quality import QualityResult
 
 log = logging.getLogger(__name__)
-
-WAREHOUSE_CONN_ID = "postgres_warehouse"
 
 
 @dataclass
@@ -136,7 +136,6 @@ def ingest_resource(
 def _classify(outcome: IngestOutcome, governance: Governance, warehouse_url: str) -> None:
     from scrollintel.ingest import classify
     from scrollintel.ingest.connectors.base import SourceColumn
-    from scrollintel.ingest.dagspec import classification_tag
     from scrollintel.ingest.notifications import IngestEvent, emit
 
     load = outcome.load
@@ -153,7 +152,7 @@ def _classify(outcome: IngestOutcome, governance: Governance, warehouse_url: str
             run_id=load.run_id,
         )
     outcome.classes = classes
-    outcome.sensitivity = classify.highest_sensitivity(item.sensitivity for item in classes)
+    outcome.sensitivity = highest_sensitivity(item.sensitivity for item in classes)
     if changed:
         emit(
             IngestEvent(
@@ -171,9 +170,7 @@ def _classify(outcome: IngestOutcome, governance: Governance, warehouse_url: str
             ),
             audit_url=warehouse_url,
         )
-    tag = classification_tag(source, governance)
-    from scrollintel.config import SENSITIVITY_LEVELS
-
+    tag = governance.source_sensitivity(source)
     if outcome.sensitivity and SENSITIVITY_LEVELS.index(outcome.sensitivity) > SENSITIVITY_LEVELS.index(tag):
         above = sorted(item.column for item in classes if item.sensitivity == outcome.sensitivity)
         log.warning(

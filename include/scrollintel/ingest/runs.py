@@ -18,7 +18,7 @@ from scrollintel.ingest.notifications import IngestEvent, emit
 if TYPE_CHECKING:
     import psycopg
 
-    from scrollintel.ingest.loader import LoadResult, ResourceSpec
+    from scrollintel.ingest.spec import LoadResult, ResourceSpec
 
 
 class DriftBlocked(Exception):

@@ -16,7 +16,8 @@ from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, Di
 from scrollintel.ingest.errors import IngestError
 from scrollintel.ingest.prefetch import Prefetch
 from scrollintel.ingest.sqltypes import cast, column_list, ident, type_sql
-from scrollintel.ingest.storage import RAW_SCHEMA, RawTable
+from scrollintel.ingest.storage import RawTable
+from scrollintel.warehouse import RAW_SCHEMA
 
 if TYPE_CHECKING:
     import psycopg

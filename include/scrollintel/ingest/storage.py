@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrollintel.ingest.errors import IngestError
 from scrollintel.ingest.sqltypes import MAX_IDENTIFIER, ident, type_sql
+from scrollintel.warehouse import RAW_SCHEMA
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from scrollintel.ingest import registry
     from scrollintel.ingest.connectors.base import SourceColumn
 
-RAW_SCHEMA = "raw"
 #: Where the rows of a raw table are kept: its one partition (migration 0007).
 STORAGE_SCHEMA = "raw_storage"
 

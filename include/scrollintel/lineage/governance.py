@@ -33,26 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from scrollintel.lineage.nodes import FieldClass
+from scrollintel.warehouse import GOVERNANCE_SCHEMA, RAW_SCHEMA, WAREHOUSE_DATABASE, warehouse_namespace
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "governance"
-RAW_SCHEMAS = ("raw", "raw_quarantine")
+RAW_SCHEMAS = (RAW_SCHEMA, "raw_quarantine")
 DBT_SCHEMAS = ("staging", "marts")
 INGEST_PREFIX = "ingest_"
 
 
-def warehouse_namespace() -> str:
-    """OpenLineage namespace of the platform's warehouse (as ingestion names it)."""
-    from scrollintel.ingest.lineage import warehouse_namespace as namespace
-
-    return namespace()
-
-
 def warehouse_parts(namespace: str, name: str) -> tuple[str, str] | None:
     """(schema, table) of a warehouse dataset ``warehouse.<schema>.<table>``; None for anything else."""
-    from scrollintel.ingest.lineage import WAREHOUSE_DATABASE
-
     parts = name.split(".")
     if namespace != warehouse_namespace() or len(parts) != 3 or parts[0] != WAREHOUSE_DATABASE:
         return None
@@ -203,17 +194,15 @@ def stored_classes(conn: Any, field_ids: Iterable[uuid.UUID] | None = None) -> d
     Limited to ``field_ids`` when given. The masking policy and sensitivity of a tagged class come
     from ``governance/classification.yaml``.
     """
-    from scrollintel.ingest.lineage import WAREHOUSE_DATABASE
-
     ids = None if field_ids is None else list(field_ids)
     found: dict[uuid.UUID, FieldClass] = {}
     rows = conn.execute(
         f"""
         SELECT f.id, c.class_id, c.sensitivity, c.masking
-        FROM {SCHEMA}.column_classification c
-        JOIN {SCHEMA}.lineage_dataset d
+        FROM {GOVERNANCE_SCHEMA}.column_classification c
+        JOIN {GOVERNANCE_SCHEMA}.lineage_dataset d
           ON d.namespace = %(namespace)s AND d.name = %(database)s || '.raw.' || c.source || '__' || c.resource
-        JOIN {SCHEMA}.lineage_dataset_field f ON f.dataset_id = d.id AND f.name = c.column_name
+        JOIN {GOVERNANCE_SCHEMA}.lineage_dataset_field f ON f.dataset_id = d.id AND f.name = c.column_name
         WHERE c.class_id IS NOT NULL AND (%(ids)s::uuid[] IS NULL OR f.id = ANY(%(ids)s::uuid[]))
         """,
         {"namespace": warehouse_namespace(), "database": WAREHOUSE_DATABASE, "ids": ids},
@@ -224,11 +213,11 @@ def stored_classes(conn: Any, field_ids: Iterable[uuid.UUID] | None = None) -> d
     tagged = conn.execute(
         f"""
         SELECT f.id, tag->>'value'
-        FROM {SCHEMA}.lineage_dataset d
+        FROM {GOVERNANCE_SCHEMA}.lineage_dataset d
         CROSS JOIN LATERAL jsonb_array_elements(
             CASE WHEN jsonb_typeof(d.facets->'tags'->'tags') = 'array' THEN d.facets->'tags'->'tags' ELSE '[]' END
         ) AS tag
-        JOIN {SCHEMA}.lineage_dataset_field f ON f.dataset_id = d.id AND f.name = tag->>'field'
+        JOIN {GOVERNANCE_SCHEMA}.lineage_dataset_field f ON f.dataset_id = d.id AND f.name = tag->>'field'
         WHERE d.facets ? 'tags' AND tag->>'key' = 'classification'
           AND (%(ids)s::uuid[] IS NULL OR f.id = ANY(%(ids)s::uuid[]))
         """,
@@ -268,7 +257,7 @@ class QualityStatus:
         checked = self.checked_at
         if isinstance(checked, datetime):
             checked = checked.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        return {"status": self.status, "checkedAt": checked, "source": f"{SCHEMA}.{self.table}"}
+        return {"status": self.status, "checkedAt": checked, "source": f"{GOVERNANCE_SCHEMA}.{self.table}"}
 
 
 def quality_statuses(conn: Any, datasets: Iterable[str]) -> dict[str, QualityStatus]:
@@ -287,7 +276,7 @@ def quality_statuses(conn: Any, datasets: Iterable[str]) -> dict[str, QualitySta
     except psycopg.Error as err:
         log.info("lineage: quality status unavailable from %s: %s", RUN_TABLE, type(err).__name__)
         return {}
-    table = RUN_TABLE.removeprefix(f"{SCHEMA}.")
+    table = RUN_TABLE.removeprefix(f"{GOVERNANCE_SCHEMA}.")
     return {
         item.dataset: QualityStatus("passed" if item.success else "failed", item.checked_at, table) for item in latest
     }

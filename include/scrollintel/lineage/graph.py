@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from scrollintel.lineage.errors import NodeNotFound
 from scrollintel.lineage.nodes import NodeRef, parse_node_id
+from scrollintel.warehouse import GOVERNANCE_SCHEMA
 
-SCHEMA = "governance"
 Direction = Literal["upstream", "downstream", "both"]
 DIRECTIONS: tuple[Direction, ...] = ("upstream", "downstream", "both")
 DEFAULT_DEPTH = 20
@@ -55,7 +55,7 @@ def resolve_node(conn: Any, node_id: str) -> Resolved:
         candidates[0].kind
     ]
     ids = [ref.row_id for ref in candidates]
-    found = {row[0] for row in conn.execute(f"SELECT id FROM {SCHEMA}.{table} WHERE id = ANY(%s)", (ids,))}
+    found = {row[0] for row in conn.execute(f"SELECT id FROM {GOVERNANCE_SCHEMA}.{table} WHERE id = ANY(%s)", (ids,))}
     for ref in candidates:
         if ref.row_id in found:
             return Resolved(ref, ref.row_id)
@@ -71,8 +71,8 @@ up(dataset_id, depth) AS (
   UNION
     SELECT i.dataset_id, up.depth + 1
     FROM up
-    JOIN {SCHEMA}.lineage_job_output o ON o.dataset_id = up.dataset_id
-    JOIN {SCHEMA}.lineage_job_input i ON i.job_id = o.job_id
+    JOIN {GOVERNANCE_SCHEMA}.lineage_job_output o ON o.dataset_id = up.dataset_id
+    JOIN {GOVERNANCE_SCHEMA}.lineage_job_input i ON i.job_id = o.job_id
     WHERE up.depth < %(depth)s
 ),
 down(dataset_id, depth) AS (
@@ -80,21 +80,21 @@ down(dataset_id, depth) AS (
   UNION
     SELECT o.dataset_id, down.depth + 1
     FROM down
-    JOIN {SCHEMA}.lineage_job_input i ON i.dataset_id = down.dataset_id
-    JOIN {SCHEMA}.lineage_job_output o ON o.job_id = i.job_id
+    JOIN {GOVERNANCE_SCHEMA}.lineage_job_input i ON i.dataset_id = down.dataset_id
+    JOIN {GOVERNANCE_SCHEMA}.lineage_job_output o ON o.job_id = i.job_id
     WHERE down.depth < %(depth)s
 ),
 up_sets AS (SELECT dataset_id, min(depth) AS depth FROM up GROUP BY dataset_id),
 down_sets AS (SELECT dataset_id, min(depth) AS depth FROM down GROUP BY dataset_id),
 up_jobs AS (
     SELECT o.job_id, min(u.depth) + 1 AS depth
-    FROM up_sets u JOIN {SCHEMA}.lineage_job_output o ON o.dataset_id = u.dataset_id
+    FROM up_sets u JOIN {GOVERNANCE_SCHEMA}.lineage_job_output o ON o.dataset_id = u.dataset_id
     WHERE u.depth < %(depth)s
     GROUP BY o.job_id
 ),
 down_jobs AS (
     SELECT i.job_id, min(d.depth) + 1 AS depth
-    FROM down_sets d JOIN {SCHEMA}.lineage_job_input i ON i.dataset_id = d.dataset_id
+    FROM down_sets d JOIN {GOVERNANCE_SCHEMA}.lineage_job_input i ON i.dataset_id = d.dataset_id
     WHERE d.depth < %(depth)s
     GROUP BY i.job_id
 )
@@ -104,24 +104,24 @@ UNION ALL SELECT 'up_job', array_agg(job_id), NULL, array_agg(depth) FROM up_job
 UNION ALL SELECT 'down_job', array_agg(job_id), NULL, array_agg(depth) FROM down_jobs
 UNION ALL
 SELECT 'input', array_agg(i.job_id), array_agg(i.dataset_id), NULL
-FROM up_jobs j JOIN {SCHEMA}.lineage_job_input i ON i.job_id = j.job_id
+FROM up_jobs j JOIN {GOVERNANCE_SCHEMA}.lineage_job_input i ON i.job_id = j.job_id
 UNION ALL
 SELECT 'output', array_agg(o.job_id), array_agg(o.dataset_id), NULL
-FROM up_jobs j JOIN {SCHEMA}.lineage_job_output o ON o.job_id = j.job_id
+FROM up_jobs j JOIN {GOVERNANCE_SCHEMA}.lineage_job_output o ON o.job_id = j.job_id
 JOIN up_sets u ON u.dataset_id = o.dataset_id
 UNION ALL
 SELECT 'output', array_agg(o.job_id), array_agg(o.dataset_id), NULL
-FROM down_jobs j JOIN {SCHEMA}.lineage_job_output o ON o.job_id = j.job_id
+FROM down_jobs j JOIN {GOVERNANCE_SCHEMA}.lineage_job_output o ON o.job_id = j.job_id
 UNION ALL
 SELECT 'input', array_agg(i.job_id), array_agg(i.dataset_id), NULL
-FROM down_jobs j JOIN {SCHEMA}.lineage_job_input i ON i.job_id = j.job_id
+FROM down_jobs j JOIN {GOVERNANCE_SCHEMA}.lineage_job_input i ON i.job_id = j.job_id
 JOIN down_sets d ON d.dataset_id = i.dataset_id
 """
 
 _JOB_EDGES = f"""
-SELECT 'input', job_id, dataset_id FROM {SCHEMA}.lineage_job_input WHERE job_id = %(job)s
+SELECT 'input', job_id, dataset_id FROM {GOVERNANCE_SCHEMA}.lineage_job_input WHERE job_id = %(job)s
 UNION ALL
-SELECT 'output', job_id, dataset_id FROM {SCHEMA}.lineage_job_output WHERE job_id = %(job)s
+SELECT 'output', job_id, dataset_id FROM {GOVERNANCE_SCHEMA}.lineage_job_output WHERE job_id = %(job)s
 """
 
 
@@ -201,14 +201,14 @@ up(field_id, depth) AS (
     SELECT start, 0 FROM unnest(%(up)s::uuid[]) AS start
   UNION
     SELECT e.src_field_id, up.depth + 1
-    FROM up JOIN {SCHEMA}.lineage_column_edge e ON e.dst_field_id = up.field_id
+    FROM up JOIN {GOVERNANCE_SCHEMA}.lineage_column_edge e ON e.dst_field_id = up.field_id
     WHERE up.depth < %(depth)s
 ),
 down(field_id, depth) AS (
     SELECT start, 0 FROM unnest(%(down)s::uuid[]) AS start
   UNION
     SELECT e.dst_field_id, down.depth + 1
-    FROM down JOIN {SCHEMA}.lineage_column_edge e ON e.src_field_id = down.field_id
+    FROM down JOIN {GOVERNANCE_SCHEMA}.lineage_column_edge e ON e.src_field_id = down.field_id
     WHERE down.depth < %(depth)s
 )
 SELECT 'field' AS kind, field_id, NULL::uuid, NULL::uuid, min(depth) AS depth
@@ -217,11 +217,11 @@ GROUP BY field_id
 UNION ALL
 SELECT 'edge', e.dst_field_id, e.src_field_id, e.job_id, NULL
 FROM (SELECT DISTINCT field_id FROM up WHERE depth < %(depth)s) u
-JOIN {SCHEMA}.lineage_column_edge e ON e.dst_field_id = u.field_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_column_edge e ON e.dst_field_id = u.field_id
 UNION
 SELECT 'edge', e.dst_field_id, e.src_field_id, e.job_id, NULL
 FROM (SELECT DISTINCT field_id FROM down WHERE depth < %(depth)s) d
-JOIN {SCHEMA}.lineage_column_edge e ON e.src_field_id = d.field_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_column_edge e ON e.src_field_id = d.field_id
 """
 
 
@@ -259,7 +259,8 @@ def walk_columns(
 def fields_of(conn: Any, dataset_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
     """Ids of every field of the given datasets."""
     rows = conn.execute(
-        f"SELECT id FROM {SCHEMA}.lineage_dataset_field WHERE dataset_id = ANY(%s) ORDER BY dataset_id, name",
+        f"SELECT id FROM {GOVERNANCE_SCHEMA}.lineage_dataset_field "
+        "WHERE dataset_id = ANY(%s) ORDER BY dataset_id, name",
         (list(dataset_ids),),
     )
     return [row[0] for row in rows]
@@ -267,5 +268,5 @@ def fields_of(conn: Any, dataset_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
 
 def job_output_datasets(conn: Any, job_id: uuid.UUID) -> list[uuid.UUID]:
     """Datasets a job writes."""
-    rows = conn.execute(f"SELECT dataset_id FROM {SCHEMA}.lineage_job_output WHERE job_id = %s", (job_id,))
+    rows = conn.execute(f"SELECT dataset_id FROM {GOVERNANCE_SCHEMA}.lineage_job_output WHERE job_id = %s", (job_id,))
     return [row[0] for row in rows]

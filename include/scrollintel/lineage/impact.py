@@ -18,6 +18,7 @@ from typing import Any
 from scrollintel.lineage import graph as graphs
 from scrollintel.lineage import marquez
 from scrollintel.lineage.nodes import dataset_node_id, field_node_id, job_node_id
+from scrollintel.warehouse import GOVERNANCE_SCHEMA
 
 CSV_COLUMNS = (
     "type",
@@ -195,8 +196,8 @@ def _column_impact(conn: Any, start: graphs.Resolved, result: Impact) -> None:
     sub = graphs.walk_columns(conn, [start.row_id], result.depth, upstream=False, downstream=True)
     reached = {field_id: depth for field_id, depth in sub.fields.items() if field_id != start.row_id}
     rows = conn.execute(
-        f"SELECT f.id, f.name, f.dataset_id, d.namespace, d.name FROM {graphs.SCHEMA}.lineage_dataset_field f "
-        f"JOIN {graphs.SCHEMA}.lineage_dataset d ON d.id = f.dataset_id WHERE f.id = ANY(%s)",
+        f"SELECT f.id, f.name, f.dataset_id, d.namespace, d.name FROM {GOVERNANCE_SCHEMA}.lineage_dataset_field f "
+        f"JOIN {GOVERNANCE_SCHEMA}.lineage_dataset d ON d.id = f.dataset_id WHERE f.id = ANY(%s)",
         (list(reached),),
     ).fetchall()
     dataset_depth: dict[uuid.UUID, int] = {}

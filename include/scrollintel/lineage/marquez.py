@@ -44,18 +44,16 @@ from scrollintel.lineage.governance import (
     owner_directory,
     quality_statuses,
     stored_classes,
-    warehouse_namespace,
     warehouse_parts,
 )
 from scrollintel.lineage.nodes import FieldClass, dataset_node_id, field_node_id, job_node_id
 from scrollintel.lineage.pii import field_infos, inherited_classes, origin_map
+from scrollintel.warehouse import GOVERNANCE_SCHEMA, highest_sensitivity, warehouse_namespace
 
-SCHEMA = "governance"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 #: Runs shown in a job's ``latestRuns``.
 LATEST_RUNS = 10
-SENSITIVITY_ORDER = ("public", "internal", "confidential", "restricted")
 
 
 def iso(value: datetime | None) -> str | None:
@@ -84,16 +82,16 @@ SELECT d.id, d.namespace, d.name, d.type, d.source_name, d.description, d.fields
        d.current_version, d.last_modified_at, d.created_at, d.updated_at, {{facets}} AS facets,
        r.run_uuid AS run_id, r.state AS run_state, r.started_at AS run_started_at, r.ended_at AS run_ended_at,
        r.updated_at AS run_updated_at, rj.namespace AS run_job_namespace, rj.name AS run_job_name
-FROM {SCHEMA}.lineage_dataset d
-LEFT JOIN {SCHEMA}.lineage_run r ON r.run_uuid = d.last_run_uuid
-LEFT JOIN {SCHEMA}.lineage_job rj ON rj.id = r.job_id
+FROM {GOVERNANCE_SCHEMA}.lineage_dataset d
+LEFT JOIN {GOVERNANCE_SCHEMA}.lineage_run r ON r.run_uuid = d.last_run_uuid
+LEFT JOIN {GOVERNANCE_SCHEMA}.lineage_job rj ON rj.id = r.job_id
 """
 #: Graph nodes carry only the facets the enrichment reads; resources carry all of them.
 LIGHT_FACETS = "jsonb_strip_nulls(jsonb_build_object('ownership', d.facets->'ownership', 'tags', d.facets->'tags'))"
 _JOB_SELECT = f"""
 SELECT j.id, j.namespace, j.name, j.type, j.parent_job_name, j.description, j.location, j.created_at, j.updated_at,
        {{facets}} AS facets
-FROM {SCHEMA}.lineage_job j
+FROM {GOVERNANCE_SCHEMA}.lineage_job j
 """
 _RUN_COLUMNS = """r.run_uuid, r.job_id, r.state, r.created_at, r.updated_at, r.started_at, r.ended_at,
        r.nominal_start_time, r.nominal_end_time"""
@@ -132,7 +130,7 @@ def latest_runs(
         SELECT {_RUN_COLUMNS}{", r.facets" if facets else ""}
         FROM unnest(%s::uuid[]) AS job(id)
         CROSS JOIN LATERAL (
-            SELECT * FROM {SCHEMA}.lineage_run WHERE job_id = job.id ORDER BY created_at DESC LIMIT %s
+            SELECT * FROM {GOVERNANCE_SCHEMA}.lineage_run WHERE job_id = job.id ORDER BY created_at DESC LIMIT %s
         ) AS r
         """,
         (list(job_ids), count),
@@ -150,11 +148,11 @@ def job_io(conn: Any, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str,
         return result
     rows = conn.execute(
         f"""
-        SELECT 'inputs', e.job_id, d.namespace, d.name FROM {SCHEMA}.lineage_job_input e
-        JOIN {SCHEMA}.lineage_dataset d ON d.id = e.dataset_id WHERE e.job_id = ANY(%(ids)s)
+        SELECT 'inputs', e.job_id, d.namespace, d.name FROM {GOVERNANCE_SCHEMA}.lineage_job_input e
+        JOIN {GOVERNANCE_SCHEMA}.lineage_dataset d ON d.id = e.dataset_id WHERE e.job_id = ANY(%(ids)s)
         UNION ALL
-        SELECT 'outputs', e.job_id, d.namespace, d.name FROM {SCHEMA}.lineage_job_output e
-        JOIN {SCHEMA}.lineage_dataset d ON d.id = e.dataset_id WHERE e.job_id = ANY(%(ids)s)
+        SELECT 'outputs', e.job_id, d.namespace, d.name FROM {GOVERNANCE_SCHEMA}.lineage_job_output e
+        JOIN {GOVERNANCE_SCHEMA}.lineage_dataset d ON d.id = e.dataset_id WHERE e.job_id = ANY(%(ids)s)
         ORDER BY 1, 2, 3, 4
         """,
         {"ids": list(job_ids)},
@@ -171,7 +169,7 @@ def field_rows(conn: Any, dataset_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, l
         return result
     for row in _dict_rows(
         conn,
-        f"SELECT id, dataset_id, name, type, description FROM {SCHEMA}.lineage_dataset_field "
+        f"SELECT id, dataset_id, name, type, description FROM {GOVERNANCE_SCHEMA}.lineage_dataset_field "
         "WHERE dataset_id = ANY(%s) ORDER BY dataset_id, name",
         (list(dataset_ids),),
     ):
@@ -318,7 +316,8 @@ class Enricher:
         if not dataset_ids:
             return readers
         rows = self.conn.execute(
-            f"SELECT i.dataset_id, j.name FROM {SCHEMA}.lineage_job_input i JOIN {SCHEMA}.lineage_job j "
+            f"SELECT i.dataset_id, j.name FROM {GOVERNANCE_SCHEMA}.lineage_job_input i "
+            f"JOIN {GOVERNANCE_SCHEMA}.lineage_job j "
             "ON j.id = i.job_id WHERE i.dataset_id = ANY(%s) AND j.name LIKE 'ingest\\_%%' ORDER BY j.name",
             (list(dataset_ids),),
         )
@@ -328,13 +327,12 @@ class Enricher:
 
 
 def _max_sensitivity(by_field: Mapping[str, list[dict[str, Any]]]) -> str | None:
-    levels = [
+    return highest_sensitivity(
         entry.get("sensitivity")
         for entries in by_field.values()
         for entry in entries
-        if entry["status"] != "anonymised" and entry.get("sensitivity") in SENSITIVITY_ORDER
-    ]
-    return max(levels, key=SENSITIVITY_ORDER.index) if levels else None
+        if entry["status"] != "anonymised"
+    )
 
 
 def _last_run(row: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -478,10 +476,10 @@ def namespaces(conn: Any, limit: int | None = None, offset: int | None = None) -
         f"""
         SELECT n.name, n.created_at, GREATEST(
             n.updated_at,
-            (SELECT max(updated_at) FROM {SCHEMA}.lineage_job WHERE namespace = n.name),
-            (SELECT max(updated_at) FROM {SCHEMA}.lineage_dataset WHERE namespace = n.name)) AS updated_at,
+            (SELECT max(updated_at) FROM {GOVERNANCE_SCHEMA}.lineage_job WHERE namespace = n.name),
+            (SELECT max(updated_at) FROM {GOVERNANCE_SCHEMA}.lineage_dataset WHERE namespace = n.name)) AS updated_at,
             count(*) OVER () AS total
-        FROM {SCHEMA}.lineage_namespace n ORDER BY n.name LIMIT %s OFFSET %s
+        FROM {GOVERNANCE_SCHEMA}.lineage_namespace n ORDER BY n.name LIMIT %s OFFSET %s
         """,
         (limit, offset),
     )
@@ -511,11 +509,11 @@ def _namespace_json(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _count(conn: Any, table: str, where: str = "TRUE", params: Any = None) -> int:
-    return int(conn.execute(f"SELECT count(*) FROM {SCHEMA}.{table} WHERE {where}", params).fetchone()[0])
+    return int(conn.execute(f"SELECT count(*) FROM {GOVERNANCE_SCHEMA}.{table} WHERE {where}", params).fetchone()[0])
 
 
 def _require_namespace(conn: Any, name: str) -> None:
-    if conn.execute(f"SELECT 1 FROM {SCHEMA}.lineage_namespace WHERE name = %s", (name,)).fetchone() is None:
+    if conn.execute(f"SELECT 1 FROM {GOVERNANCE_SCHEMA}.lineage_namespace WHERE name = %s", (name,)).fetchone() is None:
         raise NodeNotFound(f"no namespace {name!r} in the lineage store")
 
 
@@ -525,7 +523,7 @@ def _namespace_page(
     """The ids of one page of ``table``'s rows in a namespace (by name), and how many rows it has in all."""
     _require_namespace(conn, namespace_name)
     limit, offset = page(limit, offset)
-    query = f"SELECT id FROM {SCHEMA}.{table} WHERE namespace = %s ORDER BY name LIMIT %s OFFSET %s"
+    query = f"SELECT id FROM {GOVERNANCE_SCHEMA}.{table} WHERE namespace = %s ORDER BY name LIMIT %s OFFSET %s"
     ids = [row[0] for row in conn.execute(query, (namespace_name, limit, offset))]
     return ids, _count(conn, table, "namespace = %s", (namespace_name,))
 
@@ -575,7 +573,8 @@ def dataset_versions(
         conn,
         f"""
         SELECT v.id, v.fields, v.facets, v.lifecycle_state, v.created_at, {_RUN_COLUMNS}
-        FROM {SCHEMA}.lineage_dataset_version v JOIN {SCHEMA}.lineage_run r ON r.run_uuid = v.run_uuid
+        FROM {GOVERNANCE_SCHEMA}.lineage_dataset_version v
+        JOIN {GOVERNANCE_SCHEMA}.lineage_run r ON r.run_uuid = v.run_uuid
         WHERE v.dataset_id = %s ORDER BY v.created_at DESC LIMIT %s OFFSET %s
         """,
         (dataset_id, limit, offset),
@@ -664,7 +663,7 @@ def runs(
     limit, offset = page(limit, offset)
     rows = _dict_rows(
         conn,
-        f"SELECT {_RUN_COLUMNS}, r.facets FROM {SCHEMA}.lineage_run r WHERE r.job_id = %s "
+        f"SELECT {_RUN_COLUMNS}, r.facets FROM {GOVERNANCE_SCHEMA}.lineage_run r WHERE r.job_id = %s "
         "ORDER BY r.created_at DESC LIMIT %s OFFSET %s",
         (job_id, limit, offset),
     )
@@ -682,7 +681,9 @@ def run(conn: Any, run_id: str) -> dict[str, Any]:
     except ValueError:
         raise NodeNotFound(f"no run {run_id!r}: a run id is a UUID") from None
     rows = _dict_rows(
-        conn, f"SELECT {_RUN_COLUMNS}, r.facets FROM {SCHEMA}.lineage_run r WHERE r.run_uuid = %s", (run_uuid,)
+        conn,
+        f"SELECT {_RUN_COLUMNS}, r.facets FROM {GOVERNANCE_SCHEMA}.lineage_run r WHERE r.run_uuid = %s",
+        (run_uuid,),
     )
     if not rows:
         raise NodeNotFound(f"no run {run_id!r} in the lineage store")
@@ -700,12 +701,13 @@ def run_versions(conn: Any, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dic
         f"""
         SELECT rd.run_uuid, rd.direction, d.namespace, d.name,
                CASE WHEN rd.direction = 'output' THEN own.id ELSE before.id END
-        FROM {SCHEMA}.lineage_run_dataset rd
-        JOIN {SCHEMA}.lineage_run r ON r.run_uuid = rd.run_uuid
-        JOIN {SCHEMA}.lineage_dataset d ON d.id = rd.dataset_id
-        LEFT JOIN {SCHEMA}.lineage_dataset_version own ON own.dataset_id = rd.dataset_id AND own.run_uuid = rd.run_uuid
+        FROM {GOVERNANCE_SCHEMA}.lineage_run_dataset rd
+        JOIN {GOVERNANCE_SCHEMA}.lineage_run r ON r.run_uuid = rd.run_uuid
+        JOIN {GOVERNANCE_SCHEMA}.lineage_dataset d ON d.id = rd.dataset_id
+        LEFT JOIN {GOVERNANCE_SCHEMA}.lineage_dataset_version own
+          ON own.dataset_id = rd.dataset_id AND own.run_uuid = rd.run_uuid
         LEFT JOIN LATERAL (
-            SELECT v.id FROM {SCHEMA}.lineage_dataset_version v
+            SELECT v.id FROM {GOVERNANCE_SCHEMA}.lineage_dataset_version v
             WHERE v.dataset_id = rd.dataset_id AND v.created_at <= r.created_at
             ORDER BY v.created_at DESC LIMIT 1
         ) AS before ON rd.direction = 'input'
@@ -819,7 +821,8 @@ def column_nodes(conn: Any, sub: graphs.ColumnSubgraph) -> list[dict[str, Any]]:
             conn,
             f"""
             SELECT f.id, f.name, f.type, f.dataset_id, d.namespace, d.name AS dataset, d.current_version
-            FROM {SCHEMA}.lineage_dataset_field f JOIN {SCHEMA}.lineage_dataset d ON d.id = f.dataset_id
+            FROM {GOVERNANCE_SCHEMA}.lineage_dataset_field f
+            JOIN {GOVERNANCE_SCHEMA}.lineage_dataset d ON d.id = f.dataset_id
             WHERE f.id = ANY(%s)
             """,
             (ids,),
@@ -831,7 +834,7 @@ def column_nodes(conn: Any, sub: graphs.ColumnSubgraph) -> list[dict[str, Any]]:
             conn,
             f"""
             SELECT dst_field_id, src_field_id, job_id, transformation_type, transformation_subtype, description, masking
-            FROM {SCHEMA}.lineage_column_edge WHERE dst_field_id = ANY(%s)
+            FROM {GOVERNANCE_SCHEMA}.lineage_column_edge WHERE dst_field_id = ANY(%s)
             """,
             (ids,),
         )
@@ -910,7 +913,7 @@ def search(
         parts.append(
             f"SELECT '{label}' AS type, namespace, name, updated_at, "
             f"CASE WHEN lower(name) LIKE %(prefix)s THEN 0 ELSE 1 END AS rank "
-            f"FROM {SCHEMA}.{table} WHERE lower(name) LIKE %(contains)s "
+            f"FROM {GOVERNANCE_SCHEMA}.{table} WHERE lower(name) LIKE %(contains)s "
             f"AND (%(namespace)s::text IS NULL OR namespace = %(namespace)s)"
         )
     if not parts or not text:

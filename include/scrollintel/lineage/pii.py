@@ -35,8 +35,8 @@ from typing import Any
 from scrollintel.lineage import governance
 from scrollintel.lineage import graph as graphs
 from scrollintel.lineage.nodes import FieldClass, dataset_node_id, field_node_id
+from scrollintel.warehouse import GOVERNANCE_SCHEMA, warehouse_namespace
 
-SCHEMA = "governance"
 #: Masking policies (classification.yaml) that a staging model applies to a classified column.
 ANONYMISING_POLICIES = {"hash": "hash", "redact": "redact", "partial": "generalise"}
 MAX_HOPS = 50
@@ -44,17 +44,17 @@ MAX_HOPS = 50
 _EDGES = f"""
 SELECT e.src_field_id, e.dst_field_id, e.job_id, e.masking, e.transformation_type, e.transformation_subtype,
        sf.name, sd.namespace, sd.name, df.name, dd.namespace, dd.name, j.namespace, j.name
-FROM {SCHEMA}.lineage_column_edge e
-JOIN {SCHEMA}.lineage_dataset_field sf ON sf.id = e.src_field_id
-JOIN {SCHEMA}.lineage_dataset sd ON sd.id = sf.dataset_id
-JOIN {SCHEMA}.lineage_dataset_field df ON df.id = e.dst_field_id
-JOIN {SCHEMA}.lineage_dataset dd ON dd.id = df.dataset_id
-JOIN {SCHEMA}.lineage_job j ON j.id = e.job_id
+FROM {GOVERNANCE_SCHEMA}.lineage_column_edge e
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset_field sf ON sf.id = e.src_field_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset sd ON sd.id = sf.dataset_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset_field df ON df.id = e.dst_field_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset dd ON dd.id = df.dataset_id
+JOIN {GOVERNANCE_SCHEMA}.lineage_job j ON j.id = e.job_id
 WHERE e.{{side}} = ANY(%s)
 """
 _FIELDS = f"""
-SELECT f.id, f.name, d.namespace, d.name FROM {SCHEMA}.lineage_dataset_field f
-JOIN {SCHEMA}.lineage_dataset d ON d.id = f.dataset_id WHERE f.id = ANY(%s)
+SELECT f.id, f.name, d.namespace, d.name FROM {GOVERNANCE_SCHEMA}.lineage_dataset_field f
+JOIN {GOVERNANCE_SCHEMA}.lineage_dataset d ON d.id = f.dataset_id WHERE f.id = ANY(%s)
 """
 
 
@@ -280,7 +280,7 @@ def where_is(conn: Any, node_id: str) -> dict[str, Any]:
         start_fields = graphs.fields_of(conn, [start.row_id])
     else:
         start_fields = graphs.fields_of(conn, graphs.job_output_datasets(conn, start.row_id))
-    namespace = governance.warehouse_namespace()
+    namespace = warehouse_namespace()
     classes = governance.stored_classes(conn)
     held = inherited_classes(conn, start_fields, classes, namespace)
     seeds: dict[uuid.UUID, list[str]] = {}

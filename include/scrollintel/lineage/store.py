@@ -36,7 +36,6 @@ import functools
 import json
 import logging
 import operator
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -46,16 +45,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
+from scrollintel import warehouse
 from scrollintel.lineage.nodes import dataset_uuid, dataset_version_uuid, field_uuid, job_uuid
 from scrollintel.lineage.openlineage_events import DatasetPart, ValidEvent, canonical_namespace
+from scrollintel.warehouse import GOVERNANCE_SCHEMA
 
 if TYPE_CHECKING:
     import psycopg
-    from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "governance"
 #: OpenLineage event type -> Marquez run state it ends a run in.
 TERMINAL_STATES = {"COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED"}
 STARTING_TYPES = ("START", "RUNNING")
@@ -132,7 +131,9 @@ class Table:
     def insert(self, conflict: str) -> str:
         """``INSERT ... SELECT`` of :attr:`source` into the table (alias ``t``), then ``conflict``."""
         names = ", ".join(column.name for column in self.columns)
-        return f"INSERT INTO {SCHEMA}.{self.name} AS t ({names}) SELECT {names} FROM {self.source} {conflict}"
+        return (
+            f"INSERT INTO {GOVERNANCE_SCHEMA}.{self.name} AS t ({names}) SELECT {names} FROM {self.source} {conflict}"
+        )
 
     @property
     def sql(self) -> str:
@@ -703,47 +704,30 @@ class Stored:
     error: str | None = None
 
 
-_engines: dict[str, Engine] = {}
-_engines_lock = threading.Lock()
+POOL_NAME = "lineage"
 
 
-def engine_for(url: str) -> Engine:
-    """One pooled engine per database URL per process."""
-    with _engines_lock:
-        engine = _engines.get(url)
-        if engine is None:
-            from sqlalchemy import create_engine
+def pool() -> warehouse.Pool:
+    """The lineage store's connection pool; a relaxed ``synchronous_commit`` is a setting of its sessions.
 
-            from scrollintel import db
-
-            # No pre-ping (a round trip per checkout): a dead pooled connection fails its
-            # request once and is discarded by the pool. A relaxed synchronous_commit is a
-            # setting of the session (read-only transactions write no commit record anyway).
-            relaxed = synchronous_commit()
-            options = {"options": f"-c synchronous_commit={relaxed}"} if relaxed != "on" else {}
-            engine = create_engine(
-                db.normalise_url(url), pool_size=8, max_overflow=8, pool_recycle=1800, connect_args=options
-            )
-            _engines[url] = engine
-        return engine
+    (Read-only transactions write no commit record anyway.)
+    """
+    relaxed = synchronous_commit()
+    return warehouse.Pool(
+        name=POOL_NAME, size=8, settings=(("synchronous_commit", relaxed),) if relaxed != "on" else ()
+    )
 
 
 def dispose_engines() -> None:
-    """Close every pooled connection (tests, shutdown)."""
-    with _engines_lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
+    """Close the lineage store's pooled connections of this process (tests, shutdown)."""
+    warehouse.dispose_engines(POOL_NAME)
 
 
 @contextmanager
 def connect(url: str) -> Iterator[psycopg.Connection[Any]]:
     """A pooled psycopg connection to ``url``; rolled back and returned to the pool afterwards."""
-    pooled = engine_for(url).raw_connection()
-    try:
-        yield pooled.driver_connection  # type: ignore[misc]
-    finally:
-        pooled.close()
+    with warehouse.pooled_connection(url, pool()) as conn:
+        yield conn
 
 
 class LineageStore:

@@ -7,7 +7,8 @@ from sqlalchemy import text
 
 import scrollintel.audit.models  # noqa: F401  - registers the ledger tables on the metadata
 from scrollintel.db import make_engine
-from scrollintel.models import SCHEMA, Base
+from scrollintel.models import Base
+from scrollintel.warehouse import GOVERNANCE_SCHEMA
 
 config = context.config
 
@@ -15,14 +16,14 @@ config = context.config
 def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
-        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {GOVERNANCE_SCHEMA}"))
         connection.commit()
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
-            version_table_schema=SCHEMA,
+            version_table_schema=GOVERNANCE_SCHEMA,
             include_schemas=True,
-            include_name=lambda name, type_, _parent: type_ != "schema" or name == SCHEMA,
+            include_name=lambda name, type_, _parent: type_ != "schema" or name == GOVERNANCE_SCHEMA,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -285,14 +285,13 @@ def lineage_env(api: str, keys: dict[str, str], warehouse_url: str | None = None
     """
     from scrollintel.lineage.apikey import CONN_ID
     from scrollintel.lineage.openlineage_events import ENV_NAMESPACE_ALIASES
-    from scrollintel.web import URL_PREFIX
 
     key = keys["lineage_api_key"]
     # A transport the user exported (Marquez instead, or a composite one to both) is kept.
     transport = os.environ.get(ENV_OPENLINEAGE_TRANSPORT) or json.dumps(
         {
             "type": "http",
-            "url": f"{api}{URL_PREFIX}/",
+            "url": f"{api}{settings.WEB_URL_PREFIX}/",
             "endpoint": "api/v1/lineage",
             "auth": {"type": "api_key", "apiKey": key},
             "timeout": 5,
@@ -314,7 +313,7 @@ def warehouse_namespace_aliases(url: str) -> dict[str, str]:
     """
     from sqlalchemy.engine import make_url
 
-    from scrollintel.ingest.lineage import warehouse_namespace
+    from scrollintel.warehouse import warehouse_namespace
 
     parsed = make_url(url)
     port = parsed.port or 5432

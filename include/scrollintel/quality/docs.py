@@ -43,7 +43,7 @@ LOCK_FILE = ".gates.lock"
 #: The docs site's route in the governance web app (:mod:`scrollintel.web.routes.quality` serves it).
 DOCS_ROUTE = "/quality/docs"
 #: The docs site's path on the Airflow api-server, where the plugin mounts the web app at ``/scrollintel``.
-DOCS_URL = f"/scrollintel{DOCS_ROUTE}"
+DOCS_URL = f"{settings.WEB_URL_PREFIX}{DOCS_ROUTE}"
 #: The stylesheet that replaces the CDN ones, and GX's own default sheet (both inside the site).
 STYLESHEET = "static/styles/scrollintel-data-docs.css"
 GX_STYLESHEET = "static/styles/data_docs_default_styles.css"

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from scrollintel.warehouse import WAREHOUSE_CONN_ID
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -45,7 +47,7 @@ class QualityGateOperator(BaseOperator):
         self,
         *,
         datasets: Sequence[str],
-        warehouse_conn_id: str = "postgres_warehouse",
+        warehouse_conn_id: str = WAREHOUSE_CONN_ID,
         as_of: str | None = None,
         **kwargs: Any,
     ) -> None:

@@ -14,16 +14,16 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scrollintel.db import libpq_url
+from scrollintel import warehouse
+from scrollintel.warehouse import GOVERNANCE_SCHEMA
 
 if TYPE_CHECKING:
     import psycopg
 
     from scrollintel.quality.outcome import DatasetOutcome, GateContext
 
-SCHEMA = "governance"
-RUN_TABLE = f"{SCHEMA}.quality_run"
-RESULT_TABLE = f"{SCHEMA}.quality_result"
+RUN_TABLE = f"{GOVERNANCE_SCHEMA}.quality_run"
+RESULT_TABLE = f"{GOVERNANCE_SCHEMA}.quality_result"
 
 
 @contextmanager
@@ -32,9 +32,7 @@ def connect(url: str) -> Iterator[psycopg.Connection[Any]]:
 
     Autocommit, so each ``conn.transaction()`` block is one real transaction.
     """
-    import psycopg
-
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+    with warehouse.connect(url, autocommit=True) as conn:
         yield conn
 
 

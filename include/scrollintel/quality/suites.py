@@ -206,7 +206,7 @@ def check_dataset_name(dataset: str) -> str:
 
 
 def _display(path: Path) -> str:
-    from scrollintel.config import display_path
+    from scrollintel.config.problems import display_path
 
     return display_path(path)
 
@@ -218,7 +218,7 @@ def load_suite(path: Path) -> Suite:
         SuiteError: the file cannot be read, is not JSON, or a key is wrong; the message is
             ``<file>:<key path>: <problem>``, e.g. ``expectations/marts.orders.json:expectations[2].kwargs: ...``.
     """
-    from scrollintel.config import format_location
+    from scrollintel.config.reader import format_location
 
     shown = _display(path)
     try:

@@ -23,12 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scrollintel.config import SENSITIVITY_LEVELS, load_governance
-from scrollintel.ingest.dagspec import classification_tag
-from scrollintel.ingest.lineage import ASSET_SCHEME, WAREHOUSE_DATABASE, raw_asset, raw_asset_uri
+from scrollintel.config import load_governance
 from scrollintel.transform import project
 from scrollintel.transform.errors import TransformConfigError
 from scrollintel.transform.project import RawSource
+from scrollintel.warehouse import (
+    MARTS_SCHEMA,
+    RAW_SCHEMA,
+    SENSITIVITY_LEVELS,
+    WAREHOUSE_CONN_ID,
+    asset_uri,
+    raw_asset,
+    raw_asset_uri,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset, AssetAny
@@ -38,21 +45,20 @@ if TYPE_CHECKING:
 
 DAG_ID = "transform_warehouse"
 TRANSFORM_TAG = "transform"
-WAREHOUSE_CONN_ID = "postgres_warehouse"
 #: The schema dbt's connection lands in when a model names none (every model here names one).
 DEFAULT_SCHEMA = "staging"
 
 
 def mart_asset_uri(model: str) -> str:
     """``x-scrollintel://warehouse/marts/<model>``."""
-    return f"{ASSET_SCHEME}://{WAREHOUSE_DATABASE}/{project.MARTS_SCHEMA}/{model}"
+    return asset_uri(MARTS_SCHEMA, model)
 
 
 def mart_asset(model: str) -> Asset:
     """The Airflow Asset of a mart table (outlet of the quality gate, schedule of downstream DAGs)."""
     from airflow.sdk import Asset
 
-    return Asset(name=f"{project.MARTS_SCHEMA}.{model}", uri=mart_asset_uri(model), group=project.MARTS_SCHEMA)
+    return Asset(name=f"{MARTS_SCHEMA}.{model}", uri=mart_asset_uri(model), group=MARTS_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class TransformSpec:
     @property
     def mart_datasets(self) -> list[str]:
         """``marts.<model>`` for each mart: what the quality gate checks."""
-        return [f"{project.MARTS_SCHEMA}.{model}" for model in self.marts]
+        return [f"{MARTS_SCHEMA}.{model}" for model in self.marts]
 
     def schedule(self) -> AssetAny:
         """A source whose every raw table the project reads has been updated starts a run.
@@ -116,7 +122,7 @@ class TransformSpec:
             "",
             "| publishes | Asset |",
             "| --- | --- |",
-            *(f"| `{project.MARTS_SCHEMA}.{model}` | `{mart_asset_uri(model)}` |" for model in self.marts),
+            *(f"| `{MARTS_SCHEMA}.{model}` | `{mart_asset_uri(model)}` |" for model in self.marts),
         ]
         return "\n".join(lines)
 
@@ -136,9 +142,9 @@ def transform_spec(manifest_path: Path | None = None, governance: Governance | N
                 f"governance/sources/{item.source}.yaml declares: ingestion never loads it, so it cannot start the "
                 "transform DAG (declare it there or remove the dbt source)"
             )
-        levels.append(classification_tag(declared, governance))
+        levels.append(governance.source_sensitivity(declared))
     if not sources:
-        raise TransformConfigError(f"the dbt manifest {path} declares no source in the {project.RAW_SCHEMA} schema")
+        raise TransformConfigError(f"the dbt manifest {path} declares no source in the {RAW_SCHEMA} schema")
     return TransformSpec(
         manifest=path,
         raw_sources=tuple(sources),

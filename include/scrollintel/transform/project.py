@@ -28,6 +28,7 @@ from typing import Any
 
 from scrollintel import settings
 from scrollintel.transform.errors import ManifestBuildFailed, ManifestNotFound, TransformConfigError
+from scrollintel.warehouse import MARTS_SCHEMA, RAW_SCHEMA, raw_table
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,6 @@ PROJECT_NAME = "scrollintel"
 PROFILE_NAME = "scrollintel"
 TARGET_NAME = "warehouse"
 #: The schemas dbt reads from and builds the business tables in.
-RAW_SCHEMA = "raw"
-MARTS_SCHEMA = "marts"
 #: The command that builds the manifest (named in error messages).
 BUILD_COMMAND = "scrollintel transform manifest"
 
@@ -152,7 +151,8 @@ class RawSource:
 
     @property
     def table(self) -> str:
-        return f"{RAW_SCHEMA}.{self.source}__{self.resource}"
+        """``raw.<source>__<resource>``."""
+        return raw_table(self.source, self.resource)
 
 
 def raw_sources(manifest: Mapping[str, Any]) -> list[RawSource]:

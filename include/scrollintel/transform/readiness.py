@@ -15,16 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scrollintel.db import libpq_url
 from scrollintel.transform.project import RawSource
+from scrollintel.warehouse import connect
 
 
 def missing_raw_tables(warehouse_url: str, sources: Iterable[RawSource]) -> list[str]:
     """The ``raw.<source>__<resource>`` tables of ``sources`` that do not exist in the warehouse, sorted."""
-    import psycopg
-
     tables = sorted(item.table for item in sources)
-    with psycopg.connect(libpq_url(warehouse_url)) as conn:
+    with connect(warehouse_url) as conn:
         rows = conn.execute(
             "SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(name) IS NULL", (tables,)
         ).fetchall()

@@ -17,13 +17,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from scrollintel.settings import WEB_URL_PREFIX
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
-URL_PREFIX = "/scrollintel"
+URL_PREFIX = WEB_URL_PREFIX
 """Where the api-server mounts the app; pages live at ``/scrollintel/<slug>``, data at ``/scrollintel/api/<slug>``."""
 
 # The pages are framed by the Airflow UI (same origin) and draw charts with vendored, same-origin

@@ -151,10 +151,10 @@ def with_connect_timeout(url: str, seconds: int = CONNECT_TIMEOUT_S) -> str:
 def warehouse_url() -> str:
     """The pages' database: the ``postgres_warehouse`` connection as the api-server resolves it.
 
-    Uses :func:`scrollintel.db.server_warehouse_url` (Airflow's secrets backends, else the local
+    Uses :func:`scrollintel.warehouse.server_warehouse_url` (Airflow's secrets backends, else the local
     platform's warehouse); a missing connection is a :class:`~scrollintel.web.problems.PageProblem`.
     """
-    from scrollintel.db import server_warehouse_url
+    from scrollintel.warehouse import server_warehouse_url
 
     try:
         url = server_warehouse_url()
@@ -179,7 +179,7 @@ _url_cache: dict[str, tuple[float, str]] = {}
 
 
 def _resolve_store_url() -> str:
-    from scrollintel.db import server_warehouse_url
+    from scrollintel.warehouse import server_warehouse_url
 
     try:
         url = with_connect_timeout(server_warehouse_url())

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from scrollintel import db, migrate
-from scrollintel.audit import config, storage
+from scrollintel.audit import settings, storage
 
 #: A fixed test signing key (never used outside tests).
 TEST_KEY = base64.b64encode(bytes(range(32))).decode()
@@ -79,9 +79,9 @@ def audit_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SCROLLINTEL_HOME", str(tmp_path))
     monkeypatch.setenv("SCROLLINTEL_AUDIT_SIGNING_KEY", TEST_KEY)
-    config.configure(database_url=None)
+    settings.configure(database_url=None)
     yield tmp_path
-    config.configure(database_url=None)
+    settings.configure(database_url=None)
 
 
 def bypass_triggers(conn: psycopg.Connection) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from scrollintel import audit
-from scrollintel.audit import config, outbox, storage, writer
+from scrollintel.audit import outbox, settings, storage, writer
 from scrollintel.audit.anchor import anchor
 from scrollintel.audit.verify import verify_ledger
 from tests.integration.audit.conftest import connect
@@ -30,7 +30,7 @@ def ledger_rows(url: str) -> list[tuple[Any, ...]]:
 
 
 def test_record_writes_and_is_idempotent_with_a_key(audit_env: Path, ledger_url: str) -> None:
-    config.configure(database_url=ledger_url)
+    settings.configure(database_url=ledger_url)
     first = audit.record("retention.deleted", "dataset:raw.shop__orders", {"rows": 120}, key="retention:2026-11-22")
     again = audit.record("retention.deleted", "dataset:raw.shop__orders", {"rows": 120}, key="retention:2026-11-22")
     assert (first.status, first.seq) == ("written", 0)

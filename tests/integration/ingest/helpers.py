@@ -7,9 +7,10 @@ from typing import Any
 
 import psycopg
 
-from scrollintel.config import PostgresSource
+from scrollintel.config.sources import PostgresSource
+from scrollintel.db import libpq_url
 from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
-from scrollintel.ingest.loader import ResourceSpec, libpq_url
+from scrollintel.ingest.spec import ResourceSpec
 
 
 def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:

@@ -18,9 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scrollintel.config import FilesSource, MysqlSource, RestSource
+from scrollintel.config.sources import FilesSource, MysqlSource, RestSource
+from scrollintel.db import libpq_url
 from scrollintel.ingest.connectors.base import Connector, CursorState
-from scrollintel.ingest.loader import ResourceSpec, connect_warehouse, libpq_url, load_resource
+from scrollintel.ingest.loader import connect_warehouse, load_resource
+from scrollintel.ingest.spec import ResourceSpec
 from scrollintel.ingest.sqltypes import cast
 from scrollintel.ingest.state import read_state, write_state
 from tests.integration.ingest.helpers import postgres_source

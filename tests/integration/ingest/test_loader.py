@@ -12,7 +12,8 @@ from scrollintel.demo.shop import SHOP_TABLES
 from scrollintel.ingest import notifications as events
 from scrollintel.ingest.connectors.postgres import PostgresConnector
 from scrollintel.ingest.errors import CountMismatchError, IngestError, ResourceConfigError, SchemaDriftError
-from scrollintel.ingest.loader import ResourceSpec, load_resource
+from scrollintel.ingest.loader import load_resource
+from scrollintel.ingest.spec import ResourceSpec
 from tests.integration.ingest.helpers import (
     CsvConnector,
     checksum,

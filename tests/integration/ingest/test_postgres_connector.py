@@ -13,7 +13,8 @@ from scrollintel.ingest.connectors import connector_for
 from scrollintel.ingest.connectors.base import CursorState
 from scrollintel.ingest.connectors.postgres import PostgresConnector, conninfo_from
 from scrollintel.ingest.errors import ResourceConfigError
-from scrollintel.ingest.loader import ResourceSpec, load_resource
+from scrollintel.ingest.loader import load_resource
+from scrollintel.ingest.spec import ResourceSpec
 from tests.integration.ingest.helpers import checksum, connect, execute, postgres_source, scalar
 
 pytestmark = pytest.mark.integration

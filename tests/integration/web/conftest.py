@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from scrollintel import migrate
-from scrollintel.audit import config, storage
+from scrollintel.audit import settings, storage
 
 #: A fixed Ed25519 test signing key (base64 of 32 raw bytes); never used outside tests.
 TEST_SIGNING_KEY = "ZmFrZS10ZXN0LWtleS1mb3Itc2Nyb2xsaW50ZWwtMDE="
@@ -66,6 +66,6 @@ def ledger_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SCROLLINTEL_HOME", str(tmp_path))
     monkeypatch.setenv("SCROLLINTEL_AUDIT_SIGNING_KEY", TEST_SIGNING_KEY)
-    config.configure(database_url=None)
+    settings.configure(database_url=None)
     yield tmp_path
-    config.configure(database_url=None)
+    settings.configure(database_url=None)

@@ -132,8 +132,3 @@ def test_columns_to_sample_skips_overrides_numbers_and_name_only_classes() -> No
         SourceColumn("notes", "text", "text"),
     ]
     assert classify.columns_to_sample(columns, CONFIG, {"name": "none"}) == ["email", "birth_date", "notes"]
-
-
-def test_highest_sensitivity() -> None:
-    assert classify.highest_sensitivity(["internal", None, "restricted", "confidential"]) == "restricted"
-    assert classify.highest_sensitivity([None]) is None

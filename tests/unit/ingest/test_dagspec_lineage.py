@@ -7,16 +7,16 @@ import pytest
 from scrollintel.config import load_governance
 from scrollintel.ingest import dagspec, lineage
 from scrollintel.ingest.classify import ColumnClass
-from scrollintel.ingest.loader import LoadResult
+from scrollintel.ingest.spec import LoadResult
 
 pytestmark = pytest.mark.unit
 
 
 def test_classification_tag_is_the_highest_declared_sensitivity_at_least_confidential() -> None:
     governance = load_governance()
-    assert dagspec.classification_tag(governance.source("shop"), governance) == "restricted"
-    assert dagspec.classification_tag(governance.source("stores"), governance) == "confidential"
-    assert dagspec.declared_classes(governance.source("shop")) == {"payment_card", "iban"}
+    assert dagspec.dag_tags(governance.source("shop"), governance) == ["ingestion", "restricted"]
+    assert governance.source_sensitivity(governance.source("stores")) == "confidential"
+    assert governance.source("shop").declared_classes() == {"payment_card", "iban"}
 
 
 def test_doc_md_lists_every_resource_and_its_asset() -> None:
@@ -27,15 +27,6 @@ def test_doc_md_lists_every_resource_and_its_asset() -> None:
     marketing = dagspec.dag_doc(governance.source("marketing"), governance)
     assert "| `raw.marketing__events` | event_id | API cursor |" in marketing
     assert "| `raw.marketing__campaigns` | campaign_id | full refresh |" in marketing
-
-
-def test_raw_asset() -> None:
-    asset = lineage.raw_asset("shop", "orders")
-    assert (asset.name, asset.uri, asset.group) == (
-        "raw.shop__orders",
-        "x-scrollintel://warehouse/raw/shop__orders",
-        "raw",
-    )
 
 
 def test_operator_lineage_facets() -> None:

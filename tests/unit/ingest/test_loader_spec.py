@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from scrollintel.config import load_governance
+from scrollintel.db import libpq_url
 from scrollintel.ingest.connectors.base import DiscoveredSchema, SourceColumn
 from scrollintel.ingest.errors import CountMismatchError, ResourceConfigError, UnsupportedServerError
-from scrollintel.ingest.loader import LoadResult, ResourceSpec, check_server_version, is_data_error, libpq_url
+from scrollintel.ingest.loader import check_server_version, is_data_error
+from scrollintel.ingest.spec import LoadResult, ResourceSpec
 
 pytestmark = pytest.mark.unit
 

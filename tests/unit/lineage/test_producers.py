@@ -10,7 +10,7 @@ import pytest
 
 from scrollintel.ingest import lineage
 from scrollintel.ingest.classify import ColumnClass
-from scrollintel.ingest.loader import LoadResult
+from scrollintel.ingest.spec import LoadResult
 from scrollintel.lineage import openlineage_events as events
 from scrollintel.lineage import store
 from scrollintel.lineage.nodes import field_uuid

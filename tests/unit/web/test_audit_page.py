@@ -117,13 +117,13 @@ def test_cross_site_verification_is_refused_before_any_work(unreachable: Any) ->
 def test_unconfigured_warehouse_says_where_to_configure_it(
     monkeypatch: pytest.MonkeyPatch, client_factory: Callable[..., Any], make_token: Callable[..., str]
 ) -> None:
-    from scrollintel import db
+    from scrollintel import warehouse
     from scrollintel.exceptions import DatabaseError
 
     def missing() -> str:
         raise DatabaseError("no database configured: set SCROLLINTEL_DATABASE_URL or start the embedded server")
 
-    monkeypatch.setattr(db, "server_warehouse_url", missing)
+    monkeypatch.setattr(warehouse, "server_warehouse_url", missing)
     client = client_factory(cookie=make_token())
 
     page = client.get(f"{URL_PREFIX}/audit")
@@ -142,10 +142,10 @@ def test_unconfigured_warehouse_says_where_to_configure_it(
 def test_warehouse_url_comes_from_the_server_connection_with_a_connect_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from scrollintel import db
+    from scrollintel import warehouse
 
     monkeypatch.setattr(
-        db, "server_warehouse_url", lambda: "postgresql+psycopg://u:p@wh:5432/warehouse?sslmode=require"
+        warehouse, "server_warehouse_url", lambda: "postgresql+psycopg://u:p@wh:5432/warehouse?sslmode=require"
     )
 
     assert warehouse_url() == "postgresql+psycopg://u:p@wh:5432/warehouse?sslmode=require&connect_timeout=5"

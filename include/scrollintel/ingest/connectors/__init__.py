@@ -17,7 +17,7 @@ from scrollintel.ingest.connectors.base import Connector
 from scrollintel.ingest.errors import ConnectorUnavailable
 
 if TYPE_CHECKING:
-    from scrollintel.config import SourceConfig
+    from scrollintel.config.sources import SourceConfig
 
 #: Source type -> (module under this package, connector class name).
 CONNECTORS: dict[str, tuple[str, str]] = {

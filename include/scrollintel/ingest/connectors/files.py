@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from airflow.sdk import Connection
 
-    from scrollintel.config import DataFile, FilesSource
+    from scrollintel.config.sources import DataFile, FilesSource
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +389,7 @@ def rebatch(batches: Iterator[pa.RecordBatch], chunk_rows: int, max_bytes: int |
 
 
 class FilesConnector(Connector):
-    """Reads the file resources of a :class:`~scrollintel.config.FilesSource`."""
+    """Reads the file resources of a :class:`~scrollintel.config.sources.FilesSource`."""
 
     def __init__(self, source: FilesSource, connection: Connection, *, s3: Any = None) -> None:
         self.source = source

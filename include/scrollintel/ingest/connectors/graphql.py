@@ -31,7 +31,7 @@ from scrollintel.ingest.connectors.jsonapi import JsonApiConnector, Page, record
 from scrollintel.ingest.connectors.paginators import Paginator, RelayCursorPaginator, SinglePagePaginator, read_pages
 
 if TYPE_CHECKING:
-    from scrollintel.config import GraphqlEndpoint, GraphqlSource
+    from scrollintel.config.sources import GraphqlEndpoint, GraphqlSource
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ _AUTH_CODES = frozenset({"UNAUTHENTICATED", "UNAUTHORIZED", "FORBIDDEN", "PERMIS
 
 
 class GraphqlConnector(JsonApiConnector):
-    """Reads the endpoints (queries) of a :class:`~scrollintel.config.GraphqlSource`."""
+    """Reads the endpoints (queries) of a :class:`~scrollintel.config.sources.GraphqlSource`."""
 
     kind: ClassVar[str] = "GraphQL"
     source: GraphqlSource

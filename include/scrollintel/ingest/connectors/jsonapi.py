@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import httpx
     from airflow.sdk import Connection
 
-    from scrollintel.config import GraphqlSource, RestSource
+    from scrollintel.config.sources import GraphqlSource, RestSource
 
 log = logging.getLogger(__name__)
 

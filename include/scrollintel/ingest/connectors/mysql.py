@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     import pymysql
     from airflow.sdk import Connection
 
-    from scrollintel.config import MysqlSource, Table
+    from scrollintel.config.sources import MysqlSource, SourceTable
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def cursor_parameter(value: Any, source_type: str) -> Any:
 
 
 class MysqlConnector(Connector):
-    """Reads the tables of a :class:`~scrollintel.config.MysqlSource`."""
+    """Reads the tables of a :class:`~scrollintel.config.sources.MysqlSource`."""
 
     def __init__(self, source: MysqlSource, connection: Connection) -> None:
         self.source = source
@@ -157,7 +157,7 @@ class MysqlConnector(Connector):
             return SourceAuthError(f"{text}; check the login, password and grants of connection {conn_id!r}")
         return SourceError(text)
 
-    def _table(self, resource: str) -> Table:
+    def _table(self, resource: str) -> SourceTable:
         try:
             return self.source.resource(resource)  # type: ignore[return-value]
         except KeyError as err:

@@ -30,7 +30,7 @@ from scrollintel.ingest.types import map_type
 if TYPE_CHECKING:
     import psycopg
 
-    from scrollintel.config import PostgresSource
+    from scrollintel.config.sources import PostgresSource
 
 log = logging.getLogger(__name__)
 

@@ -30,13 +30,13 @@ from scrollintel.ingest.connectors.jsonapi import JsonApiConnector, Page, record
 from scrollintel.ingest.connectors.paginators import JsonCursorPaginator, Paginator, SinglePagePaginator, read_pages
 
 if TYPE_CHECKING:
-    from scrollintel.config import RestEndpoint, RestSource
+    from scrollintel.config.sources import RestEndpoint, RestSource
 
 log = logging.getLogger(__name__)
 
 
 class RestConnector(JsonApiConnector):
-    """Reads the endpoints of a :class:`~scrollintel.config.RestSource`."""
+    """Reads the endpoints of a :class:`~scrollintel.config.sources.RestSource`."""
 
     kind: ClassVar[str] = "REST"
     source: RestSource

@@ -30,6 +30,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from scrollintel.warehouse import GOVERNANCE_SCHEMA as SCHEMA
 from scrollintel.web.deps import CurrentUser, StoreUrl
 from scrollintel.web.pages import nav_page
 from scrollintel.web.problems import PageData, PageProblem, problem_of
@@ -37,7 +38,6 @@ from scrollintel.web.templating import render
 
 router = APIRouter()
 
-SCHEMA = "governance"
 EMPTY_NOTICE = (
     "No lineage yet — the store has received no OpenLineage event. The graph fills in as soon as "
     "Airflow's OpenLineage provider (or any OpenLineage client) sends events to the lineage API."

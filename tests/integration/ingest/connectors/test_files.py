@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from scrollintel.config import FilesSource
+from scrollintel.config.sources import FilesSource
 from scrollintel.demo.files import snapshot_dates, write_store_files
 from scrollintel.ingest.connectors.base import CursorState
 from scrollintel.ingest.connectors.errors import SourceChangedError, SourceError

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from scrollintel.config import GraphqlSource
+from scrollintel.config.sources import GraphqlSource
 from scrollintel.ingest.connectors.base import CursorState
 from scrollintel.ingest.connectors.errors import SourceAuthError, SourceError
 from scrollintel.ingest.connectors.graphql import GraphqlConnector

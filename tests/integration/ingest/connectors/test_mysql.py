@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scrollintel.config import MysqlSource
+from scrollintel.config.sources import MysqlSource
 from scrollintel.ingest.connectors.base import CursorState, DiscoveredSchema, SourceColumn
 from scrollintel.ingest.connectors.errors import SourceAuthError, SourceError
 from scrollintel.ingest.connectors.mysql import MysqlConnector

@@ -13,7 +13,7 @@ import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from scrollintel.config import RestSource
+from scrollintel.config.sources import RestSource
 from scrollintel.demo.marketing import EventSource, create_marketing_app
 from scrollintel.ingest.connectors.base import CursorState
 from scrollintel.ingest.connectors.errors import SourceAuthError, SourceError

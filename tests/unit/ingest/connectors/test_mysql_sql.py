@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from scrollintel.config import MysqlSource
+from scrollintel.config.sources import MysqlSource
 from scrollintel.ingest.connectors.base import CursorState, DiscoveredSchema, SourceColumn
 from scrollintel.ingest.connectors.errors import SourceError
 from scrollintel.ingest.connectors.mysql import MysqlConnector, cursor_parameter, quote, select_expression

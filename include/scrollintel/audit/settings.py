@@ -1,4 +1,4 @@
-"""Settings of the audit ledger: one small function per setting, read when called.
+"""Runtime settings of the audit ledger, from the environment and Airflow connections, read when called.
 
 Platform settings come from environment variables (the launcher and the Helm values set
 them); secrets only from Airflow connections, or from an environment variable outside
@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from scrollintel import settings
+from scrollintel import settings as platform_settings
+from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -56,7 +57,6 @@ ENV_API_URL = "SCROLLINTEL_API_URL"
 ENV_API_USER = "SCROLLINTEL_AIRFLOW_API_USER"
 ENV_API_PASSWORD = "SCROLLINTEL_AIRFLOW_API_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
-WAREHOUSE_CONN_ID = "postgres_warehouse"
 SIGNING_CONN_ID = "audit_signing"
 API_CONN_ID = "airflow_api"
 DEFAULT_AWS_CONN_ID = "aws_default"
@@ -157,17 +157,17 @@ def ledger_url() -> str:
 
 def outbox_dir() -> Path:
     """Folder of the durable outbox (events that could not be written yet)."""
-    return settings.state_dir() / "audit-outbox"
+    return platform_settings.state_dir() / "audit-outbox"
 
 
 def local_anchor_dir() -> Path:
     """Folder of signed tree heads when no S3 bucket is configured."""
-    return settings.object_store_dir() / "audit-anchors"
+    return platform_settings.object_store_dir() / "audit-anchors"
 
 
 def local_key_path() -> Path:
     """Development signing key, generated on first use (mode 0600, git-ignored state folder)."""
-    return settings.state_dir() / "audit" / "signing-key.pem"
+    return platform_settings.state_dir() / "audit" / "signing-key.pem"
 
 
 def anchor_bucket() -> str | None:

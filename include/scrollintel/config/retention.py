@@ -1,0 +1,26 @@
+"""``governance/retention.yaml``: how long each kind of data is kept and what happens after."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from scrollintel.config.duration import Duration
+from scrollintel.config.fields import GovernanceModel, Id, Text
+
+
+class RetentionClass(GovernanceModel):
+    """How long data of one kind is kept and what happens after."""
+
+    id: Id
+    description: Text
+    duration: Duration
+    action: Literal["delete", "anonymise", "archive"]
+    legal_basis: Text
+
+
+class RetentionConfig(GovernanceModel):
+    """governance/retention.yaml."""
+
+    classes: list[RetentionClass] = Field(min_length=1)
