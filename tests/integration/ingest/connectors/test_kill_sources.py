@@ -1,10 +1,11 @@
 """Kill test for the MySQL/MariaDB, REST and files sources: SIGKILL the loader, rerun, lose and duplicate nothing.
 
 The same trials as the PostgreSQL kill test (:mod:`tests.integration.ingest.kill_harness`): per
-source type, 20 times, the source changes, a loader process is SIGKILLed at a random moment of
-its load and the load is rerun to completion; then every resource's raw table must equal the
-source (row count, distinct keys, checksum over every column). Small data and small chunks, so
-kills land between chunks, pages and files. A deliberately naive loader (state committed
+source type, once per phase of ``kill_harness.SCHEDULE`` (first and incremental loads, killed
+early, midway and late; one left to finish), the source changes, a loader process is SIGKILLed
+at that point of its load and the load is rerun to completion; then every resource's raw table
+must equal the source (row count, distinct keys, checksum over every column). Small data and
+small chunks, so kills land between chunks, pages and files. A deliberately naive loader (state committed
 before the rows) must fail the same check, for the files and the MySQL sources.
 
 What "the source" is, read independently of the connectors:
