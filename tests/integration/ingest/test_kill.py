@@ -79,7 +79,7 @@ def _case(source_url: str, warehouse: str) -> KillCase:
     )
 
 
-def test_sigkill_at_random_points_loses_and_duplicates_nothing(source_db: str, warehouse: str) -> None:
+def test_sigkill_in_every_phase_of_a_load_loses_and_duplicates_nothing(source_db: str, warehouse: str) -> None:
     assert_nothing_lost(run_trials(_case(source_db, warehouse), "real", stop_at_first_failure=False))
 
 

@@ -130,7 +130,7 @@ def _mysql_case(mysql_server: Any, warehouse: str) -> KillCase:
     )
 
 
-def test_mysql_sigkill_at_random_points_loses_and_duplicates_nothing(mysql_server: Any, warehouse: str) -> None:
+def test_mysql_sigkill_in_every_phase_of_a_load_loses_and_duplicates_nothing(mysql_server: Any, warehouse: str) -> None:
     assert_nothing_lost(run_trials(_mysql_case(mysql_server, warehouse), "real", stop_at_first_failure=False))
 
 
@@ -170,7 +170,7 @@ def growing_api(monkeypatch: pytest.MonkeyPatch) -> Any:
         yield events, url
 
 
-def test_rest_sigkill_at_random_points_loses_and_duplicates_nothing(growing_api: Any, warehouse: str) -> None:
+def test_rest_sigkill_in_every_phase_of_a_load_loses_and_duplicates_nothing(growing_api: Any, warehouse: str) -> None:
     events, url = growing_api
 
     def change(trial: int, rng: random.Random) -> None:
@@ -297,7 +297,7 @@ def _files_case(root: Path, warehouse: str) -> KillCase:
     )
 
 
-def test_files_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path, warehouse: str) -> None:
+def test_files_sigkill_in_every_phase_of_a_load_loses_and_duplicates_nothing(tmp_path: Path, warehouse: str) -> None:
     assert_nothing_lost(run_trials(_files_case(tmp_path / "store", warehouse), "real", stop_at_first_failure=False))
 
 
