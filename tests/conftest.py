@@ -89,6 +89,26 @@ def pg_server() -> Iterator[PgServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dbt manifest, built once as `make run` builds it (``scrollintel transform manifest``, its own process).
+
+    Returns ``<state dir>/manifest.json``; tests that need a state dir of their own copy the folder.
+    """
+    import subprocess
+    import sys
+
+    state = tmp_path_factory.mktemp("dbt-state")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "scrollintel"), "transform", "manifest", "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"building the dbt manifest failed:\n{result.stdout}\n{result.stderr}"
+    return state / "manifest.json"
+
+
 GROUPS = ("unit", "integration", "e2e")
 
 

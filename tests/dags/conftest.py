@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,21 +13,13 @@ COSMOS_PARSE_TIMES: list[tuple[str, float, int]] = []
 
 
 @pytest.fixture(scope="session", autouse=True)
-def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The dbt manifest, built as `make run` builds it (``scrollintel transform manifest``, its own process)."""
+def dbt_manifest(dbt_manifest: Path) -> Iterator[Path]:
+    """The session's dbt manifest (tests/conftest.py), published where the DAG file looks for it."""
     from scrollintel.transform.project import ENV_DBT_STATE_DIR
 
-    state = tmp_path_factory.mktemp("dbt-state")
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "scrollintel"), "transform", "manifest", "--state-dir", str(state)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, f"building the dbt manifest failed:\n{result.stdout}\n{result.stderr}"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(ENV_DBT_STATE_DIR, str(state))
-        yield state / "manifest.json"
+        patch.setenv(ENV_DBT_STATE_DIR, str(dbt_manifest.parent))
+        yield dbt_manifest
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

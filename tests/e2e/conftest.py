@@ -1,7 +1,12 @@
-"""The running platform, started once per test session exactly as `make run` starts it.
+"""The running platform, started once for all e2e modules exactly as `make run` starts it.
 
 It gets its own state folder (embedded PostgreSQL, Airflow home, logs, ports) under a
-temporary directory, small demo data, and is stopped at the end of the session.
+temporary directory, small demo data, and is stopped after the last e2e test (package scope:
+left running to the end of the session, its scheduler, dag-processor and scheduled DAG runs
+would take CPU from every test after it, and its environment would leak into them).
+
+Modules share it, so none may rely on a fresh platform: each runs its own DAG runs and reads
+its own run ids, data and ledger entries.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ class RunningPlatform:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token()}"}, timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform() -> Iterator[RunningPlatform]:
     """`scrollintel platform up` in a temporary state folder; `down` afterwards."""
     from scrollintel.platform import launcher

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.dbt.conftest import Warehouse
+from tests.integration.warehouse import Warehouse
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.integration.dbt.conftest import Warehouse, failures
+from tests.integration.warehouse import Warehouse, failures
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.dbt.conftest import Warehouse, classify, failures
+from tests.integration.warehouse import Warehouse, classify, failures
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ import pytest
 from scrollintel.config import Governance, load_governance
 from scrollintel.demo.shop import libpq_url, seed_shop
 from scrollintel.ingest.pipeline import ingest_resource
-from tests.integration.dbt.conftest import Warehouse, failures, runtime_database
+from tests.integration.warehouse import Warehouse, failures, runtime_database
 
 pytestmark = pytest.mark.integration
 

@@ -1,10 +1,17 @@
 """The kill test's trial loop, shared by every source type.
 
-A trial changes the source, starts a loader process (:mod:`kill_worker`), SIGKILLs it after a
-random delay drawn from the load's own duration, reruns the load to completion in this process
-and compares what landed with the source: per resource, the same number of rows, as many
-distinct keys as rows (0 lost, 0 duplicated) and the same checksum over every column. Every
-fourth trial starts from an empty warehouse, so kills also land in first loads.
+A trial changes the source, starts a loader process (:mod:`kill_worker`), SIGKILLs it at a
+point of its load, reruns the load to completion in this process and compares what landed with
+the source: per resource, the same number of rows, as many distinct keys as rows (0 lost, 0
+duplicated) and the same checksum over every column.
+
+Where the kill lands is what a trial proves, so the trials follow :data:`SCHEDULE`, one per
+phase of a load, in a first load (empty warehouse: the raw table, its contract and cursor are
+created in the load's transaction) and in an incremental one (staged merge into the existing
+table). Most kills come at a point the worker stops at (:mod:`kill_worker`: after the first
+chunk, after the last, after a resource committed), so the phase is certain on any machine; two
+come after half the load's calibrated duration, wherever it is then (inside a statement, say);
+one load is left to finish, so its rerun must change nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import hashlib
 import logging
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -29,8 +37,36 @@ from tests.integration.ingest.helpers import connect, execute, scalar
 
 log = logging.getLogger(__name__)
 
-TRIALS = 20
 SEED = 20261122
+
+
+@dataclass(frozen=True)
+class Kill:
+    """Where one trial's kill comes."""
+
+    fresh: bool
+    """The load starts from an empty warehouse (a first load) instead of an incremental one."""
+    phase: str
+    stop: str | None = None
+    """Kill when the worker reports this point of its load (:data:`kill_worker.STOPS`)."""
+    at: float | None = None
+    """Else kill after ``at`` times the calibrated duration of this kind of load; neither: no kill."""
+
+
+#: One trial per phase of a load a kill can interrupt, first loads and incremental ones. The
+#: naive loader's check stops at its first failure: the first trial is one it must fail.
+SCHEDULE: tuple[Kill, ...] = (
+    Kill(True, "first load, after its first chunk: table, contract and some rows uncommitted", stop="chunk"),
+    Kill(False, "incremental load, after its first chunk: some rows staged, nothing merged", stop="chunk"),
+    Kill(True, "first load, every row copied: before the partition swap, cursor and commit", stop="staged"),
+    Kill(False, "incremental load, every row staged: before the merge, cursor and commit", stop="staged"),
+    Kill(True, "first load, first resource committed: before the next resource or the end", stop="committed"),
+    Kill(False, "incremental load, first resource committed: before the next resource or the end", stop="committed"),
+    Kill(True, "first load, halfway through its calibrated duration, wherever it is", at=0.5),
+    Kill(False, "incremental load, halfway through its calibrated duration, wherever it is", at=0.5),
+    Kill(False, "not killed: the load finishes, its rerun must change nothing"),
+)
+TRIALS = len(SCHEDULE)
 
 
 @dataclass(frozen=True)
@@ -47,6 +83,7 @@ class Trial:
     number: int
     killed: bool
     fresh: bool
+    phase: str
     source: list[Snapshot]
     raw: list[Snapshot]
     committed: int = 0
@@ -130,9 +167,14 @@ def reset(case: KillCase) -> None:
     )
 
 
-def start(case: KillCase, mode: str, run_id: str) -> subprocess.Popen[str]:
-    """A worker process that has imported everything and waits for ``go``."""
-    proc = subprocess.Popen(
+def start(case: KillCase, mode: str, run_id: str, stop: str | None = None) -> subprocess.Popen[str]:
+    """A worker process that has imported everything and waits for ``go`` (and stops at ``stop``)."""
+    return wait_ready(spawn(case, mode, run_id, stop))
+
+
+def spawn(case: KillCase, mode: str, run_id: str, stop: str | None = None) -> subprocess.Popen[str]:
+    """A worker process, starting (its imports take seconds: see :func:`wait_ready`)."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -142,6 +184,7 @@ def start(case: KillCase, mode: str, run_id: str) -> subprocess.Popen[str]:
             case.address,
             case.warehouse,
             run_id,
+            *([stop] if stop else []),
         ],
         cwd=project_root(),
         stdin=subprocess.PIPE,
@@ -149,10 +192,26 @@ def start(case: KillCase, mode: str, run_id: str) -> subprocess.Popen[str]:
         text=True,
         env=os.environ.copy(),
     )
+
+
+def wait_ready(proc: subprocess.Popen[str]) -> subprocess.Popen[str]:
+    """``proc`` once it has imported everything and waits for ``go``."""
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.strip() == "ready", f"worker did not start: {line!r}"
     return proc
+
+
+def wait_for_stop(proc: subprocess.Popen[str], stop: str, timeout: float = 120) -> None:
+    """Read the worker's output until it reports ``at <stop>`` (or ``done``: a load too small to stop in)."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"the worker did not reach {stop!r} within {timeout:.0f} s"
+        line = proc.stdout.readline().strip()
+        if line in (f"at {stop}", "done", ""):
+            return
 
 
 def timed_load(case: KillCase, mode: str) -> float:
@@ -169,8 +228,10 @@ def timed_load(case: KillCase, mode: str) -> float:
     return seconds
 
 
-def run_trials(case: KillCase, mode: str, *, stop_at_first_failure: bool, trials: int = TRIALS) -> list[Trial]:
-    """Kill + rerun ``trials`` times; the rerun is the real loader or the naive one, like the killed load."""
+def run_trials(
+    case: KillCase, mode: str, *, stop_at_first_failure: bool, schedule: Sequence[Kill] = SCHEDULE
+) -> list[Trial]:
+    """Kill + rerun once per ``schedule`` entry; the rerun is the real loader or the naive one, like the killed load."""
     rng = random.Random(SEED)
     rerun = kill_worker.real_load if mode == "real" else kill_worker.naive_load
     reset(case)
@@ -179,44 +240,67 @@ def run_trials(case: KillCase, mode: str, *, stop_at_first_failure: bool, trials
     incremental = timed_load(case, mode)
     done: list[Trial] = []
     log.info("%s %s: first load %.2f s, incremental %.2f s", case.source_type, mode, initial, incremental)
-    for number in range(1, trials + 1):
-        fresh = number % 4 == 1
-        if fresh:
-            reset(case)
-        case.change(number, rng)
-        proc = start(case, mode, f"trial-{number}")
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-        time.sleep(rng.uniform(0, 1.2 * (initial if fresh else incremental)))
-        killed = proc.poll() is None
-        if killed:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-        committed = scalar(
-            case.warehouse, "SELECT count(*) FROM governance.ingest_cursor WHERE run_id = %s", (f"trial-{number}",)
-        )
-        rerun(case.source_type, case.address, case.warehouse, f"rerun-{number}")
-        trial = Trial(number, killed, fresh, case.source_snapshots(), case.raw_snapshots(), committed)
-        done.append(trial)
-        log.info(
-            "%s %s trial %d: %s, fresh=%s, committed %d, ok=%s",
-            case.source_type,
-            mode,
-            number,
-            "killed" if killed else "finished",
-            fresh,
-            committed,
-            trial.ok,
-        )
-        if stop_at_first_failure and not trial.ok:
-            break
+    # Each trial's worker starts while the trial before it reruns and compares (a worker reads
+    # nothing before ``go``), so its seconds of imports are not added to every trial.
+    upcoming = spawn(case, mode, "trial-1", schedule[0].stop) if schedule else None
+    try:
+        for number, kill in enumerate(schedule, start=1):
+            if kill.fresh:
+                reset(case)
+            case.change(number, rng)
+            assert upcoming is not None
+            proc, upcoming = wait_ready(upcoming), None
+            killed = _go_and_kill(proc, kill, initial if kill.fresh else incremental)
+            if number < len(schedule):
+                upcoming = spawn(case, mode, f"trial-{number + 1}", schedule[number].stop)
+            committed = scalar(
+                case.warehouse, "SELECT count(*) FROM governance.ingest_cursor WHERE run_id = %s", (f"trial-{number}",)
+            )
+            rerun(case.source_type, case.address, case.warehouse, f"rerun-{number}")
+            trial = Trial(
+                number, killed, kill.fresh, kill.phase, case.source_snapshots(), case.raw_snapshots(), committed
+            )
+            done.append(trial)
+            log.info(
+                "%s %s trial %d (%s): %s, committed %d, ok=%s",
+                case.source_type,
+                mode,
+                number,
+                kill.phase,
+                "killed" if killed else "finished",
+                committed,
+                trial.ok,
+            )
+            if stop_at_first_failure and not trial.ok:
+                break
+    finally:
+        if upcoming is not None:
+            upcoming.kill()
+            upcoming.communicate(timeout=60)
     return done
+
+
+def _go_and_kill(proc: subprocess.Popen[str], kill: Kill, calibrated: float) -> bool:
+    """Start the worker's load and SIGKILL it where ``kill`` says; whether it was still running."""
+    assert proc.stdin is not None
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    if kill.stop is not None:
+        wait_for_stop(proc, kill.stop)
+    elif kill.at is not None:
+        time.sleep(kill.at * calibrated)
+    else:
+        proc.communicate(timeout=120)
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    return killed
 
 
 def assert_nothing_lost(trials: list[Trial]) -> None:
     """Every trial ends equal to the source, and enough kills landed inside loads to mean something."""
-    failed = [(t.number, t.source, t.raw) for t in trials if not t.ok]
+    failed = [(t.number, t.phase, t.source, t.raw) for t in trials if not t.ok]
     assert not failed, f"trials whose raw table differs from the source after kill + rerun: {failed}"
     killed = [t for t in trials if t.mid_load]
     assert len(killed) >= len(trials) // 2, f"only {len(killed)} of {len(trials)} trials were killed mid-load"

@@ -1,9 +1,16 @@
 """Child process of the kill tests: one load of a source's resources, real or deliberately naive.
 
 Prints ``ready`` once imported (the modules a load imports lazily included), waits for a line
-on stdin, loads, prints ``done``. The test SIGKILLs it at a random moment in between.
+on stdin, loads, prints ``done``. The test SIGKILLs it in between: after a delay, or when it
+reaches ``STOP_AT``, where it prints ``at STOP_AT`` and waits to be killed:
 
-Usage: python -m tests.integration.ingest.kill_worker SOURCE_TYPE (real|naive) ADDRESS WAREHOUSE_URL RUN_ID
+- ``chunk``: the loader has taken the first chunk (extraction paused before the second);
+- ``staged``: the loader has taken every chunk of the first resource (before the merge or
+  partition swap, the cursor write and the commit);
+- ``committed``: the first resource's load has returned (committed; before the next resource
+  or ``done``).
+
+Usage: python -m tests.integration.ingest.kill_worker SOURCE_TYPE (real|naive) ADDRESS WAREHOUSE_URL RUN_ID [STOP_AT]
 
 ``SOURCE_TYPE`` is ``postgres`` (``ADDRESS``: the source database URL), ``mysql``, ``rest`` or
 ``files`` (``ADDRESS``: a JSON object, see :func:`resources`). Airflow is not imported here
@@ -131,11 +138,51 @@ def resources(source_type: str, address: str) -> tuple[int, list[tuple[ResourceS
     raise ValueError(f"no kill-test source of type {source_type!r}")
 
 
-def real_load(source_type: str, address: str, warehouse_url: str, run_id: str) -> None:
+STOPS = ("chunk", "staged", "committed")
+
+
+def _stop(at: str) -> None:
+    """Say where the load is and wait here until the test kills this process."""
+    import threading
+
+    print(f"at {at}", flush=True)
+    threading.Event().wait()
+
+
+def _stopping(connector: Connector, stop_at: str | None) -> Connector:
+    """``connector`` with its extraction pausing at ``stop_at`` (``chunk`` or ``staged``), first resource only.
+
+    The extract generator runs in the loader's read-ahead thread: a pause there stops the
+    stream while the loader's transaction stays open, as a kill would find it.
+    """
+    if stop_at not in ("chunk", "staged"):
+        return connector
+    for name in ("extract", "extract_binary"):
+        original = getattr(connector, name, None)
+        if original is None:
+            continue
+
+        def paused(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            for number, chunk in enumerate(_original(*args, **kwargs), start=1):
+                yield chunk
+                if stop_at == "chunk" and number == 1:
+                    _stop("chunk")
+            if stop_at == "staged":
+                _stop("staged")
+
+        setattr(connector, name, paused)
+    return connector
+
+
+def real_load(source_type: str, address: str, warehouse_url: str, run_id: str, stop_at: str | None = None) -> None:
     """Every resource through the loader (one transaction each)."""
     chunk_rows, loads = resources(source_type, address)
     for spec, connector in loads:
-        load_resource(connector, spec, warehouse_url, run_id=run_id, chunk_rows=chunk_rows, audit=False)
+        load_resource(
+            _stopping(connector, stop_at), spec, warehouse_url, run_id=run_id, chunk_rows=chunk_rows, audit=False
+        )
+        if stop_at == "committed":
+            _stop("committed")
 
 
 def _newest_state(source_type: str, address: str, spec: ResourceSpec, connector: Connector) -> CursorState:
@@ -159,12 +206,13 @@ def _newest_state(source_type: str, address: str, spec: ResourceSpec, connector:
     raise ValueError(f"no naive loader for source type {source_type!r}")
 
 
-def naive_load(source_type: str, address: str, warehouse_url: str, run_id: str) -> None:
+def naive_load(source_type: str, address: str, warehouse_url: str, run_id: str, stop_at: str | None = None) -> None:
     """What not to do: commit the new cursor (or file list) first, then the rows one chunk (transaction) at a time."""
     from psycopg import sql
 
     chunk_rows, loads = resources(source_type, address)
-    for spec, connector in loads:
+    for spec, plain in loads:
+        connector = _stopping(plain, stop_at)
         schema = connector.discover(spec.resource)
         table = sql.Identifier("raw", spec.table)
         columns = sql.SQL(", ").join(sql.Identifier(col.name) for col in schema.columns)
@@ -219,6 +267,8 @@ def naive_load(source_type: str, address: str, warehouse_url: str, run_id: str) 
                             updates,
                         )
                     )
+        if stop_at == "committed":
+            _stop("committed")
 
 
 def warm_up() -> None:
@@ -230,12 +280,15 @@ def warm_up() -> None:
 
 
 def main(argv: list[str]) -> int:
-    source_type, mode, address, warehouse_url, run_id = argv
+    source_type, mode, address, warehouse_url, run_id, *rest = argv
+    stop_at = rest[0] if rest else None
+    if stop_at is not None and stop_at not in STOPS:
+        raise SystemExit(f"STOP_AT must be one of {STOPS}, got {stop_at!r}")
     load = real_load if mode == "real" else naive_load
     warm_up()
     print("ready", flush=True)
     sys.stdin.readline()
-    load(source_type, address, warehouse_url, run_id)
+    load(source_type, address, warehouse_url, run_id, stop_at)
     print("done", flush=True)
     return 0
 

@@ -1,11 +1,12 @@
-"""Kill test (PostgreSQL source): SIGKILL the loader at a random moment, rerun, lose and duplicate nothing.
+"""Kill test (PostgreSQL source): SIGKILL the loader during its load, rerun, lose and duplicate nothing.
 
-Each trial changes the source (updates and inserts), starts a loader process, kills it after a
-random delay drawn from the load's own duration, reruns the load to completion and compares
-the raw table with the source: same rows (count and key set, so 0 lost and 0 duplicated) and
-the same checksum over every column. Every fourth trial starts from an empty warehouse table,
-so kills also land in first loads. A deliberately naive loader (cursor committed before the
-rows, one transaction per chunk) must fail the same check, proving the check can fail.
+Each trial changes the source (updates and inserts), starts a loader process, kills it at one
+point of its load (early, midway, late in its calibrated duration; first loads into an empty
+warehouse and incremental ones; one load left to finish: see ``kill_harness.SCHEDULE``), reruns
+the load to completion and compares the raw table with the source: same rows (count and key
+set, so 0 lost and 0 duplicated) and the same checksum over every column. A deliberately naive
+loader (cursor committed before the rows, one transaction per chunk) must fail the same check,
+proving the check can fail.
 The trial loop is :mod:`tests.integration.ingest.kill_harness`; the other source types are in
 ``tests/integration/ingest/connectors/test_kill_sources.py`` (they need the connector servers).
 """
@@ -78,7 +79,7 @@ def _case(source_url: str, warehouse: str) -> KillCase:
     )
 
 
-def test_sigkill_at_random_points_loses_and_duplicates_nothing(source_db: str, warehouse: str) -> None:
+def test_sigkill_in_every_phase_of_a_load_loses_and_duplicates_nothing(source_db: str, warehouse: str) -> None:
     assert_nothing_lost(run_trials(_case(source_db, warehouse), "real", stop_at_first_failure=False))
 
 

@@ -1,6 +1,7 @@
 """Coverage: every task run of a platform DAG yields exactly one START and one COMPLETE/FAIL in the store.
 
-A real ``airflow dags test platform_health`` (its own Airflow home and SQLite metadata database)
+A real ``airflow dags test platform_health`` (its own Airflow home and SQLite metadata database,
+a copy of the session's migrated one)
 runs with the OpenLineage configuration ``make run`` uses (``launcher.lineage_env``: the HTTP
 transport with the API key), pointed at the governance app served by uvicorn on loopback, which
 writes to a fresh lineage store as the platform's runtime role. Only the URL differs from the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -62,7 +64,11 @@ def _run(args: list[str], env: dict[str, str], what: str, *, must_succeed: bool 
 
 @pytest.fixture(scope="module")
 def coverage_run(
-    pg_server: Any, lineage_template: str, runtime_role: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+    pg_server: Any,
+    lineage_template: str,
+    runtime_role: tuple[str, str],
+    airflow_metadata_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[CoverageRun]:
     """One ``airflow dags test platform_health`` with lineage going to a store served over HTTP."""
     store = copy_template(pg_server, lineage_template, runtime_role)
@@ -123,7 +129,7 @@ def coverage_run(
         stderr=subprocess.STDOUT,
     )
     try:
-        _run([str(bin_dir / "airflow"), "db", "migrate"], airflow_env, "airflow db migrate")
+        shutil.copyfile(airflow_metadata_template, tmp / "airflow.db")  # what `airflow db migrate` leaves
         _wait_for(f"http://127.0.0.1:{port}/scrollintel/api/v1/namespaces", server, tmp / "server.log")
         # The run fails without the demo source systems (their health checks fail): that is a run too.
         output = _run(

@@ -9,7 +9,7 @@ import pytest
 
 from scrollintel import migrate
 from scrollintel.demo.shop import libpq_url
-from tests.integration.dbt.conftest import runtime_database
+from tests.integration.warehouse import runtime_database
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 from scrollintel.demo.shop import libpq_url
 from scrollintel.transform.project import RawSource
 from scrollintel.transform.readiness import missing_raw_tables, require_raw_tables, skip_when_superseded
-from tests.integration.dbt.conftest import runtime_database
+from tests.integration.warehouse import runtime_database
 
 pytestmark = pytest.mark.integration
 

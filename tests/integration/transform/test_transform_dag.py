@@ -4,6 +4,11 @@ The run happens in a child process with its own Airflow home and metadata databa
 configured the way the launcher configures the platform: the ``postgres_warehouse`` connection
 (a runtime role holding only what the migrations grant), the masking salt connection, the dbt
 manifest built by ``scrollintel transform manifest`` and OpenLineage's file transport.
+
+What the run starts from is made once per session and copied here: the warehouse is a copy of
+the demo raw tables before dbt ever ran (``dbt_warehouse.raw_template``), the manifest is the
+session's (``dbt_manifest``) and the metadata database a copy of a migrated one
+(``airflow_metadata_template``).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,8 +28,8 @@ import pytest
 
 from scrollintel.settings import project_root
 from scrollintel.transform.session import MASKING_SALT_CONN_ID
-from tests.integration.dbt.conftest import Warehouse, load_demo_raw_tables, runtime_database
 from tests.integration.transform.run_transform_dag import RESULT_PREFIX
+from tests.integration.warehouse import Warehouse, database_copy, with_database
 
 pytestmark = pytest.mark.integration
 
@@ -49,21 +55,29 @@ def _run(args: list[str], env: dict[str, str], what: str) -> subprocess.Complete
 
 
 @pytest.fixture(scope="module")
-def dag_run(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagRun]:
+def dag_run(
+    pg_server: Any,
+    dbt_warehouse: Warehouse,
+    dbt_manifest: Path,
+    airflow_metadata_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[DagRun]:
     """One run of the DAG on the demo raw tables (about two minutes: 47 dbt tasks and the quality gate)."""
     from scrollintel.demo.shop import libpq_url
 
     tmp = tmp_path_factory.mktemp("transform-dag")
-    with runtime_database(pg_server, "tfdag") as database:
+    assert dbt_warehouse.raw_template
+    with database_copy(pg_server, dbt_warehouse.raw_template, "tfdag") as name:
         house = Warehouse(
-            url=database.url,
-            conninfo=libpq_url(database.admin_url),
-            role=database.role,
+            url=with_database(dbt_warehouse.url, name),
+            conninfo=libpq_url(pg_server.url(name)),
+            role=dbt_warehouse.role,
             tmp=tmp,
             salt=secrets.token_hex(24),
         )
-        load_demo_raw_tables(house)
-        bin_dir = Path(sys.executable).parent
+        # what `scrollintel transform manifest` and `airflow db migrate` leave, copied from the session's
+        shutil.copytree(dbt_manifest.parent, tmp / "dbt")
+        shutil.copyfile(airflow_metadata_template, tmp / "airflow.db")
         lineage_file = tmp / "lineage" / "events.jsonl"
         lineage_file.parent.mkdir()
         env = {
@@ -79,7 +93,7 @@ def dag_run(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
                 {"type": "file", "log_file_path": str(lineage_file), "append": True}
             ),
-            "AIRFLOW_CONN_POSTGRES_WAREHOUSE": "postgres://" + database.url.split("://", 1)[1],
+            "AIRFLOW_CONN_POSTGRES_WAREHOUSE": "postgres://" + house.url.split("://", 1)[1],
             f"AIRFLOW_CONN_{MASKING_SALT_CONN_ID.upper()}": json.dumps(
                 {"conn_type": "generic", "password": house.salt}
             ),
@@ -91,10 +105,8 @@ def dag_run(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "SCROLLINTEL_AUDIT_SIGNING_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         }
-        for name in ("PGOPTIONS", "SCROLLINTEL_AUDIT_DATABASE_URL", "AIRFLOW_CTX_DAG_ID"):
-            env.pop(name, None)
-        _run([str(bin_dir / "scrollintel"), "transform", "manifest"], env, "building the dbt manifest")
-        _run([str(bin_dir / "airflow"), "db", "migrate"], env, "airflow db migrate")
+        for key in ("PGOPTIONS", "SCROLLINTEL_AUDIT_DATABASE_URL", "AIRFLOW_CTX_DAG_ID"):
+            env.pop(key, None)
         done = _run(
             [sys.executable, str(Path(__file__).with_name("run_transform_dag.py")), env["AIRFLOW__CORE__DAGS_FOLDER"]],
             env,

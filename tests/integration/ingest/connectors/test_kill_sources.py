@@ -1,10 +1,11 @@
 """Kill test for the MySQL/MariaDB, REST and files sources: SIGKILL the loader, rerun, lose and duplicate nothing.
 
 The same trials as the PostgreSQL kill test (:mod:`tests.integration.ingest.kill_harness`): per
-source type, 20 times, the source changes, a loader process is SIGKILLed at a random moment of
-its load and the load is rerun to completion; then every resource's raw table must equal the
-source (row count, distinct keys, checksum over every column). Small data and small chunks, so
-kills land between chunks, pages and files. A deliberately naive loader (state committed
+source type, once per phase of ``kill_harness.SCHEDULE`` (first and incremental loads, killed
+early, midway and late; one left to finish), the source changes, a loader process is SIGKILLed
+at that point of its load and the load is rerun to completion; then every resource's raw table
+must equal the source (row count, distinct keys, checksum over every column). Small data and
+small chunks, so kills land between chunks, pages and files. A deliberately naive loader (state committed
 before the rows) must fail the same check, for the files and the MySQL sources.
 
 What "the source" is, read independently of the connectors:
@@ -129,7 +130,7 @@ def _mysql_case(mysql_server: Any, warehouse: str) -> KillCase:
     )
 
 
-def test_mysql_sigkill_at_random_points_loses_and_duplicates_nothing(mysql_server: Any, warehouse: str) -> None:
+def test_mysql_sigkill_in_every_phase_of_a_load_loses_and_duplicates_nothing(mysql_server: Any, warehouse: str) -> None:
     assert_nothing_lost(run_trials(_mysql_case(mysql_server, warehouse), "real", stop_at_first_failure=False))
 
 
@@ -169,7 +170,7 @@ def growing_api(monkeypatch: pytest.MonkeyPatch) -> Any:
         yield events, url
 
 
-def test_rest_sigkill_at_random_points_loses_and_duplicates_nothing(growing_api: Any, warehouse: str) -> None:
+def test_rest_sigkill_in_every_phase_of_a_load_loses_and_duplicates_nothing(growing_api: Any, warehouse: str) -> None:
     events, url = growing_api
 
     def change(trial: int, rng: random.Random) -> None:
@@ -296,7 +297,7 @@ def _files_case(root: Path, warehouse: str) -> KillCase:
     )
 
 
-def test_files_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path, warehouse: str) -> None:
+def test_files_sigkill_in_every_phase_of_a_load_loses_and_duplicates_nothing(tmp_path: Path, warehouse: str) -> None:
     assert_nothing_lost(run_trials(_files_case(tmp_path / "store", warehouse), "real", stop_at_first_failure=False))
 
 

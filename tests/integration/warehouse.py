@@ -1,4 +1,4 @@
-"""A warehouse for the dbt tests: raw tables filled from the seeded demo sources, classified.
+"""A warehouse for the dbt, quality and transform tests: raw tables filled from the seeded demo sources, classified.
 
 The raw tables have the shape ingestion gives them (``raw.<source>__<resource>``: the source's
 columns plus ``_loaded_at`` and ``_run_id``) and are filled straight from the demo generators
@@ -9,6 +9,9 @@ columns plus ``_loaded_at`` and ``_run_id``) and are filled straight from the de
 dbt runs as the platform does: as a runtime role with only what the migrations grant it
 (0006: staging, marts, masking.salt) and owning the raw tables, as ingestion leaves them. Set-up
 and assertions use the server's superuser.
+
+The fixtures that build it once per session are in ``tests/integration/conftest.py``; this
+module holds what the tests import.
 """
 
 from __future__ import annotations
@@ -17,14 +20,11 @@ import csv
 import io
 import os
 import secrets
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import pytest
 
 from scrollintel.db import DRIVER
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
 
-DBT_DIR = Path(__file__).resolve().parents[3] / "dbt"
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 SCALE = 0.05
 SEED = 7
 N_EVENTS = 6_000
@@ -93,6 +93,10 @@ class Warehouse:
     #: Personal values the demo generators put into the raw tables (as text), by raw column.
     seeded_pii: dict[str, set[str]] = field(default_factory=dict)
     build_seconds: float | None = None
+    #: A copy of the database as it was before dbt ran (raw tables only), never connected to.
+    raw_template: str | None = None
+    #: A copy of the database right after ``dbt build``, before any test changed it.
+    built_template: str | None = None
 
     def __repr__(self) -> str:
         # no password, salt or personal values in test reports
@@ -152,6 +156,56 @@ class Warehouse:
                     os.environ[key] = value
 
 
+def database_name(url: str) -> str:
+    """The database a SQLAlchemy URL points at."""
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    assert name, url
+    return name
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` (password kept) pointing at another database."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def create_copy(pg_server: Any, source: str, prefix: str) -> str:
+    """``CREATE DATABASE <prefix>_<random> TEMPLATE <source>`` (a file copy); returns the new name.
+
+    A template must have no other sessions: the ones left on ``source`` (dbt's pool may linger
+    briefly) are closed first.
+    """
+    import psycopg
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = pg_server.url("postgres").replace(DRIVER, "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (source,))
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    return name
+
+
+def drop_database(pg_server: Any, name: str) -> None:
+    import psycopg
+
+    admin = pg_server.url("postgres").replace(DRIVER, "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database_copy(pg_server: Any, source: str, prefix: str) -> Iterator[str]:
+    """A copy of ``source`` (see :func:`create_copy`), dropped on exit (before the runtime role it grants to)."""
+    name = create_copy(pg_server, source, prefix)
+    try:
+        yield name
+    finally:
+        drop_database(pg_server, name)
+
+
 def failures(result: Any) -> list[str]:
     """The nodes of a dbt result that did not pass, with their messages."""
     if result.result is None or not hasattr(result.result, "results"):
@@ -161,24 +215,6 @@ def failures(result: Any) -> list[str]:
         for item in result.result.results
         if str(item.status) not in ("success", "pass", "skipped")
     ]
-
-
-@pytest.fixture(scope="session")
-def warehouse(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    """A warehouse database with demo raw tables, classified, and the governance schema migrated."""
-    from scrollintel.demo.shop import libpq_url
-
-    with runtime_database(pg_server, "dbt") as database:
-        tmp = tmp_path_factory.mktemp("dbt")
-        house = Warehouse(
-            url=database.url,
-            conninfo=libpq_url(database.admin_url),
-            role=database.role,
-            tmp=tmp,
-            salt=secrets.token_hex(16),
-        )
-        load_demo_raw_tables(house)
-        yield house
 
 
 def load_demo_raw_tables(house: Warehouse) -> None:
@@ -334,13 +370,3 @@ def _load_stores(conn: psycopg.Connection[Any], tmp: Path) -> None:
     copy_arrow(conn, "stores__stores", pa.Table.from_pylist(stores))
     parts = sorted((root / INVENTORY_DIR).glob("snapshot_date=*/*.parquet"))
     copy_arrow(conn, "stores__inventory", pa.concat_tables(pq.read_table(path) for path in parts))
-
-
-@pytest.fixture(scope="session")
-def built(warehouse: Warehouse) -> Warehouse:
-    """The warehouse after a successful ``dbt build`` (models, unit tests, data tests), timed."""
-    started = time.perf_counter()
-    result = warehouse.dbt("build")
-    warehouse.build_seconds = time.perf_counter() - started
-    assert result.success, "dbt build failed:\n" + "\n".join(failures(result))
-    return warehouse
