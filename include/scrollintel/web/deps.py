@@ -210,6 +210,8 @@ async def check_route_permission(request: Request, user: CurrentUser) -> None:
     """The app-level permission check: nothing for a safe method, else the route's line of :data:`ROUTE_PERMISSIONS`.
 
     A state-changing route without a line is refused (403): a forgotten permission fails closed.
+    The auth manager is asked in a worker thread (FAB's may read its database), as FastAPI runs
+    Airflow's own sync ``requires_access_*`` dependencies; safe methods never leave the event loop.
     """
     if request.method in SAFE_METHODS:
         return
@@ -220,7 +222,7 @@ async def check_route_permission(request: Request, user: CurrentUser) -> None:
             status.HTTP_403_FORBIDDEN,
             f"Forbidden: {request.method} {template} names no permission in scrollintel.web.deps.ROUTE_PERMISSIONS",
         )
-    authorize(request, user, permission)
+    await run_in_threadpool(authorize, request, user, permission)
 
 
 def state_changing_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
