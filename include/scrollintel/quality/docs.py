@@ -118,13 +118,13 @@ def resolve_docs_file(relative: str, root: Path | None = None) -> Path | None:
     if any(part in ("..", "/") or part.startswith(".") or "\\" in part or "\x00" in part for part in parts):
         return None
     candidate = base.joinpath(*parts)
-    if candidate.is_dir():
-        candidate = candidate / "index.html"
-    try:
+    try:  # a name the file system refuses (too long: ENAMETOOLONG) is no file either
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
         resolved = candidate.resolve(strict=True)
-    except (FileNotFoundError, RuntimeError, OSError):
-        return None
-    if not resolved.is_relative_to(base) or not resolved.is_file():
+        if not resolved.is_relative_to(base) or not resolved.is_file():
+            return None
+    except (RuntimeError, OSError):
         return None
     return resolved
 

@@ -21,6 +21,7 @@ from scrollintel.settings import WEB_URL_PREFIX
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.routing import Router
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -62,18 +63,57 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+def relative_slash_redirects(router: Router) -> None:
+    """Redirect a path that only matches with (or without) a trailing slash to a relative ``Location``.
+
+    Starlette's own redirect builds an absolute URL from the request's ``Host`` header, so a
+    forged ``Host: evil.example`` came back as ``Location: http://evil.example/...``. This one
+    answers with the path alone (``/scrollintel/audit``), which the browser resolves against the
+    address it asked, whatever proxy or host header is in between.
+    """
+    from urllib.parse import quote
+
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Match, get_route_path
+
+    router.redirect_slashes = False
+    fallback = router.default
+
+    async def redirect_or_fallback(scope: Scope, receive: Receive, send: Send) -> None:
+        route_path = get_route_path(scope) if scope["type"] == "http" else ""
+        if route_path not in ("", "/"):
+            path = scope["path"]
+            other = {**scope, "path": path.rstrip("/") if route_path.endswith("/") else f"{path}/"}
+            # ``quote`` escapes a backslash too: "/\\evil.example" must not become a host for the browser.
+            location = quote(other["path"], safe="/")
+            if not location.startswith("//") and any(
+                route.matches(other)[0] is not Match.NONE for route in router.routes
+            ):
+                query = scope.get("query_string", b"").decode("latin-1")
+                response = RedirectResponse(f"{location}?{query}" if query else location)
+                await response(scope, receive, send)
+                return
+        await fallback(scope, receive, send)
+
+    router.default = redirect_or_fallback
+
+
 def create_app() -> FastAPI:
     """Build the governance FastAPI app; every route requires an authenticated Airflow user.
 
     Airflow does not authenticate plugin apps, so the app carries Airflow's own security
     dependency (see :mod:`scrollintel.web.deps`) at app level: each route added to any router
-    included here inherits it. The interactive docs and OpenAPI routes FastAPI would add without
-    that dependency are switched off. No database connection is opened here.
+    included here inherits it, with the parameter checks and the permission of state-changing
+    routes; building the app fails when such a route has no permission. The interactive docs and
+    OpenAPI routes FastAPI would add without that dependency are switched off. Redirects never
+    carry the request's ``Host`` (:func:`relative_slash_redirects`). No database connection is
+    opened here.
     """
     from fastapi import FastAPI
     from starlette.exceptions import HTTPException as StarletteHTTPException
+    from starlette.routing import Mount, Router
 
-    from scrollintel.web.deps import route_dependencies
+    from scrollintel.web.deps import check_route_permissions, route_dependencies
     from scrollintel.web.problems import handle_http_exception
     from scrollintel.web.routes import approvals, audit, compliance, cost, home, lineage, lineage_api, quality, static
 
@@ -88,6 +128,12 @@ def create_app() -> FastAPI:
     for module in (home, approvals, audit, quality, lineage, cost, compliance, static):
         app.include_router(module.router)
     lineage_api.install(app)  # the lineage store's API: /api/lineage/* and the Marquez-compatible /api/v1
+    check_route_permissions(app.routes)  # every state-changing route names its permission
+    relative_slash_redirects(app.router)
+    for route in app.routes:
+        inner = getattr(route.app, "router", route.app) if isinstance(route, Mount) else None
+        if isinstance(inner, Router):
+            relative_slash_redirects(inner)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_middleware(SecurityHeadersMiddleware)
     log.debug("Governance web app created with %d routes", len(app.routes))

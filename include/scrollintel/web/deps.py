@@ -19,10 +19,24 @@ A missing or expired token answers 401; a token that does not verify (forged, re
 user) answers 403 (Airflow's choice for an invalid JWT); a valid user the auth manager does not
 allow to use the Airflow web UI answers 403.
 
-**What they may do.** Each Airflow permission a route checks is a ``requires_*`` function returning
-the ``Depends`` for a route's or router's ``dependencies`` (:func:`requires_website_access`, which
-every route carries). Writing lineage is :func:`lineage_writer` (an Airflow user who may trigger DAG
-runs, or the lineage API key). A state-changing route also calls :func:`refuse_cross_site`.
+**What they may do.** Every route carries :func:`requires_website_access` (Airflow's own check that
+the caller may use the UI). Every state-changing route (any method but GET, HEAD, OPTIONS) needs the
+:class:`Permission` that :data:`ROUTE_PERMISSIONS` names for its method and path: the app-level
+:func:`check_route_permission` looks it up, so a route added without a line there is refused (403),
+and :func:`check_route_permissions` makes :func:`scrollintel.web.create_app` fail on it first. A
+permission is a question to the configured Airflow auth manager (``is_authorized_*``, the calls
+Airflow's ``requires_access_*`` dependencies make), so FAB roles, Keycloak or the SimpleAuthManager
+decide, not this app. Writing lineage is :func:`lineage_writer`: the lineage API key, or an Airflow
+user with :data:`LINEAGE_WRITE`.
+
+**Cross-site requests.** A state-changing request authenticated by the UI's ``_token`` cookie must
+come from the platform's own pages (:func:`refuse_cross_site`): ``Sec-Fetch-Site: same-origin``, or
+an ``Origin`` (without one, a ``Referer``) equal to :func:`own_origin`. Bearer-token calls carry no
+ambient credential and are not checked.
+
+**Parameter values.** :func:`check_parameters` refuses, for every route, query and path parameter
+values a handler must never see: a NUL byte (PostgreSQL and the file system refuse it), and whole
+numbers outside PostgreSQL's ``bigint`` for integer parameters (400, naming the parameter).
 
 **Which database.** The pages reading the warehouse take :data:`DatabaseUrl` (:func:`warehouse_url`,
 kept on the request for their problem panels); the lineage store's page and API take
@@ -35,8 +49,12 @@ database by overriding :func:`warehouse_url` or :func:`lineage_store_url` in
 from __future__ import annotations
 
 import inspect
+import re
 import time
-from typing import Annotated
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType, UnionType
+from typing import TYPE_CHECKING, Annotated, Union, get_args, get_origin
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -44,10 +62,15 @@ from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api.security import get_user, requires_access_view
 from fastapi import Depends, HTTPException, Request, params, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scrollintel.exceptions import DatabaseError
 from scrollintel.web.problems import PageProblem
+
+if TYPE_CHECKING:
+    from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
+    from starlette.routing import BaseRoute
 
 #: Seconds to wait for the warehouse before a page says it cannot be reached.
 CONNECT_TIMEOUT_S = 5
@@ -84,11 +107,146 @@ def requires_website_access() -> params.Depends:
 
 
 def route_dependencies() -> list[params.Depends]:
-    """Return the dependencies every route of the app carries: :func:`requires_website_access`.
+    """Return the dependencies every route of the app carries, in the order they run.
 
-    Page-specific permissions come with each page's data.
+    :func:`requires_website_access` (who is asking, and may they use the UI at all), then
+    :func:`check_parameters` (no NUL bytes, no integers past ``bigint``), then
+    :func:`check_route_permission` (the permission and same-origin check of a state-changing
+    route). Page-specific reads come with each page's data.
     """
-    return [requires_website_access()]
+    return [requires_website_access(), Depends(check_parameters), Depends(check_route_permission)]
+
+
+# -- what they may do: the permission of each state-changing route ------------------------------
+
+#: Methods that change nothing; every other method needs a line in :data:`ROUTE_PERMISSIONS`.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The Airflow connection of the warehouse, which holds the audit ledger and the lineage store.
+WAREHOUSE_CONN_ID = "postgres_warehouse"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """An Airflow permission a state-changing route needs, asked of the configured auth manager.
+
+    ``action`` and ``needs`` make the refusal: "Forbidden: <action> needs <needs>".
+    """
+
+    name: str
+    """Short stable name (``audit:verify``): the table, tests and docs use it."""
+    action: str
+    """What the route does, as the subject of the refusal: ``running the audit ledger verification``."""
+    needs: str
+    """The Airflow permission in words, with the FAB roles that have it by default."""
+    is_authorized: Callable[[BaseAuthManager, BaseUser], bool]
+    """Ask the auth manager (``is_authorized_*``, as Airflow's ``requires_access_*`` do)."""
+
+
+def _may_edit_warehouse_connection(manager: BaseAuthManager, user: BaseUser) -> bool:
+    from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
+
+    return manager.is_authorized_connection(
+        method="PUT", details=ConnectionDetails(conn_id=WAREHOUSE_CONN_ID), user=user
+    )
+
+
+def _may_trigger_dag_runs(manager: BaseAuthManager, user: BaseUser) -> bool:
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+
+    return manager.is_authorized_dag(method="POST", access_entity=DagAccessEntity.RUN, user=user)
+
+
+AUDIT_VERIFY = Permission(
+    "audit:verify",
+    action="running the audit ledger verification",
+    needs=f"the right to edit the Airflow connection {WAREHOUSE_CONN_ID} (roles Op and Admin)",
+    is_authorized=_may_edit_warehouse_connection,
+)
+"""Verify the ledger now: it reads every entry and stores the outcome in the warehouse.
+
+Airflow has no right to write its audit log (FAB's roles only read it, Admin alone), so the
+check is the operator's right over the database holding the ledger: editing its connection.
+"""
+
+LINEAGE_WRITE = Permission(
+    "lineage:write",
+    action="posting lineage",
+    needs="the right to trigger DAG runs (roles User, Op and Admin), or the lineage API key",
+    is_authorized=_may_trigger_dag_runs,
+)
+"""Post OpenLineage events as an Airflow user (producers send the lineage API key instead)."""
+
+ROUTE_PERMISSIONS: Mapping[tuple[str, str], Permission] = MappingProxyType(
+    {
+        ("POST", "/audit/verify"): AUDIT_VERIFY,
+        ("POST", "/api/audit/verify"): AUDIT_VERIFY,
+        ("POST", "/api/v1/lineage"): LINEAGE_WRITE,
+        ("POST", "/api/v1/lineage/batch"): LINEAGE_WRITE,
+    }
+)
+"""``(method, path inside the app) -> Permission`` for every state-changing route, and only those.
+
+Paths are route templates as the app declares them (``/audit/entries/{seq}``), mounted apps'
+routes with their mount path. The lineage writes are enforced by :func:`lineage_writer` (which
+also accepts the API key); all others by :func:`check_route_permission`.
+"""
+
+
+def authorize(request: Request, user: BaseUser, permission: Permission) -> None:
+    """Refuse (403) unless ``user`` has ``permission`` and the request is not a cross-site cookie post."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    if not permission.is_authorized(get_auth_manager(), user):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"Forbidden: {permission.action} needs {permission.needs}")
+    refuse_cross_site(request)
+
+
+def _route_template(request: Request) -> str | None:
+    route = request.scope.get("route")
+    return getattr(route, "path_format", None) or getattr(route, "path", None)
+
+
+async def check_route_permission(request: Request, user: CurrentUser) -> None:
+    """The app-level permission check: nothing for a safe method, else the route's line of :data:`ROUTE_PERMISSIONS`.
+
+    A state-changing route without a line is refused (403): a forgotten permission fails closed.
+    The auth manager is asked in a worker thread (FAB's may read its database), as FastAPI runs
+    Airflow's own sync ``requires_access_*`` dependencies; safe methods never leave the event loop.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    template = _route_template(request)
+    permission = ROUTE_PERMISSIONS.get((request.method, template or ""))
+    if permission is None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"Forbidden: {request.method} {template} names no permission in scrollintel.web.deps.ROUTE_PERMISSIONS",
+        )
+    await run_in_threadpool(authorize, request, user, permission)
+
+
+def state_changing_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """``(method, path)`` of every route in ``routes`` (mounted apps included) that is not a safe method."""
+    from starlette.routing import Mount, Route
+
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from state_changing_routes(getattr(route.app, "routes", []), prefix + route.path)
+        elif isinstance(route, Route):
+            for method in sorted((route.methods or set()) - SAFE_METHODS):
+                yield method, prefix + route.path
+
+
+def check_route_permissions(routes: list[BaseRoute]) -> None:
+    """Raise ``RuntimeError`` naming each state-changing route that has no line in :data:`ROUTE_PERMISSIONS`."""
+    missing = [
+        f"{method} {path}" for method, path in state_changing_routes(routes) if (method, path) not in ROUTE_PERMISSIONS
+    ]
+    if missing:
+        raise RuntimeError(
+            "state-changing routes without a permission in scrollintel.web.deps.ROUTE_PERMISSIONS: "
+            + ", ".join(missing)
+        )
 
 
 bearer_scheme = HTTPBearer(auto_error=False)
@@ -101,12 +259,10 @@ async def lineage_writer(
     """Who is writing lineage: ``api-key:scrollintel_lineage`` or ``user:<name>``.
 
     A bearer that is the API key of the Airflow connection ``scrollintel_lineage`` is a producer.
-    Any other bearer is checked as an Airflow token by Airflow's own ``get_user`` (401 missing or
-    expired, 403 invalid); the user then needs the right to trigger DAG runs (403).
+    Any other bearer, or the UI cookie without one, is checked as an Airflow token by Airflow's own
+    ``get_user`` (401 missing or expired, 403 invalid); the user then needs :data:`LINEAGE_WRITE`
+    and, when signed in by cookie, a same-origin request (403).
     """
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
-
     from scrollintel.lineage import apikey
 
     if bearer is not None and bearer.scheme.lower() == "bearer":
@@ -117,23 +273,148 @@ async def lineage_writer(
         if key_matches:
             return apikey.API_KEY_WRITER
     user = await get_user(request, None, bearer)
-    allowed = get_auth_manager().is_authorized_dag(method="POST", access_entity=DagAccessEntity.RUN, user=user)
-    if not allowed:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden: posting lineage needs the right to trigger DAG runs")
+    authorize(request, user, LINEAGE_WRITE)
     return f"user:{user.get_name()}"
 
 
 LineageWriter = Annotated[str, Depends(lineage_writer)]
 
 
-def refuse_cross_site(request: Request) -> None:
-    """Refuse a state-changing request a browser marks as coming from another site.
+# -- cross-site requests ------------------------------------------------------------------------------
 
-    Airflow's ``_token`` cookie is SameSite=Lax, so browsers do not send it with a cross-site
-    POST anyway; this is the belt to that pair of braces.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of ``url``, lower case, without a default port; None when it has none."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
+
+
+def configured_base_url() -> str:
+    """Airflow's ``[api] base_url`` (empty when not set)."""
+    from airflow.configuration import conf
+
+    return conf.get("api", "base_url", fallback="") or ""
+
+
+def own_origin(request: Request) -> str | None:
+    """The platform's own origin: that of ``[api] base_url`` when set, else the request's scheme and host.
+
+    The base URL is what a browser behind a proxy sees. Without it the request's ``Host`` is used,
+    which a forged cross-site request cannot change: the victim's browser sets it.
     """
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Cross-site request refused")
+    base = configured_base_url()
+    return _origin(base) if base else _origin(f"{request.url.scheme}://{request.headers.get('host', '')}/")
+
+
+def is_cookie_authenticated(request: Request) -> bool:
+    """Whether Airflow's ``get_user`` takes this request's user from the UI cookie (no bearer header)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return not (scheme.lower() == "bearer" and credentials.strip())
+
+
+def cross_site_reason(request: Request) -> str | None:
+    """Why a cookie-authenticated request is not from the platform's own pages, or None when it is."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        if fetch_site.strip().lower() == "same-origin":
+            return None
+        return f"the browser marks it Sec-Fetch-Site: {fetch_site}"
+    ours = own_origin(request)
+    for header in ("origin", "referer"):
+        given = request.headers.get(header)
+        if given is None:
+            continue
+        theirs = _origin(given)
+        if theirs is not None and theirs == ours:
+            return None
+        return f"its {header.capitalize()} {given[:200]!r} is not this site ({ours})"
+    return "it carries none of Sec-Fetch-Site, Origin or Referer"
+
+
+def refuse_cross_site(request: Request) -> None:
+    """Refuse (403) a state-changing request signed in by the UI cookie that is not from the platform's own pages.
+
+    It must carry ``Sec-Fetch-Site: same-origin``, or an ``Origin`` (without one, a ``Referer``)
+    equal to :func:`own_origin`. Airflow's ``_token`` cookie is SameSite=Lax, but a browser that
+    sends no Sec-Fetch-Site may still attach it; bearer-token calls carry no ambient credential.
+    """
+    if not is_cookie_authenticated(request):
+        return
+    reason = cross_site_reason(request)
+    if reason is not None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"Cross-site request refused: {reason}. Use the platform's own pages, "
+            "or send API calls with an Authorization: Bearer token.",
+        )
+
+
+# -- parameter values -----------------------------------------------------------------------------------
+
+#: PostgreSQL's bigint: no integer parameter (seq, offset, limit, depth...) can mean anything beyond it.
+MAX_BIGINT = 2**63 - 1
+_WHOLE_NUMBER = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _is_integer(annotation: object) -> bool:
+    if annotation is int:
+        return True
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_integer(arg) for arg in get_args(annotation))
+    return False
+
+
+_integer_names: dict[int, tuple[APIRoute, frozenset[str]]] = {}
+
+
+def _integer_parameters(route: APIRoute) -> frozenset[str]:
+    """Names (aliases) of the query and path parameters of ``route`` and its dependencies declared as ``int``.
+
+    Worked out once per route (routes are not hashable: the cache is keyed by identity and keeps the route).
+    """
+    from fastapi.dependencies.utils import get_flat_dependant
+
+    cached = _integer_names.get(id(route))
+    if cached is not None and cached[0] is route:
+        return cached[1]
+    flat = get_flat_dependant(route.dependant)
+    names = frozenset(
+        field.alias for field in (*flat.query_params, *flat.path_params) if _is_integer(field.field_info.annotation)
+    )
+    _integer_names[id(route)] = (route, names)
+    return names
+
+
+def check_parameters(request: Request) -> None:
+    """Refuse (400, naming the parameter) a query or path value with a NUL byte, or an integer beyond ``bigint``.
+
+    Runs for every route before its handler and its own parameter validation; FastAPI's
+    validation then applies each route's bounds (422).
+    """
+    route = request.scope.get("route")
+    integers = _integer_parameters(route) if isinstance(route, APIRoute) else frozenset()
+    for kind, items in (("query", request.query_params.multi_items()), ("path", request.path_params.items())):
+        for name, raw in items:
+            value = str(raw)
+            if "\x00" in name or "\x00" in value:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, f"The {kind} parameter {name!r} contains a NUL byte")
+            if name in integers and _WHOLE_NUMBER.fullmatch(value):
+                digits = value.strip().lstrip("+-").lstrip("0")
+                if len(digits) > len(str(MAX_BIGINT)) or (digits and int(digits) > MAX_BIGINT):
+                    raise HTTPException(
+                        status.HTTP_400_BAD_REQUEST,
+                        f"The {kind} parameter {name!r} is out of range: whole numbers here are at most {MAX_BIGINT}",
+                    )
 
 
 # -- which database ---------------------------------------------------------------------------------

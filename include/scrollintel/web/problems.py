@@ -11,7 +11,7 @@ an ``/api`` route answers as JSON ``{"detail": "<title>: <message>"}``, 503 unle
 says otherwise. A route may raise a :class:`PageProblem` itself (an unknown entry is a 404
 panel). The :data:`~scrollintel.web.deps.PageUser` and :data:`~scrollintel.web.deps.DatabaseUrl`
 dependencies keep the user and the URL on the request, so the panel still shows the page header
-and says where the database is.
+and the server's log says where the database is.
 """
 
 from __future__ import annotations
@@ -87,56 +87,77 @@ def database_errors(*more: type[BaseException]) -> tuple[type[BaseException], ..
 
 
 def _where(url: str) -> str:
-    """``host:port/database`` of ``url``, never its credentials."""
+    """``host:port/database`` of ``url``, never its credentials: for the server's log, never a response."""
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.hostname or 'localhost'}{port}{parts.path}"
 
 
+#: What a failed connection says, by the words of libpq's message, without its host or port.
+_CONNECTION_REASONS = (
+    (("connection refused",), "connection refused"),
+    (("timeout expired", "timed out"), "the connection timed out"),
+    (
+        ("resolve host", "translate host name", "name or service not known", "nodename nor servname"),
+        "the host name does not resolve",
+    ),
+    (("no route to host", "network is unreachable"), "the network cannot reach the server"),
+    (("server closed the connection",), "the server closed the connection"),
+    (("starting up",), "the database system is starting up"),
+    (("shutting down",), "the database system is shutting down"),
+    (("too many clients", "too many connections"), "the server has too many connections"),
+    (("ssl",), "the TLS handshake failed"),
+)
+
+
+def connection_failure(err: BaseException) -> str:
+    """Why a connection to the warehouse failed, in a few words that never name its host, port or user.
+
+    libpq's messages quote the server's address (``connection to server at "10.0.3.7", port 5432
+    failed: ...``), which a response must not show; the full message goes to the server's log.
+    """
+    text = str(err).lower()
+    for needles, reason in _CONNECTION_REASONS:
+        if any(needle in text for needle in needles):
+            return reason
+    return "the connection failed"
+
+
 def explain(err: BaseException, url: str | None, about: PageData) -> PageProblem:
     """What the page reading ``about`` says about database error ``err`` (no credentials, no stack).
 
-    ``url`` is the database's, named as ``host:port/database``; without it the messages do not
-    say where the database is.
+    The messages name the Airflow connection, never the database's host, port or name: those are
+    internal, and ``url`` (its ``host:port/database``) only goes to the log by :func:`problem_of`.
     """
     import psycopg
     from sqlalchemy.exc import DBAPIError
 
     original = err.orig if isinstance(err, DBAPIError) and err.orig is not None else err
-    where = _where(url) if url else None
     state = getattr(original, "sqlstate", None) if isinstance(original, psycopg.Error) else None
     if state in ("42P01", "3F000"):  # undefined_table, invalid_schema_name
-        return PageProblem(
-            about.missing, f"{about.tables} are not in {where or 'the warehouse'}.", hint=about.migrate_hint
-        )
+        return PageProblem(about.missing, f"{about.tables} are not in the warehouse database.", hint=about.migrate_hint)
     if state == "42501":  # insufficient_privilege
         return PageProblem(
             f"Not allowed to read {about.data}",
-            "The database role of the postgres_warehouse connection may not read "
-            f"{about.readable}{f' in {where}' if where else ''}.",
+            f"The database role of the postgres_warehouse connection may not read {about.readable}.",
             hint=f"Use the platform's runtime role; {about.grant}.",
         )
     if state is not None and state.startswith("28"):  # invalid_authorization_specification, invalid_password
         return PageProblem(
             "The warehouse refused the login",
-            f"{where or 'The warehouse'} did not accept the credentials of the postgres_warehouse connection "
-            f"(SQLSTATE {state}).",
+            f"The warehouse did not accept the credentials of the postgres_warehouse connection (SQLSTATE {state}).",
             hint="Check the login and password of the Airflow connection `postgres_warehouse`.",
         )
     if state == "3D000":  # invalid_catalog_name
         return PageProblem(
             "The warehouse database does not exist",
-            f"There is no database {where}."
-            if where
-            else "The database of the postgres_warehouse connection is not there.",
+            "The database of the postgres_warehouse connection is not there.",
             hint="Check the schema (database name) of the Airflow connection `postgres_warehouse`.",
         )
     if isinstance(original, psycopg.OperationalError) and (state is None or state.startswith(("08", "57P"))):
-        text = str(original).strip()
-        reason = text.splitlines()[0] if text else type(original).__name__
         return PageProblem(
             "The warehouse cannot be reached",
-            f"Could not connect to {where}: {reason}" if where else reason,
+            f"Could not connect to the database of the postgres_warehouse connection: {connection_failure(original)}.",
             hint="Check that PostgreSQL is running (`make status`) and the `postgres_warehouse` connection.",
         )
     if isinstance(original, DatabaseError):
@@ -144,13 +165,13 @@ def explain(err: BaseException, url: str | None, about: PageData) -> PageProblem
     code = f" (SQLSTATE {state})" if state else ""
     return PageProblem(
         f"{about.data[:1].upper()}{about.data[1:]} could not be read",
-        f"The query{f' on {where}' if where else ''} failed{code}: {type(original).__name__}.",
+        f"The query failed{code}: {type(original).__name__}.",
         hint="See the api-server log for details.",
     )
 
 
 def problem_of(err: BaseException, url: str | None, about: PageData) -> PageProblem | None:
-    """``err`` as a problem of the page reading ``about``, logged (no URL, no credentials).
+    """``err`` as a problem of the page reading ``about``, logged with where the database is (no credentials).
 
     None when ``err`` is neither one of the page's own failures nor a database error.
     """
@@ -158,7 +179,8 @@ def problem_of(err: BaseException, url: str | None, about: PageData) -> PageProb
     if problem is None and isinstance(err, database_errors()):
         problem = explain(err, url, about)
     if problem is not None:
-        log.warning("%s page: %s (%s)", about.slug, problem.title, type(err).__name__)
+        where = _where(url) if url else "the warehouse"
+        log.warning("%s page: %s (%s on %s)", about.slug, problem.title, type(err).__name__, where)
     return problem
 
 

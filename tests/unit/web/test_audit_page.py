@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.unit
 
+#: What the pages and the API say when the warehouse refuses the connection (no host, no port).
+REFUSED = "Could not connect to the database of the postgres_warehouse connection: connection refused."
+
 #: Nothing listens on port 9 (discard) of the loopback: connecting is refused at once.
 UNREACHABLE = "postgresql+psycopg://platform:s3cret-pw@127.0.0.1:9/warehouse"
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -55,9 +58,11 @@ def override(web_app: FastAPI) -> Iterator[Callable[[Callable[[], str]], None]]:
 def unreachable(
     override: Callable[[Callable[[], str]], None], client_factory: Callable[..., Any], make_token: Callable[..., str]
 ) -> Any:
-    """A signed-in browser whose warehouse refuses connections."""
+    """A signed-in browser (an operator, who may run the verification) whose warehouse refuses connections."""
     override(lambda: UNREACHABLE)
-    return client_factory(cookie=make_token())
+    client = client_factory(cookie=make_token(role="op"))
+    client.headers["Sec-Fetch-Site"] = "same-origin"  # what a browser sends from the platform's own pages
+    return client
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
@@ -83,7 +88,8 @@ def test_unreachable_warehouse_is_a_clear_panel_not_a_stack(unreachable: Any, pa
     html = response.text
     assert response.status_code == 503
     assert '<h1 id="problem-heading">The warehouse cannot be reached</h1>' in html
-    assert "Could not connect to 127.0.0.1:9/warehouse:" in html
+    assert REFUSED in html
+    assert "127.0.0.1" not in html and ":9" not in html  # no internal host or port
     assert "Check that PostgreSQL is running (<code>make status</code>)" in html
     assert "Signed in as <strong>gov-viewer</strong>" in html
     assert 'aria-current="page">Audit</a>' in html
@@ -96,7 +102,7 @@ def test_unreachable_warehouse_is_a_503_in_the_api(unreachable: Any, method: str
 
     assert response.status_code == 503
     detail = response.json()["detail"]
-    assert detail.startswith("The warehouse cannot be reached: Could not connect to 127.0.0.1:9/warehouse:")
+    assert detail == "The warehouse cannot be reached: " + REFUSED
     assert "s3cret-pw" not in detail
     assert "content-disposition" not in response.headers  # no half-written download
 

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.unit
 
+#: What the pages and the API say when the warehouse refuses the connection (no host, no port).
+REFUSED = "Could not connect to the database of the postgres_warehouse connection: connection refused."
+
 UNREACHABLE = "postgresql+psycopg://platform:s3cret-pw@127.0.0.1:9/warehouse"
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 ROUTES = [
@@ -76,11 +79,12 @@ def test_page_shows_a_clear_panel_when_the_warehouse_is_unreachable(
 
     assert page.status_code == 503
     assert "The warehouse cannot be reached" in page.text
-    assert "Could not connect to 127.0.0.1:9/warehouse" in page.text
+    assert REFUSED in page.text
+    assert "127.0.0.1" not in page.text
     assert "s3cret-pw" not in page.text and "s3cret-pw" not in api.text
     assert 'aria-current="page">Quality</a>' in page.text
     assert api.status_code == 503
-    assert api.json()["detail"].startswith("The warehouse cannot be reached: Could not connect to 127.0.0.1:9")
+    assert api.json()["detail"] == "The warehouse cannot be reached: " + REFUSED
 
 
 def test_days_out_of_range_are_refused(
@@ -132,7 +136,8 @@ def test_nothing_outside_the_docs_site_is_served(
 ) -> None:
     response = client_factory(cookie=make_token()).get(f"{URL_PREFIX}/quality/docs/{path}")
 
-    assert response.status_code == 404
+    # A NUL byte is refused for every parameter of the app (400); anything else is simply not there.
+    assert response.status_code == (400 if "%00" in path else 404)
     assert "password" not in response.text
 
 

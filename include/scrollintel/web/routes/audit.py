@@ -55,7 +55,7 @@ from scrollintel.audit.query import (
 )
 from scrollintel.audit.storage import LedgerCorrupted
 from scrollintel.exceptions import ScrollIntelError
-from scrollintel.web.deps import DatabaseUrl, PageUser, refuse_cross_site
+from scrollintel.web.deps import DatabaseUrl, PageUser
 from scrollintel.web.pages import nav_page
 from scrollintel.web.problems import PageData, PageProblem, database_errors, problem_route
 from scrollintel.web.templating import code_spans, format_time, render, time_ago
@@ -482,8 +482,10 @@ def audit_entry_page(request: Request, user: PageUser, url: DatabaseUrl, seq: in
 
 @router.post("/audit/verify", name="audit_verify_page", include_in_schema=False)
 def audit_verify_page(request: Request, user: PageUser, url: DatabaseUrl) -> Response:
-    """Run the verification now, then show the page again (POST, redirect, GET)."""
-    refuse_cross_site(request)
+    """Run the verification now, then show the page again (POST, redirect, GET).
+
+    Permission and same-origin check: :data:`~scrollintel.web.deps.ROUTE_PERMISSIONS` (``audit:verify``).
+    """
     outcome = "busy" if run_verification(url) is None else "done"
     query = [(key, value) for key, value in request.query_params.multi_items() if key != "verify"]
     target = request.url_for("audit_page").path + "?" + urlencode([*query, ("verify", outcome)])
@@ -594,9 +596,11 @@ def audit_export_json(url: DatabaseUrl, raw: Filters) -> StreamingResponse:
 
 
 @router.post("/api/audit/verify", name="audit_verify_api")
-def audit_verify_api(request: Request, url: DatabaseUrl) -> VerificationRun:
-    """Verify the ledger now and store the result; 409 when a verification is already running."""
-    refuse_cross_site(request)
+def audit_verify_api(url: DatabaseUrl) -> VerificationRun:
+    """Verify the ledger now and store the result; 409 when a verification is already running.
+
+    Permission and same-origin check: :data:`~scrollintel.web.deps.ROUTE_PERMISSIONS` (``audit:verify``).
+    """
     report = run_verification(url)
     if report is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "A verification is already running")

@@ -61,6 +61,7 @@ from scrollintel.web.deps import (
     request_store_url,
     route_dependencies,
 )
+from scrollintel.web.problems import connection_failure
 
 if TYPE_CHECKING:
     import psycopg
@@ -90,9 +91,8 @@ def _unavailable(err: Exception) -> HTTPException:
         message = f"The lineage store does not exist yet: {MIGRATE_HINT}."
     elif state == "42501":
         message = "The database role of the postgres_warehouse connection may not use the lineage tables."
-    elif isinstance(err, psycopg.OperationalError):
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        message = f"The warehouse cannot be reached: {first}"
+    elif isinstance(err, psycopg.OperationalError):  # libpq names the host and port: not in a response
+        message = f"The warehouse cannot be reached: {connection_failure(err)}."
     else:
         message = f"The lineage store failed ({type(err).__name__}{f', SQLSTATE {state}' if state else ''})."
     log.warning("lineage API: %s", message)
