@@ -112,6 +112,8 @@ class LedgerStatus(BaseModel):
     last_recorded_at: datetime | None
     latest_verification: VerificationStatus | None
     latest_anchor: AnchorStatus | None
+    uncovered: int = Field(default=0, description="entries after the newest signed tree head")
+    oldest_uncovered_at: datetime | None = Field(default=None, description="when the oldest of them was appended")
 
 
 _SELECT = (
@@ -206,10 +208,15 @@ def ledger_status(url: str) -> LedgerStatus:
         ).fetchone()
         anchor = conn.execute(
             "SELECT tree_size, root_hash, signed_at, key_id, location FROM governance.audit_anchor "
-            "ORDER BY id DESC LIMIT 1"
+            "ORDER BY tree_size DESC, id DESC LIMIT 1"
         ).fetchone()
+        size = int(head[0]) + 1 if head else 0
+        covered = int(anchor[0]) if anchor else 0
+        oldest_uncovered = storage.appended_at(conn, covered) if size > covered else None
     return LedgerStatus(
-        size=int(head[0]) + 1 if head else 0,
+        size=size,
+        uncovered=max(0, size - covered),
+        oldest_uncovered_at=oldest_uncovered,
         last_recorded_at=head[1] if head else None,
         latest_verification=VerificationStatus(
             **dict(

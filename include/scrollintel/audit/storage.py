@@ -30,6 +30,8 @@ from scrollintel.audit.canonical import GENESIS_HASH, entry_hash, from_time_us
 from scrollintel.audit.errors import AuditError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import psycopg
     from sqlalchemy.engine import Engine
 
@@ -37,6 +39,8 @@ ENTRY_TABLE = "governance.audit_entry"
 NODE_TABLE = "governance.audit_tree_node"
 #: Advisory lock serialising appends (any constant bigint; "audit" in hex-ish).
 LOCK_KEY = 0x5C0A0D17_0001
+#: Channel notified (on commit) after every append, with the new tree size: the anchorer listens.
+NOTIFY_CHANNEL = "audit_ledger_appended"
 ENTRY_COLUMNS = ("seq", "recorded_at", "actor", "action", "subject", "details", "prev_hash", "entry_hash", "event_key")
 _ENTRY_TYPES = ("int8", "timestamptz", "text", "text", "text", "text", "bytea", "bytea", "text")
 #: Time as microseconds, computed exactly by the server (extract(epoch) is numeric).
@@ -305,6 +309,9 @@ def append_entries(
         new.append(True)
         prev = digest
     _write(conn, rows, nodes, method)
+    if rows:
+        # Delivered at commit, never for a rolled-back append; wakes the anchorer (see anchorer.py).
+        conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(size_before + len(rows))))
     return AppendResult(
         seqs=seqs, new=new, appended=len(rows), skipped=len(entries) - len(rows), size=size_before + len(rows)
     )
@@ -335,6 +342,12 @@ def _write(
 # -- reads -----------------------------------------------------------------------------------
 
 ROW_SQL = f"SELECT seq, {TIME_US_SQL}, actor, action, subject, details, prev_hash, entry_hash FROM {ENTRY_TABLE}"
+
+
+def appended_at(conn: psycopg.Connection, seq: int) -> datetime | None:
+    """When entry ``seq`` reached the database, or None when there is no such entry."""
+    row = conn.execute(f"SELECT appended_at FROM {ENTRY_TABLE} WHERE seq = %s", (seq,)).fetchone()
+    return None if row is None else row[0]  # type: ignore[no-any-return]
 
 
 def get_entry(conn: psycopg.Connection, seq: int) -> StoredEntry | None:

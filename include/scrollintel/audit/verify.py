@@ -96,6 +96,20 @@ class VerificationReport:
     nodes_checked: int = 0
     duration_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: Entries after the newest trusted signed tree head (None when anchors were not used).
+    uncovered: int | None = None
+    #: When the oldest of them reached the database (ISO 8601, UTC), None when there is none.
+    uncovered_since: str | None = None
+
+    def coverage(self) -> str:
+        """``N entries not yet covered by a signed tree head, the oldest appended at T`` (0 when covered)."""
+        if self.uncovered is None:
+            return "coverage by signed tree heads not checked (anchors not used)"
+        if self.uncovered == 0:
+            return "0 entries not yet covered by a signed tree head"
+        noun = "entry" if self.uncovered == 1 else "entries"
+        oldest = self.uncovered_since
+        return f"{self.uncovered} {noun} not yet covered by a signed tree head, the oldest appended at {oldest}"
 
     def summary(self) -> str:
         """One line for logs, the CLI and the DAG."""
@@ -427,8 +441,22 @@ def verify_connection(
         report.anchored = False
     if report.ok and not report.anchored:
         report.notes.append("no anchor yet: run `scrollintel audit anchor` so truncation and rewrites are detectable")
+    if use_anchors:
+        _add_coverage(conn, report, anchors)
     report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     return report
+
+
+def _add_coverage(conn: psycopg.Connection, report: VerificationReport, anchors: Sequence[AnchorPoint]) -> None:
+    """How many entries no trusted signed head covers yet, and since when (the unanchored tail)."""
+    from scrollintel.audit import storage
+    from scrollintel.audit.canonical import iso_time, to_time_us
+
+    covered = max((a.tree_size for a in anchors), default=0)
+    report.uncovered = max(0, report.size - covered)
+    if report.uncovered:
+        oldest = storage.appended_at(conn, covered)
+        report.uncovered_since = iso_time(to_time_us(oldest)) if oldest is not None else None
 
 
 def verify_ledger(

@@ -349,7 +349,25 @@ def test_status_reports_the_last_anchor(client: Any, ledger: str) -> None:
     assert status["anchor"]["location"] == result.location and result.location.startswith("file://")
     assert status["entries_since_anchor"] == 1 and status["size"] == SIZE + 1
     assert result.head.root_hash.hex() in html and result.location in html
-    assert "(1 newer not anchored yet)" in html
+    newest = client.get(f"{API}/entries", params={"limit": 1}).json()["items"][0]
+    assert (status["uncovered"], status["uncovered_since"]) == (1, newest["appended_at"])
+    assert "<strong>1 entry not yet covered by a signed tree head</strong>, the oldest appended at" in html
+
+
+def test_status_says_when_every_entry_is_covered_and_since_when_not(client: Any, ledger: str) -> None:
+    from scrollintel.audit.anchor import anchor
+
+    status = client.get(API).json()
+    oldest = client.get(f"{API}/entries", params={"limit": 1, "offset": SIZE - 1}).json()["items"][0]
+    assert (status["uncovered"], status["uncovered_since"]) == (SIZE, oldest["appended_at"])
+    assert "<strong>60 entries not yet covered by a signed tree head</strong>, the oldest appended at" in (
+        client.get(PAGE).text
+    )
+
+    anchor(ledger, notify=False)
+    covered = client.get(API).json()
+    assert (covered["uncovered"], covered["uncovered_since"]) == (0, None)
+    assert "0 entries not yet covered by a signed tree head." in client.get(PAGE).text
 
 
 # -- empty and missing ledgers ----------------------------------------------------------------------------

@@ -205,6 +205,8 @@ class AuditStatus(BaseModel):
     entries_since_verification: int = Field(description="entries recorded after the latest verification")
     anchor: AnchorStatus | None = Field(description="the latest signed tree head, stored outside the database")
     entries_since_anchor: int = Field(description="entries not covered by the latest anchor yet")
+    uncovered: int = Field(description="entries not yet covered by a signed tree head (0 when covered)")
+    uncovered_since: datetime | None = Field(description="when the oldest entry not yet covered was appended")
     notice: str | None = Field(default=None, description="why there is nothing to show, when the ledger is empty")
 
 
@@ -224,6 +226,8 @@ def build_status(ledger: LedgerStatus) -> AuditStatus:
         entries_since_verification=max(0, ledger.size - verification.tree_size) if verification else ledger.size,
         anchor=anchor,
         entries_since_anchor=max(0, ledger.size - anchor.tree_size) if anchor else ledger.size,
+        uncovered=ledger.uncovered,
+        uncovered_since=ledger.oldest_uncovered_at,
         notice=EMPTY_NOTICE if ledger.size == 0 else None,
     )
 
