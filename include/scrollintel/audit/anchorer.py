@@ -121,9 +121,11 @@ class Anchorer:
         """Sign a head now when the ledger grew (None otherwise); records when it signed."""
         from scrollintel.audit.anchor import anchor_if_grown
 
+        started = time.monotonic()
         result = anchor_if_grown(self.url, store=self.store, key=self.key, notify=self.notify)
         if result is not None:
-            self._last_signed = time.monotonic()
+            # Spacing counts from the start of a signing, so a slow store does not add to the next delay.
+            self._last_signed = started
             self.heads += 1
         return result
 
