@@ -319,8 +319,8 @@ def append_entries(
 
 #: The ledger's writer function (migration 0008): SECURITY DEFINER, the runtime role's only way in.
 APPEND_SQL = (
-    "SELECT governance.audit_append(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], "
-    "%s::text[], %s::bytea[], %s::bytea[], %s::text[])"
+    "SELECT governance.audit_append(%b::bigint[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::bytea[], %b::bytea[], %b::text[])"
 )
 
 

@@ -307,3 +307,33 @@ def test_migration_upgrades_an_existing_ledger(pg_server: Any, audit_env: Path) 
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             for role in (owner_role, runtime_role):
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_external_server_role_with_only_createdb_still_migrates_and_writes(pg_server: Any, audit_env: Path) -> None:
+    """SCROLLINTEL_DATABASE_URL's role has CREATEDB only: it cannot use the ledger role, so it keeps the tables."""
+    suffix = secrets.token_hex(3)
+    role, password, name = f"ext_{suffix}", secrets.token_urlsafe(12), f"ledger_ext_{suffix}"
+    with connect(pg_server.url("postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE \"{role}\" LOGIN CREATEDB PASSWORD '{password}'")
+    external = _role_url(pg_server.url("postgres"), role, password)
+    with connect(external, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    pg_server.created.append(name)
+    url = db.with_database(external, name)
+    try:
+        migrate.upgrade(url)  # no runtime role on an external server: the URL's role is everything
+        store = LocalAnchorStore(audit_env / "anchors")
+        _record(url, 20)
+        anchor(url, store=store, notify=False)
+        report = verify_ledger(url, store=store)
+        assert report.ok and report.anchor_size == 20, report.summary()
+        status = ledger_status(url)
+        assert status.latest_verification is not None and status.latest_verification.ok
+        with connect(pg_server.url(name)) as conn:
+            owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'audit_entry'").fetchone()
+        assert owner == (role,)
+    finally:
+        storage.dispose_engines()
+        with connect(pg_server.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')

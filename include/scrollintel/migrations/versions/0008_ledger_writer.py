@@ -136,9 +136,12 @@ BEGIN
         SELECT array_agg(sha256('\\x00'::bytea || e.entry_hash) ORDER BY e.seq) INTO low
           FROM {SCHEMA}.audit_entry e
          WHERE e.seq >= (old_size >> 4) << 4 AND e.seq < (new_size >> 4) << 4;
+        -- Pairs by position (set-based: subscripting a bytea array element by element is quadratic).
         FOR lvl IN 1..4 LOOP
-            SELECT array_agg(sha256('\\x01'::bytea || low[2 * k + 1] || low[2 * k + 2]) ORDER BY k) INTO low
-              FROM generate_series(0, cardinality(low) / 2 - 1) AS k;
+            SELECT array_agg(p.h ORDER BY p.k) INTO low
+              FROM (SELECT (t.o - 1) / 2 AS k, sha256('\\x01'::bytea || string_agg(t.x, ''::bytea ORDER BY t.o)) AS h
+                      FROM unnest(low) WITH ORDINALITY AS t(x, o)
+                     GROUP BY (t.o - 1) / 2) AS p;
         END LOOP;
         INSERT INTO {SCHEMA}.audit_tree_node (level, idx, hash)
         SELECT 4, (old_size >> 4) + k - 1, h FROM unnest(low) WITH ORDINALITY AS t(h, k);
