@@ -175,11 +175,22 @@ class Anchorer:
                 self._anchor_logged()
 
     def _anchor_logged(self) -> None:
-        """One attempt; a refusal (truncated or rewritten ledger, store failure) is logged, and retried next time."""
+        """One attempt; a refusal or failure is logged and retried at the next wake-up, never fatal.
+
+        Refusals (truncated or rewritten ledger, untrusted newest head), store failures (disk,
+        S3) and database errors of one attempt must not stop the process that keeps the window
+        small: the next notification or poll tries again.
+        """
+        import psycopg
+
         try:
             self.anchor_once()
         except AnchorError as err:
             log.error("audit anchorer could not sign a tree head: %s", err)
+        except psycopg.DatabaseError as err:
+            log.error("audit anchorer: ledger database error (%s): %s", type(err).__name__, str(err).strip()[:300])
+        except OSError as err:
+            log.error("audit anchorer: anchor store error (%s): %s", type(err).__name__, err)
 
     @staticmethod
     def _wait(listener: psycopg.Connection, stop: threading.Event, seconds: float) -> bool:
