@@ -251,6 +251,16 @@ def test_a_bogus_anchor_row_no_longer_fails_every_verification(platform: Platfor
         bigger = head.to_document().replace('"tree_size":5', '"tree_size":6')
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="tree head of 6 entries is larger"):
             conn.execute("SELECT governance.audit_add_anchor(%s, 'x')", (bigger,))
+        conn.rollback()
+        other_root = head.to_document().replace(head.root_hash.hex(), "ab" * 32)
+        not_the_root = "root_hash of the tree head of 5 entries is not the ledger's root"
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match=not_the_root):
+            conn.execute("SELECT governance.audit_add_anchor(%s, 'x')", (other_root,))
+    with connect(platform.admin) as conn:
+        for size in (1, 2, 3, 4, 5):  # every shape of the tree below 16 leaves, against the Python root
+            assert conn.execute("SELECT governance.audit_root_at(%s)", (size,)).fetchone() == (
+                storage.root_at(conn, size),
+            )
 
     report = verify_ledger(platform.runtime, store=store)
 

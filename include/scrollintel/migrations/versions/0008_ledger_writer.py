@@ -13,7 +13,8 @@ After:
 - the runtime role keeps SELECT only and writes through three SECURITY DEFINER functions with
   a fixed ``search_path``: ``audit_append`` (checks that every entry extends the chain at the
   next seq and hashes to its ``entry_hash``, computes and stores the new Merkle nodes itself,
-  notifies the anchorer), ``audit_add_anchor`` (a tree head document for a size the ledger has)
+  notifies the anchorer), ``audit_add_anchor`` (a tree head document whose root is the ledger's
+  root at its size, recomputed by ``audit_root_at``)
   and ``audit_add_verification`` (a result with its signed document). EXECUTE is revoked from
   PUBLIC.
 
@@ -167,6 +168,56 @@ END;
 $fn$
 """
 
+ROOT_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION {SCHEMA}.audit_root_at(p_size bigint) RETURNS bytea
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    parts bytea[] := '{{}}';
+    leaves bytea[];
+    part bytea;
+    result bytea;
+    lvl int;
+    k int;
+    pos bigint := 0;
+BEGIN
+    -- RFC 9162 MTH of the first p_size entries: complete subtrees largest first (stored nodes of
+    -- 16+ leaves, smaller ones from entry hashes), folded from the right.
+    IF p_size = 0 THEN
+        RETURN sha256(''::bytea);
+    END IF;
+    FOR lvl IN REVERSE 62..0 LOOP
+        CONTINUE WHEN (p_size >> lvl) & 1 = 0;
+        IF lvl >= 4 THEN
+            SELECT n.hash INTO part FROM {SCHEMA}.audit_tree_node n WHERE n.level = lvl AND n.idx = pos >> lvl;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'audit_root_at: stored Merkle node (%, %) is missing', lvl, pos >> lvl
+                    USING ERRCODE = 'data_corrupted';
+            END IF;
+        ELSE
+            SELECT array_agg(sha256('\\x00'::bytea || e.entry_hash) ORDER BY e.seq) INTO leaves
+              FROM {SCHEMA}.audit_entry e WHERE e.seq >= pos AND e.seq < pos + (1::bigint << lvl);
+            IF coalesce(cardinality(leaves), 0) <> (1 << lvl) THEN
+                RAISE EXCEPTION 'audit_root_at: entries % to % are missing', pos, pos + (1 << lvl) - 1
+                    USING ERRCODE = 'data_corrupted';
+            END IF;
+            FOR k IN 1..lvl LOOP
+                SELECT array_agg(sha256('\\x01'::bytea || leaves[2 * j - 1] || leaves[2 * j]) ORDER BY j) INTO leaves
+                  FROM generate_series(1, cardinality(leaves) / 2) AS j;
+            END LOOP;
+            part := leaves[1];
+        END IF;
+        parts := parts || part;
+        pos := pos + (1::bigint << lvl);
+    END LOOP;
+    result := parts[cardinality(parts)];
+    FOR k IN REVERSE cardinality(parts) - 1..1 LOOP
+        result := sha256('\\x01'::bytea || parts[k] || result);
+    END LOOP;
+    RETURN result;
+END;
+$fn$
+"""
+
 ANCHOR_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {SCHEMA}.audit_add_anchor(p_document text, p_location text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
@@ -191,6 +242,10 @@ BEGIN
         RAISE EXCEPTION 'audit_add_anchor: a tree head of % entries is larger than the ledger', size
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF {SCHEMA}.audit_root_at(size) IS DISTINCT FROM decode(head ->> 'root_hash', 'hex') THEN
+        RAISE EXCEPTION 'audit_add_anchor: the root_hash of the tree head of % entries is not the ledger''s root', size
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     INSERT INTO {SCHEMA}.audit_anchor (tree_size, root_hash, signed_at, key_id, document, location)
     VALUES (size, decode(head ->> 'root_hash', 'hex'), (head ->> 'timestamp')::timestamptz, head ->> 'key_id',
             p_document, p_location)
@@ -212,6 +267,8 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 $fn$
 """
 
+ROOT = f"{SCHEMA}.audit_root_at"
+ROOT_SIGNATURE = "bigint"
 FUNCTIONS = (
     f"{SCHEMA}.audit_append({APPEND_SIGNATURE})",
     f"{SCHEMA}.audit_add_anchor({ANCHOR_SIGNATURE})",
@@ -254,8 +311,9 @@ def upgrade() -> None:
             LEDGER_ROLE,
             bind.execute(sa.text("SELECT current_user")).scalar(),
         )
-    for statement in (APPEND_FUNCTION, ANCHOR_FUNCTION, VERIFICATION_FUNCTION):
+    for statement in (APPEND_FUNCTION, ROOT_FUNCTION, ANCHOR_FUNCTION, VERIFICATION_FUNCTION):
         op.execute(statement)
+    op.execute(f"REVOKE ALL ON FUNCTION {ROOT}({ROOT_SIGNATURE}) FROM PUBLIC")
     for function in FUNCTIONS:
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
         if runtime:
@@ -279,7 +337,7 @@ def downgrade() -> None:
     switched = owner == LEDGER_ROLE and owner != bind.execute(sa.text("SELECT current_user")).scalar()
     if switched:
         op.execute(f"SET ROLE {LEDGER_ROLE}")
-    for function in FUNCTIONS:
+    for function in (*FUNCTIONS, f"{ROOT}({ROOT_SIGNATURE})"):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
     if runtime:
         for table in TABLES:
