@@ -17,6 +17,10 @@ Object Lock (COMPLIANCE) in production, optionally posted to Slack.
 Why: a hash chain alone cannot reveal that its last entries were deleted or that the whole
 ledger was recomputed; a signed head kept elsewhere can (`audit_verify`). The anchor refuses
 to sign when the ledger no longer extends the previous head, and says so.
+
+The audit anchorer process (`scrollintel audit anchorer`, started by `make run`) signs a head
+within seconds of every append; this hourly run is the safety net when it is not running, and
+the regular flush of the outbox.
 """
 
 

@@ -37,6 +37,10 @@ DATABASE_OWNERS: dict[str, str] = {
 RUNTIME_ROLES: dict[str, str] = {"scrollintel": "warehouse", "shop_reader": "shop"}
 #: The role the platform's tasks, CLI and web app use on the warehouse.
 WAREHOUSE_RUNTIME_ROLE = "scrollintel"
+#: NOLOGIN owner of the audit ledger's tables (migration 0008): the warehouse owner may only
+#: ``SET ROLE`` into it while migrating, so no login the platform holds owns (or can disable the
+#: triggers of) the ledger.
+LEDGER_OWNER_ROLE = "scrollintel_ledger"
 
 DRIVER = "postgresql+psycopg"
 

@@ -66,3 +66,20 @@ def test_verify_passes_then_names_the_index_a_superuser_edited(platform: Running
         finally:
             conn.execute("UPDATE governance.audit_entry SET actor = %s WHERE seq = %s", (actor, seq))
     assert _scrollintel("audit", "verify").returncode == 0
+
+
+def test_the_anchorer_covers_a_new_entry_within_seconds(platform: RunningPlatform) -> None:
+    import time
+
+    from scrollintel import audit
+
+    assert launcher.status()["audit-anchorer"] == "running"
+    receipt = audit.record("e2e.anchorer_probe", "dag:platform_health", {"probe": 1}, url=db.warehouse_url())
+    assert receipt.status == "written"
+    deadline = time.monotonic() + 30
+    report = _scrollintel("audit", "verify")
+    while "0 entries not yet covered by a signed tree head" not in report.stdout and time.monotonic() < deadline:
+        time.sleep(1)
+        report = _scrollintel("audit", "verify")
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "0 entries not yet covered by a signed tree head" in report.stdout, report.stdout

@@ -44,6 +44,7 @@ from scrollintel.audit.errors import AnchorError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    import psycopg
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from scrollintel.audit.signing import SigningKey
@@ -369,13 +370,16 @@ def _index_anchor(url: str, head: TreeHead, location: str) -> None:
 
     try:
         with storage.connection(url) as conn, conn.transaction():
-            conn.execute(
-                "INSERT INTO governance.audit_anchor (tree_size, root_hash, signed_at, key_id, document, location) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (head.tree_size, head.root_hash, head.signed_at(), head.key_id, head.to_document(), location),
-            )
+            # Through the ledger's writer function: the runtime role may not INSERT the table itself.
+            conn.execute("SELECT governance.audit_add_anchor(%s, %s)", (head.to_document(), location))
     except psycopg.Error as err:
         log.warning("tree head stored at %s but not indexed in the database: %s", location, type(err).__name__)
+
+
+#: Advisory lock (session level) serialising anchorers on one ledger: the anchorer process, the
+#: hourly DAG and the CLI. Without it two of them could interleave and store a smaller head
+#: after a larger one, which would make the newest head in the store understate the ledger.
+ANCHOR_LOCK_KEY = 0x5C0A0D17_0002
 
 
 def anchor(
@@ -391,14 +395,79 @@ def anchor(
     Refuses (AnchorError) when the ledger no longer extends the newest stored head: that is
     truncation or a rewrite, and ``verify`` says where.
     """
+    result = _anchor(url, store=store, key=key, notify=notify, moment=moment, only_if_grown=False)
+    assert result is not None  # only_if_grown=False always signs
+    return result
+
+
+def anchor_if_grown(
+    url: str | None = None,
+    *,
+    store: AnchorStore | None = None,
+    key: SigningKey | None = None,
+    notify: bool = True,
+) -> AnchorResult | None:
+    """Sign a head only when the ledger has entries the newest stored head does not cover.
+
+    Returns None when there is nothing new (or the ledger is empty). Refuses like
+    :func:`anchor` when the ledger no longer extends the newest stored head.
+    """
+    return _anchor(url, store=store, key=key, notify=notify, moment=None, only_if_grown=True)
+
+
+def _anchor(
+    url: str | None,
+    *,
+    store: AnchorStore | None,
+    key: SigningKey | None,
+    notify: bool,
+    moment: datetime | None,
+    only_if_grown: bool,
+) -> AnchorResult | None:
+    import psycopg
+
     from scrollintel.audit import storage
-    from scrollintel.audit.signing import load_signing_key, trusted_public_keys
+    from scrollintel.audit.signing import load_signing_key
 
     url = url or settings.ledger_url()
     store = store or default_store()
     key = key or load_signing_key()
+    with storage.connection(url) as conn:
+        # A session lock, taken before the snapshot the head is computed from: a REPEATABLE READ
+        # snapshot taken while waiting would miss what the previous holder just anchored.
+        conn.execute("SELECT pg_advisory_lock(%s)", (ANCHOR_LOCK_KEY,))
+        conn.commit()
+        try:
+            made = _sign_under_lock(conn, url, store, key, moment, only_if_grown=only_if_grown)
+        finally:
+            if not conn.closed:
+                try:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (ANCHOR_LOCK_KEY,))
+                    conn.commit()
+                except psycopg.OperationalError:
+                    log.warning("could not release the anchor lock; it ends with the connection")
+    if made is None:
+        return None
+    head, location = made
+    posted = post_to_slack(head, location) if notify else False
+    return AnchorResult(head=head, location=location, posted=posted)
+
+
+def _sign_under_lock(
+    conn: psycopg.Connection,
+    url: str,
+    store: AnchorStore,
+    key: SigningKey,
+    moment: datetime | None,
+    *,
+    only_if_grown: bool,
+) -> tuple[TreeHead, str] | None:
+    """Check the ledger still extends the newest head, then sign and store a new one (None: nothing new)."""
+    from scrollintel.audit import storage
+    from scrollintel.audit.signing import trusted_public_keys
+
     previous = store.latest()
-    with storage.connection(url) as conn, conn.transaction():
+    with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         size = storage.ledger_size(conn)
         root = storage.root_at(conn, size)
@@ -416,9 +485,14 @@ def anchor(
                     f"ledger no longer matches the tree head of size {previous.tree_size} signed {previous.timestamp}: "
                     "rewritten; run `scrollintel audit verify`"
                 )
-    head = TreeHead.sign(size, root, key, moment)
+    if only_if_grown and size == (previous.tree_size if previous is not None else 0):
+        return None
+    when = moment or datetime.now(UTC)
+    if previous is not None and moment is None and when <= previous.signed_at():
+        # Object names sort by time: a clock step back must not sort a new head before an old one.
+        when = previous.signed_at() + timedelta(microseconds=1)
+    head = TreeHead.sign(size, root, key, when)
     location = store.put(head)
     log.info("anchored audit ledger at size %d (root %s) to %s", size, root.hex()[:16], location)
     _index_anchor(url, head, location)
-    posted = post_to_slack(head, location) if notify else False
-    return AnchorResult(head=head, location=location, posted=posted)
+    return head, location

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import click
 
 from scrollintel.exceptions import ScrollIntelError
+
+log = logging.getLogger(__name__)
 
 URL_OPTION = click.option("--url", default=None, help="Ledger database URL (default: the platform's warehouse).")
 
@@ -56,6 +59,7 @@ def verify_command(url: str | None, no_anchor: bool, as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         click.echo(report.summary())
+        click.echo(report.coverage())
         for note in report.notes:
             click.echo(f"note: {note}")
     if not report.ok:
@@ -105,6 +109,42 @@ def anchor_command(url: str | None, no_notify: bool) -> None:
         f"anchored size {head.tree_size}, root {head.root_hash.hex()}, key {head.key_id}, at {result.location}"
         + (" (posted to Slack)" if result.posted else "")
     )
+
+
+@audit_group.command("anchorer")
+@URL_OPTION
+@click.option("--once", is_flag=True, help="Sign a head if the ledger grew, then exit.")
+@click.option("--no-notify", is_flag=True, help="Do not post the tree heads to Slack.")
+def anchorer_command(url: str | None, once: bool, no_notify: bool) -> None:
+    """Run the anchorer: sign a tree head within seconds of every append (until SIGTERM or Ctrl-C)."""
+    import signal
+    import threading
+
+    from scrollintel.audit import config
+    from scrollintel.audit.anchorer import Anchorer, max_delay_seconds
+
+    logging.getLogger("scrollintel").setLevel(logging.INFO)
+    try:
+        anchorer = Anchorer(url or config.ledger_url(), notify=not no_notify)
+        if once:
+            result = anchorer.anchor_once()
+            click.echo(f"anchored size {result.head.tree_size}" if result else "nothing new to anchor")
+            return
+    except _errors() as err:
+        _fail(err)
+        return
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("audit anchorer stopping (signal %d)", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    bound = max_delay_seconds(anchorer.settings)
+    click.echo(f"audit anchorer running; an append is covered by a signed head within ~{bound:.1f} s")
+    anchorer.run(stop)
+    click.echo(f"audit anchorer stopped after signing {anchorer.heads} tree head(s)")
 
 
 @audit_group.command("import-airflow-log")

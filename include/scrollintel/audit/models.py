@@ -1,9 +1,11 @@
 """SQLAlchemy models of the audit ledger's tables in the ``governance`` schema.
 
-Written by migration ``0002_audit_ledger``. The ledger tables (``audit_entry``,
-``audit_tree_node``, ``audit_anchor``, ``audit_verification``) are append-only: the runtime role
-may only SELECT and INSERT them, and triggers refuse UPDATE, DELETE and TRUNCATE for everyone
-else too (a superuser can still bypass triggers; verification then catches the change).
+Written by migrations ``0002_audit_ledger`` and ``0008_ledger_writer``. The ledger tables
+(``audit_entry``, ``audit_tree_node``, ``audit_anchor``, ``audit_verification``) are append-only
+and owned by the NOLOGIN role ``scrollintel_ledger``: the runtime role may only SELECT them and
+writes through SECURITY DEFINER functions (``governance.audit_append``, ``audit_add_anchor``,
+``audit_add_verification``), and triggers refuse UPDATE, DELETE and TRUNCATE for everyone else
+too (a superuser can still bypass triggers; verification then catches the change).
 """
 
 from __future__ import annotations
@@ -86,6 +88,11 @@ class AuditVerification(Base):
     anchor_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     anchored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     duration_ms: Mapped[float] = mapped_column(Float)
+    #: The signed result (migration 0008): the Audit page shows only results whose document is signed
+    #: by a trusted key, and only what the document says.
+    key_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    document: Mapped[str | None] = mapped_column(Text, nullable=True)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     __table_args__ = (Index(None, "verified_at"),)
 

@@ -7,7 +7,8 @@ from FastAPI routes.
 - :func:`search_entries`: filter by time range, actor, action, subject (exact, or prefix
   with a trailing ``*``), newest first, with offset pagination and the total count;
 - :func:`entry_detail`: one entry with its inclusion proof document;
-- :func:`ledger_status`: size, newest entry, latest verification and latest anchor;
+- :func:`ledger_status`: size, newest entry, latest verification and latest anchor, each only
+  when signed by a trusted key;
 - :func:`iter_export_rows`, :func:`export_csv`, :func:`export_json`: a filtered range as
   rows, CSV text chunks or JSON text chunks (oldest first), for downloads;
 - :func:`distinct_values`: actors or actions seen, for filter drop-downs.
@@ -112,6 +113,11 @@ class LedgerStatus(BaseModel):
     last_recorded_at: datetime | None
     latest_verification: VerificationStatus | None
     latest_anchor: AnchorStatus | None
+    uncovered: int = Field(default=0, description="entries after the newest signed tree head")
+    oldest_uncovered_at: datetime | None = Field(default=None, description="when the oldest of them was appended")
+    ignored_verifications: int = Field(
+        default=0, description="newer verification rows not signed by a trusted key (ignored)"
+    )
 
 
 _SELECT = (
@@ -196,51 +202,100 @@ def entry_detail(url: str, seq: int) -> EntryDetail | None:
     return EntryDetail(entry=_row(row), proof=proof)
 
 
+#: How many of the newest rows the page looks through for a trusted result.
+_RECENT = 50
+
+
+def _trusted_keys() -> dict[str, Any]:
+    from scrollintel.audit.errors import SigningKeyError
+    from scrollintel.audit.signing import trusted_public_keys
+
+    try:
+        return dict(trusted_public_keys())
+    except SigningKeyError:
+        return {}
+
+
+def _trusted_verification(conn: Any, trusted: dict[str, Any]) -> tuple[VerificationStatus | None, int]:
+    """The newest result signed by a trusted key (by its signed time), and how many newer rows were not."""
+    from scrollintel.audit.canonical import parse_iso_time
+    from scrollintel.audit.verify import trusted_verification
+
+    rows = conn.execute(
+        "SELECT document, signature, key_id FROM governance.audit_verification "
+        "ORDER BY verified_at DESC, id DESC LIMIT %s",
+        (_RECENT,),
+    ).fetchall()
+    checked = [trusted_verification(document, signature, key_id, trusted) for document, signature, key_id in rows]
+    found = [(position, data) for position, data in enumerate(checked) if data is not None]
+    if not found:
+        return None, len(checked)
+    # A re-inserted old result sorts by the time it was signed with, not by when it was inserted.
+    position, data = max(found, key=lambda item: str(item[1]["verified_at"]))
+    ignored = sum(1 for data_before in checked[:position] if data_before is None)
+    return (
+        VerificationStatus(
+            verified_at=parse_iso_time(data["verified_at"]),
+            ok=bool(data["ok"]),
+            tree_size=int(data["tree_size"]),
+            kind=data["kind"],
+            bad_index=data["bad_index"],
+            message=str(data["message"]),
+            anchor_size=data["anchor_size"],
+            anchored_at=parse_iso_time(data["anchored_at"]) if data["anchored_at"] else None,
+            duration_ms=float(data["duration_ms"]),
+        ),
+        ignored,
+    )
+
+
+def _trusted_anchor(conn: Any, trusted: dict[str, Any]) -> AnchorStatus | None:
+    """The largest indexed tree head signed by a trusted key."""
+    from scrollintel.audit.anchor import TreeHead
+    from scrollintel.audit.errors import AnchorError
+
+    rows = conn.execute(
+        "SELECT document, location FROM governance.audit_anchor ORDER BY tree_size DESC, id DESC LIMIT %s",
+        (_RECENT,),
+    ).fetchall()
+    for document, location in rows:
+        try:
+            head = TreeHead.from_document(document, location)
+        except AnchorError:
+            continue
+        if head.verify_signature(trusted) is None:
+            return AnchorStatus(
+                tree_size=head.tree_size,
+                root_hash=head.root_hash.hex(),
+                signed_at=head.signed_at(),
+                key_id=head.key_id,
+                location=location,
+            )
+    return None
+
+
 def ledger_status(url: str) -> LedgerStatus:
-    """Size, newest entry time, latest verification and latest anchor."""
+    """Size, newest entry time, latest trusted verification and latest trusted anchor.
+
+    Only results and heads signed by a trusted key count: the tables are written by the ledger's
+    writer functions, but a superuser can insert anything, and a row is not evidence.
+    """
+    trusted = _trusted_keys()
     with storage.connection(url) as conn:
         head = conn.execute(f"SELECT seq, recorded_at FROM {storage.ENTRY_TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
-        verification = conn.execute(
-            "SELECT verified_at, ok, tree_size, kind, bad_index, message, anchor_size, anchored_at, duration_ms "
-            "FROM governance.audit_verification ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        anchor = conn.execute(
-            "SELECT tree_size, root_hash, signed_at, key_id, location FROM governance.audit_anchor "
-            "ORDER BY id DESC LIMIT 1"
-        ).fetchone()
+        verification, ignored = _trusted_verification(conn, trusted)
+        anchor = _trusted_anchor(conn, trusted)
+        size = int(head[0]) + 1 if head else 0
+        covered = min(anchor.tree_size, size) if anchor else 0
+        oldest_uncovered = storage.appended_at(conn, covered) if size > covered else None
     return LedgerStatus(
-        size=int(head[0]) + 1 if head else 0,
+        size=size,
+        uncovered=max(0, size - covered),
+        oldest_uncovered_at=oldest_uncovered,
         last_recorded_at=head[1] if head else None,
-        latest_verification=VerificationStatus(
-            **dict(
-                zip(
-                    (
-                        "verified_at",
-                        "ok",
-                        "tree_size",
-                        "kind",
-                        "bad_index",
-                        "message",
-                        "anchor_size",
-                        "anchored_at",
-                        "duration_ms",
-                    ),
-                    verification,
-                    strict=True,
-                )
-            )
-        )
-        if verification
-        else None,
-        latest_anchor=AnchorStatus(
-            tree_size=anchor[0],
-            root_hash=bytes(anchor[1]).hex(),
-            signed_at=anchor[2],
-            key_id=anchor[3],
-            location=anchor[4],
-        )
-        if anchor
-        else None,
+        latest_verification=verification,
+        latest_anchor=anchor,
+        ignored_verifications=ignored,
     )
 
 

@@ -149,6 +149,11 @@ def load_signing_key() -> SigningKey:
     return key
 
 
+def configured_signing_key() -> SigningKey | None:
+    """The configured signing key, or None when there is none (never generates one)."""
+    return _configured_key(generate=False)
+
+
 def _configured_key(*, generate: bool) -> SigningKey | None:
     from_env = os.environ.get(settings.ENV_SIGNING_KEY)
     if from_env:

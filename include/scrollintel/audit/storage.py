@@ -5,7 +5,10 @@ Appends
     the sequence number and ``prev_hash`` never fork; the lock is released with the commit or
     rollback. Inside the lock the appender reads the head (last <= 16 entry hashes) and the
     stored frontier of the Merkle tree, computes every entry hash and every newly completed
-    subtree of >= 16 leaves, and writes both with binary ``COPY`` (or ``executemany``). Entries
+    subtree of >= 16 leaves, and hands the batch to ``governance.audit_append`` (migration 0008), a
+    SECURITY DEFINER function that checks the chain and hashes again, stores the entries, computes
+    and stores the Merkle nodes itself and notifies the anchorer; the runtime role may not INSERT
+    into the ledger tables directly. Entries
     whose ``event_key`` is already present are skipped, which makes the outbox flush and the
     Airflow log import idempotent.
 
@@ -30,14 +33,17 @@ from scrollintel.audit.canonical import GENESIS_HASH, entry_hash, from_time_us
 from scrollintel.audit.errors import AuditError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import psycopg
 
 ENTRY_TABLE = f"{warehouse.GOVERNANCE_SCHEMA}.audit_entry"
 NODE_TABLE = f"{warehouse.GOVERNANCE_SCHEMA}.audit_tree_node"
 #: Advisory lock serialising appends (any constant bigint; "audit" in hex-ish).
 LOCK_KEY = 0x5C0A0D17_0001
+#: Channel notified (on commit) after every append, with the new tree size: the anchorer listens.
+NOTIFY_CHANNEL = "audit_ledger_appended"
 ENTRY_COLUMNS = ("seq", "recorded_at", "actor", "action", "subject", "details", "prev_hash", "entry_hash", "event_key")
-_ENTRY_TYPES = ("int8", "timestamptz", "text", "text", "text", "text", "bytea", "bytea", "text")
 #: Time as microseconds, computed exactly by the server (extract(epoch) is numeric).
 TIME_US_SQL = "(extract(epoch FROM recorded_at) * 1000000)::bigint"
 
@@ -268,37 +274,45 @@ def append_entries(
         seqs.append(seq)
         new.append(True)
         prev = digest
+    # The writer function notifies NOTIFY_CHANNEL, delivered at commit: it wakes the anchorer.
     _write(conn, rows, nodes, method)
     return AppendResult(
         seqs=seqs, new=new, appended=len(rows), skipped=len(entries) - len(rows), size=size_before + len(rows)
     )
 
 
+#: The ledger's writer function (migration 0008): SECURITY DEFINER, the runtime role's only way in.
+APPEND_SQL = (
+    "SELECT governance.audit_append(%b::bigint[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::bytea[], %b::bytea[], %b::text[])"
+)
+
+
 def _write(
     conn: psycopg.Connection, rows: list[tuple[object, ...]], nodes: list[tuple[int, int, bytes]], method: WriteMethod
 ) -> None:
-    columns = ", ".join(ENTRY_COLUMNS)
-    with conn.cursor() as cur:
-        if method == "copy":
-            with cur.copy(f"COPY {ENTRY_TABLE} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(list(_ENTRY_TYPES))
-                for row in rows:
-                    copy.write_row(row)
-            if nodes:
-                with cur.copy(f"COPY {NODE_TABLE} (level, idx, hash) FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(["int2", "int8", "bytea"])
-                    for node in nodes:
-                        copy.write_row(node)
-        else:
-            placeholders = ", ".join(["%s"] * len(ENTRY_COLUMNS))
-            cur.executemany(f"INSERT INTO {ENTRY_TABLE} ({columns}) VALUES ({placeholders})", rows)
-            if nodes:
-                cur.executemany(f"INSERT INTO {NODE_TABLE} (level, idx, hash) VALUES (%s, %s, %s)", nodes)
+    """Hand the batch to ``governance.audit_append``, which checks it and stores entries and Merkle nodes.
+
+    The database recomputes every entry hash, the chain and the new Merkle nodes itself and refuses a
+    batch that does not extend the ledger, so ``nodes`` (computed here too) are not sent, and ``method``
+    no longer changes how rows travel (one call with nine arrays; kept for callers and benchmarks).
+    """
+    del nodes, method
+    if not rows:
+        return
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    conn.execute(APPEND_SQL, columns)
 
 
 # -- reads -----------------------------------------------------------------------------------
 
 ROW_SQL = f"SELECT seq, {TIME_US_SQL}, actor, action, subject, details, prev_hash, entry_hash FROM {ENTRY_TABLE}"
+
+
+def appended_at(conn: psycopg.Connection, seq: int) -> datetime | None:
+    """When entry ``seq`` reached the database, or None when there is no such entry."""
+    row = conn.execute(f"SELECT appended_at FROM {ENTRY_TABLE} WHERE seq = %s", (seq,)).fetchone()
+    return None if row is None else row[0]  # type: ignore[no-any-return]
 
 
 def get_entry(conn: psycopg.Connection, seq: int) -> StoredEntry | None:

@@ -38,6 +38,8 @@ from scrollintel.audit.canonical import ENTRY_TAG, GENESIS_HASH
 from scrollintel.audit.errors import AnchorError, LedgerTampered, SigningKeyError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import psycopg
 
     from scrollintel.audit.anchor import AnchorStore, TreeHead
@@ -96,6 +98,20 @@ class VerificationReport:
     nodes_checked: int = 0
     duration_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: Entries after the newest trusted signed tree head (None when anchors were not used).
+    uncovered: int | None = None
+    #: When the oldest of them reached the database (ISO 8601, UTC), None when there is none.
+    uncovered_since: str | None = None
+
+    def coverage(self) -> str:
+        """``N entries not yet covered by a signed tree head, the oldest appended at T`` (0 when covered)."""
+        if self.uncovered is None:
+            return "coverage by signed tree heads not checked (anchors not used)"
+        if self.uncovered == 0:
+            return "0 entries not yet covered by a signed tree head"
+        noun = "entry" if self.uncovered == 1 else "entries"
+        oldest = self.uncovered_since
+        return f"{self.uncovered} {noun} not yet covered by a signed tree head, the oldest appended at {oldest}"
 
     def summary(self) -> str:
         """One line for logs, the CLI and the DAG."""
@@ -368,12 +384,19 @@ def verify_rows(
 
 def _trusted_anchor_points(
     conn: psycopg.Connection, store: AnchorStore | None, trusted: Mapping[str, Any] | None
-) -> tuple[list[AnchorPoint], list[Problem]]:
-    """Anchors from the store (authoritative: the newest) and the database index, signature-checked."""
+) -> tuple[list[AnchorPoint], list[Problem], list[str]]:
+    """Anchors from the store (authoritative: the newest) and the database index, signature-checked.
+
+    Returns the trusted points, the problems of the store (which fail verification) and notes on
+    rows of the database index that were ignored: the index is a convenience copy that only the
+    writer function fills, and a row without a trusted signature vouches for nothing, so a forged
+    or malformed row must not make every verification fail.
+    """
     from scrollintel.audit.anchor import TreeHead
 
-    heads: list[tuple[TreeHead, str]] = []
+    heads: list[tuple[TreeHead, str, bool]] = []
     problems: list[Problem] = []
+    ignored: list[str] = []
     if store is not None:
         try:
             newest = store.latest()
@@ -381,26 +404,29 @@ def _trusted_anchor_points(
             problems.append(Problem(ANCHOR, 0, f"cannot read the anchor store {store.describe()}: {err}"))
             newest = None
         if newest is not None:
-            heads.append((newest, store.describe()))
+            heads.append((newest, store.describe(), True))
     for document, location in conn.execute(
         "SELECT document, location FROM governance.audit_anchor ORDER BY tree_size, id"
     ).fetchall():
         try:
-            heads.append((TreeHead.from_document(document, location), location))
+            heads.append((TreeHead.from_document(document, location), location, False))
         except AnchorError as err:
-            problems.append(Problem(ANCHOR, 0, str(err)))
+            ignored.append(f"ignored an anchor index row: {err}")
     points: dict[tuple[int, bytes, str], AnchorPoint] = {}
-    for head, source in heads:
+    for head, source, from_store in heads:
         if trusted is not None:
             why = head.verify_signature(trusted)
-            if why:
+            if why and from_store:
                 problems.append(Problem(ANCHOR, head.tree_size, f"tree head {source}: {why}"))
+                continue
+            if why:
+                ignored.append(f"ignored the anchor index row of size {head.tree_size} ({source}): {why}")
                 continue
         points.setdefault(
             (head.tree_size, head.root_hash, head.timestamp),
             AnchorPoint(head.tree_size, head.root_hash, head.timestamp, source),
         )
-    return list(points.values()), problems
+    return list(points.values()), problems, ignored
 
 
 def verify_connection(
@@ -416,8 +442,9 @@ def verify_connection(
     started = time.perf_counter()
     anchors: list[AnchorPoint] = []
     anchor_problems: list[Problem] = []
+    ignored: list[str] = []
     if use_anchors:
-        anchors, anchor_problems = _trusted_anchor_points(conn, store, trusted)
+        anchors, anchor_problems, ignored = _trusted_anchor_points(conn, store, trusted)
     nodes = storage.all_stored_nodes(conn)
     total = storage.ledger_size(conn)
     report = verify_rows(storage.iter_rows(conn), nodes=nodes, anchors=anchors, total=total)
@@ -427,8 +454,23 @@ def verify_connection(
         report.anchored = False
     if report.ok and not report.anchored:
         report.notes.append("no anchor yet: run `scrollintel audit anchor` so truncation and rewrites are detectable")
+    report.notes.extend(ignored[:5])
+    if use_anchors:
+        _add_coverage(conn, report, anchors)
     report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     return report
+
+
+def _add_coverage(conn: psycopg.Connection, report: VerificationReport, anchors: Sequence[AnchorPoint]) -> None:
+    """How many entries no trusted signed head covers yet, and since when (the unanchored tail)."""
+    from scrollintel.audit import storage
+    from scrollintel.audit.canonical import iso_time, to_time_us
+
+    covered = max((a.tree_size for a in anchors), default=0)
+    report.uncovered = max(0, report.size - covered)
+    if report.uncovered:
+        oldest = storage.appended_at(conn, covered)
+        report.uncovered_since = iso_time(to_time_us(oldest)) if oldest is not None else None
 
 
 def verify_ledger(
@@ -465,17 +507,80 @@ def verify_ledger(
     return report
 
 
-def save_report(conn: psycopg.Connection, report: VerificationReport) -> None:
-    """Append the report to ``governance.audit_verification``."""
-    from scrollintel.audit.canonical import parse_iso_time
+VERIFICATION_LOG = "scrollintel-audit-verification"
 
+
+def verification_document(report: VerificationReport, verified_at: datetime) -> str:
+    """The canonical JSON of a result as stored and signed; the Audit page shows only what it says."""
+    from scrollintel.audit.canonical import canonical_json, iso_time, parse_iso_time, to_time_us
+
+    anchored_at = iso_time(to_time_us(parse_iso_time(report.anchor_time))) if report.anchor_time else None
+    return canonical_json(
+        {
+            "anchor_size": report.anchor_size,
+            "anchored_at": anchored_at,
+            "bad_index": report.index,
+            "duration_ms": report.duration_ms,
+            "kind": report.kind,
+            "log": VERIFICATION_LOG,
+            "message": report.message[:2000],
+            "ok": report.ok,
+            "tree_size": report.size,
+            "verified_at": iso_time(to_time_us(verified_at)),
+            "version": 1,
+        }
+    )
+
+
+def trusted_verification(
+    document: str | None, signature: bytes | None, key_id: str | None, trusted: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The fields of a stored result when its document is signed by a trusted key, else None."""
+    import json
+
+    from cryptography.exceptions import InvalidSignature
+
+    public = trusted.get(key_id or "")
+    if document is None or signature is None or public is None:
+        return None
+    try:
+        public.verify(bytes(signature), document.encode())
+    except InvalidSignature:
+        return None
+    data = json.loads(document)
+    if not isinstance(data, dict) or data.get("log") != VERIFICATION_LOG or data.get("version") != 1:
+        return None
+    return data
+
+
+def save_report(conn: psycopg.Connection, report: VerificationReport) -> None:
+    """Store the result, signed, through ``governance.audit_add_verification`` (for the Audit page).
+
+    Signed with the configured signing key when there is one; the page shows only signed results,
+    so a row inserted by anyone else (even a superuser) cannot turn it green. Without a key the
+    result is stored unsigned, with a warning.
+    """
+    from datetime import UTC, datetime
+
+    from scrollintel.audit.canonical import parse_iso_time
+    from scrollintel.audit.signing import configured_signing_key
+
+    verified_at = datetime.now(UTC)
+    document = verification_document(report, verified_at)
+    try:
+        key = configured_signing_key()
+    except SigningKeyError as err:
+        log.warning("verification result stored unsigned (the Audit page will not show it): %s", err)
+        key = None
+    if key is None:
+        log.warning("verification result stored unsigned: no signing key configured; the Audit page ignores it")
+    signature = key.sign(document.encode()) if key is not None else None
     anchored_at = parse_iso_time(report.anchor_time) if report.anchor_time else None
     with conn.transaction():
         conn.execute(
-            "INSERT INTO governance.audit_verification "
-            "(ok, tree_size, kind, bad_index, message, anchor_size, anchored_at, duration_ms) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            "SELECT governance.audit_add_verification(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
+                verified_at,
                 report.ok,
                 report.size,
                 report.kind,
@@ -484,5 +589,8 @@ def save_report(conn: psycopg.Connection, report: VerificationReport) -> None:
                 report.anchor_size,
                 anchored_at,
                 report.duration_ms,
+                key.key_id if key is not None else None,
+                document,
+                signature,
             ),
         )

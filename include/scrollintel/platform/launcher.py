@@ -3,8 +3,8 @@
 Order of `up` (each step idempotent, so running it twice is safe):
 validate governance config -> PostgreSQL (embedded or external) -> databases and roles ->
 Airflow metadata migration -> governance schema migration -> admin user -> demo sources ->
-dbt manifest -> background processes (demo marketing API, api-server, scheduler, dag-processor,
-triggerer) -> wait for health.
+dbt manifest -> background processes (demo marketing API, audit anchorer, api-server, scheduler,
+dag-processor, triggerer) -> wait for health.
 """
 
 from __future__ import annotations
@@ -343,7 +343,9 @@ def managed_processes(lay: Layout) -> list[ManagedProcess]:
             [_bin("scrollintel"), "demo", "serve-marketing", "--host", HOST, "--port", str(ports["marketing"])],
             lay.run,
             lay.logs,
-        )
+        ),
+        # Signs a tree head within seconds of every append (see scrollintel.audit.anchorer).
+        ManagedProcess("audit-anchorer", [_bin("scrollintel"), "audit", "anchorer"], lay.run, lay.logs),
     ]
     for component in AIRFLOW_COMPONENTS:
         procs.append(ManagedProcess(component, [_bin("airflow"), component], lay.run, lay.logs))
@@ -563,7 +565,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
             )
     with step(report, "building the dbt manifest (the transform DAG is rendered from it)"):
         build_dbt_manifest(env, report)
-    with step(report, "starting Airflow and the demo marketing API"):
+    with step(report, "starting Airflow, the audit anchorer and the demo marketing API"):
         for proc in managed_processes(lay):
             proc.start(env, settings.project_root())
     with step(report, "waiting until every Airflow component is healthy"):

@@ -39,12 +39,33 @@ def provision_embedded(server: EmbeddedPostgres) -> None:
             conn.execute(f"GRANT CONNECT ON DATABASE {_quote_ident(database)} TO {_quote_ident(role)}")
         # The loader stages batches in temporary tables; revoking PUBLIC took that right away too.
         conn.execute(f"GRANT TEMPORARY ON DATABASE warehouse TO {_quote_ident(db.WAREHOUSE_RUNTIME_ROLE)}")
+        ensure_ledger_owner(conn, db.DATABASE_OWNERS["warehouse"])
     # The demo source's reader may SELECT every table the shop role creates, and nothing else.
     with psycopg.connect(db.libpq_url(db.admin_url("shop")), autocommit=True) as conn:
         conn.execute("GRANT USAGE ON SCHEMA public TO shop_reader")
         conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO shop_reader")
         conn.execute("ALTER DEFAULT PRIVILEGES FOR ROLE shop IN SCHEMA public GRANT SELECT ON TABLES TO shop_reader")
     # The warehouse runtime role gets table rights from the governance migrations, table by table.
+
+
+def ensure_ledger_owner(conn: object, migrator: str) -> None:
+    """The NOLOGIN role owning the audit ledger, which ``migrator`` may SET ROLE to but not inherit.
+
+    Without inheritance the warehouse owner's own sessions are not the ledger's owner: only a
+    migration that says ``SET ROLE`` is. PostgreSQL 16+ states that per grant; 15 per role.
+    """
+    import psycopg
+
+    assert isinstance(conn, psycopg.Connection)
+    role, member = _quote_ident(db.LEDGER_OWNER_ROLE), _quote_ident(migrator)
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (db.LEDGER_OWNER_ROLE,)).fetchone():
+        conn.execute(f"CREATE ROLE {role} NOLOGIN")
+    conn.execute(f"ALTER ROLE {role} NOLOGIN")
+    if conn.info.server_version >= 160000:
+        conn.execute(f"GRANT {role} TO {member} WITH INHERIT FALSE, SET TRUE")
+    else:
+        conn.execute(f"GRANT {role} TO {member}")
+        conn.execute(f"ALTER ROLE {member} NOINHERIT")
 
 
 def provision_external(*, skip: Iterable[str] = ()) -> None:

@@ -328,6 +328,41 @@ def test_verification_turns_red_at_the_edited_entry_after_a_superuser_update(cli
     assert "Checked on this page" in client.get(f"{PAGE}/entries/16").text
 
 
+def _forge_ok_row(url: str) -> None:
+    """What a superuser (or, before migration 0008, the runtime role) could do: insert an "ok" result."""
+    with psycopg.connect(url.replace(db.DRIVER, "postgresql")) as conn:
+        conn.execute(
+            "INSERT INTO governance.audit_verification (verified_at, ok, tree_size, message, duration_ms) "
+            "VALUES (now() + interval '1 minute', true, 60, 'OK: 60 entries, chain and Merkle tree verified', 1)"
+        )
+        conn.commit()
+
+
+def test_a_forged_ok_row_does_not_turn_the_page_green_while_an_entry_is_edited(client: Any, ledger: str) -> None:
+    _superuser_edit(ledger, 17)
+    assert client.post(f"{API}/verify").json()["ok"] is False
+    _forge_ok_row(ledger)
+
+    status = client.get(API).json()
+    html = client.get(PAGE).text
+
+    assert status["state"] == "failed"
+    assert (status["verification"]["bad_index"], status["verification"]["kind"]) == (17, "edited")
+    assert status["ignored_verifications"] == 1
+    assert "si-status__card--failed" in html and "si-status__card--verified" not in html
+    assert "1 newer verification record is\n      not signed by a trusted key and was ignored." in html
+
+
+def test_a_forged_ok_row_alone_is_not_a_verification(client: Any, ledger: str) -> None:
+    _superuser_edit(ledger, 3)
+    _forge_ok_row(ledger)
+
+    status = client.get(API).json()
+
+    assert (status["state"], status["verification"], status["ignored_verifications"]) == ("not_verified", None, 1)
+    assert "si-status__card--verified" not in client.get(PAGE).text
+
+
 def test_verification_from_another_site_is_refused(client: Any) -> None:
     response = client.post(f"{PAGE}/verify", headers={"Sec-Fetch-Site": "cross-site"})
     api = client.post(f"{API}/verify", headers={"Sec-Fetch-Site": "same-site"})
@@ -351,7 +386,25 @@ def test_status_reports_the_last_anchor(client: Any, ledger: str) -> None:
     assert status["anchor"]["location"] == result.location and result.location.startswith("file://")
     assert status["entries_since_anchor"] == 1 and status["size"] == SIZE + 1
     assert result.head.root_hash.hex() in html and result.location in html
-    assert "(1 newer not anchored yet)" in html
+    newest = client.get(f"{API}/entries", params={"limit": 1}).json()["items"][0]
+    assert (status["uncovered"], status["uncovered_since"]) == (1, newest["appended_at"])
+    assert "<strong>1 entry not yet covered by a signed tree head</strong>, the oldest appended at" in html
+
+
+def test_status_says_when_every_entry_is_covered_and_since_when_not(client: Any, ledger: str) -> None:
+    from scrollintel.audit.anchor import anchor
+
+    status = client.get(API).json()
+    oldest = client.get(f"{API}/entries", params={"limit": 1, "offset": SIZE - 1}).json()["items"][0]
+    assert (status["uncovered"], status["uncovered_since"]) == (SIZE, oldest["appended_at"])
+    assert "<strong>60 entries not yet covered by a signed tree head</strong>, the oldest appended at" in (
+        client.get(PAGE).text
+    )
+
+    anchor(ledger, notify=False)
+    covered = client.get(API).json()
+    assert (covered["uncovered"], covered["uncovered_since"]) == (0, None)
+    assert "0 entries not yet covered by a signed tree head." in client.get(PAGE).text
 
 
 # -- empty and missing ledgers ----------------------------------------------------------------------------

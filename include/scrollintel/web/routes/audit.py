@@ -193,12 +193,18 @@ class AuditStatus(BaseModel):
     size: int = Field(description="number of entries (the Merkle tree size)")
     last_recorded_at: datetime | None
     state: Literal["verified", "failed", "not_verified"] = Field(
-        description="outcome of the latest verification (the audit_verify DAG, the CLI or Verify now)"
+        description="outcome of the latest verification signed by a trusted key (the audit_verify DAG, the CLI "
+        "or Verify now)"
     )
     verification: VerificationStatus | None
     entries_since_verification: int = Field(description="entries recorded after the latest verification")
     anchor: AnchorStatus | None = Field(description="the latest signed tree head, stored outside the database")
     entries_since_anchor: int = Field(description="entries not covered by the latest anchor yet")
+    uncovered: int = Field(description="entries not yet covered by a signed tree head (0 when covered)")
+    uncovered_since: datetime | None = Field(description="when the oldest entry not yet covered was appended")
+    ignored_verifications: int = Field(
+        default=0, description="newer verification records not signed by a trusted key, ignored for the state"
+    )
     notice: str | None = Field(default=None, description="why there is nothing to show, when the ledger is empty")
 
 
@@ -218,6 +224,9 @@ def build_status(ledger: LedgerStatus) -> AuditStatus:
         entries_since_verification=max(0, ledger.size - verification.tree_size) if verification else ledger.size,
         anchor=anchor,
         entries_since_anchor=max(0, ledger.size - anchor.tree_size) if anchor else ledger.size,
+        uncovered=ledger.uncovered,
+        uncovered_since=ledger.oldest_uncovered_at,
+        ignored_verifications=ledger.ignored_verifications,
         notice=EMPTY_NOTICE if ledger.size == 0 else None,
     )
 
