@@ -120,12 +120,12 @@ def anchorer_command(url: str | None, once: bool, no_notify: bool) -> None:
     import signal
     import threading
 
-    from scrollintel.audit import config
+    from scrollintel.audit import settings
     from scrollintel.audit.anchorer import Anchorer, max_delay_seconds
 
     logging.getLogger("scrollintel").setLevel(logging.INFO)
     try:
-        anchorer = Anchorer(url or config.ledger_url(), notify=not no_notify)
+        anchorer = Anchorer(url or settings.ledger_url(), notify=not no_notify)
         if once:
             result = anchorer.anchor_once()
             click.echo(f"anchored size {result.head.tree_size}" if result else "nothing new to anchor")
