@@ -437,10 +437,14 @@ def get_namespace_events(
     """The events of the jobs of one namespace (``marquez-python``'s ``list_events(namespace)``)."""
     from scrollintel.lineage import marquez
 
-    segments = _namespace_segments(request, path, "events")
-    if len(segments) != 1:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
-    return _read(url, lambda conn: marquez.lineage_events(conn, namespace_name=segments[0], limit=limit, offset=offset))
+    # The client puts the namespace in the path as it is (``postgres://warehouse:5432`` included):
+    # everything after ``/events/`` is the one namespace.
+    raw = request.scope.get("raw_path")
+    text = raw.decode("latin-1").split("?", 1)[0] if isinstance(raw, bytes) else path
+    namespace_name = unquote(text.split("/events/", 1)[1] if "/events/" in text else path)
+    return _read(
+        url, lambda conn: marquez.lineage_events(conn, namespace_name=namespace_name, limit=limit, offset=offset)
+    )
 
 
 @reads.get("/search")
