@@ -91,11 +91,14 @@ def page(limit: int | None, offset: int | None) -> tuple[int, int]:
 #: The source of a dataset: the spec's ``dataSource`` facet, else what the store derived (the
 #: lower-case ``datasource`` key some producers send, or the namespace).
 SOURCE_NAME = "COALESCE(d.facets->'dataSource'->>'name', d.source_name)"
-#: When a completed run that wrote the dataset (named as an output in any of its events) ended.
+#: When the newest completed run that wrote the dataset (named it as an output in any of its
+#: events, which gives the run a version of it) ended. Walks the dataset's versions newest first
+#: (an index scan that stops at the first completed run), not every run that ever read it.
 _RUN_MODIFIED_AT = f"""(
-    SELECT max(mr.ended_at) FROM {SCHEMA}.lineage_run_dataset md
-    JOIN {SCHEMA}.lineage_run mr ON mr.run_uuid = md.run_uuid
-    WHERE md.dataset_id = d.id AND md.direction = 'output' AND mr.end_state = 'COMPLETED')"""
+    SELECT mr.ended_at FROM {SCHEMA}.lineage_dataset_version mv
+    JOIN {SCHEMA}.lineage_run mr ON mr.run_uuid = mv.run_uuid
+    WHERE mv.dataset_id = d.id AND mr.end_state = 'COMPLETED'
+    ORDER BY mv.created_at DESC LIMIT 1)"""
 _DATASET_SELECT = f"""
 SELECT d.id, d.namespace, d.name, d.type, {SOURCE_NAME} AS source_name, d.description, d.fields, d.lifecycle_state,
        d.current_version, GREATEST(d.last_modified_at, {_RUN_MODIFIED_AT}) AS last_modified_at,

@@ -137,3 +137,26 @@ def test_events_are_filtered_by_time_and_by_a_namespace_sent_unencoded(writer: A
 
     assert [e["eventTime"] for e in window.json()["events"]] == ["2026-01-01T06:02:00Z", "2026-01-01T06:01:00Z"]
     assert [e["job"]["name"] for e in by_namespace.json()["events"]] == ["j.u"]
+
+
+def test_a_job_gets_a_new_version_when_its_runs_read_or_write_other_datasets(writer: Any, api: LineageDb) -> None:
+    job = "transform_dbt.customers"
+    raw_to_staging = {"inputs": [dataset(RAW)], "outputs": [dataset(STAGING)]}
+    api.ingest(
+        [
+            event("COMPLETE", job, at=T0, attempt=1, **raw_to_staging),
+            event("COMPLETE", job, at=T0 + timedelta(hours=1), attempt=2, **raw_to_staging),
+            event("COMPLETE", job, at=T0 + timedelta(hours=2), inputs=[dataset(STAGING)], attempt=3),
+        ]
+    )
+
+    versions = writer.get(f"{V1}/namespaces/{JOBS}/jobs/{job}/versions").json()
+    runs = writer.get(f"{V1}/namespaces/{JOBS}/jobs/{job}/runs").json()["runs"]
+    current = writer.get(f"{V1}/namespaces/{JOBS}/jobs/{job}").json()["currentVersion"]
+
+    assert versions["totalCount"] == 2
+    newest, first = versions["versions"]
+    assert (newest["inputs"], newest["outputs"]) == ([{"namespace": WAREHOUSE, "name": STAGING[1]}], [])
+    assert (first["createdAt"], first["updatedAt"]) == ("2026-01-01T06:00:00Z", "2026-01-01T07:00:00Z")
+    assert [run["jobVersion"]["version"] for run in runs] == [newest["version"], first["version"], first["version"]]
+    assert current == newest["version"] == newest["latestRun"]["jobVersion"]["version"]
