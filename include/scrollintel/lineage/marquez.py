@@ -25,9 +25,18 @@ ScrollIntel additions, ignored by Marquez clients, in a ``scrollintel`` object:
 - graph nodes also: ``"depth"`` (jobs from the start node) and ``"direction"`` (start, upstream,
   downstream or both); column graph nodes: ``{"depth", "classification": [...]}``.
 
-Not kept, so answered as empty: job versions (``jobVersion.version`` is null, ``currentVersion`` of
-a job is null), tags (``tags`` are empty lists). A node id with a ``#version`` suffix is answered
-with the current lineage.
+Derived from what is stored rather than kept (ADR 0008, "Marquez compatibility"):
+
+- job versions: one per distinct (inputs, outputs) of a job's runs (:func:`job_version_of`); a
+  run's ``jobVersion.version`` and a job's ``currentVersion`` (its latest run's) are those ids;
+- ``lastModifiedAt``: the end of the last COMPLETED run that named the dataset as an output in
+  any of its events (or a COMPLETE event's own time, whichever is later);
+- ``sourceName`` and ``/sources``: the spec's ``dataSource`` facet, else the namespace;
+- ``Run.args``: nominal times and parent run from the run's facets (:func:`run_args`); a run
+  known only from OTHER events is RUNNING (:func:`run_state`);
+- ``/tags``: the ``tags`` facets of datasets and jobs. Datasets' and fields' ``tags`` stay empty.
+
+A node id with a ``#version`` suffix is answered with the current lineage.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from scrollintel.lineage import graph as graphs
 from scrollintel.lineage.errors import NodeNotFound
@@ -77,9 +86,21 @@ def page(limit: int | None, offset: int | None) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- row queries
 
+#: The source of a dataset: the spec's ``dataSource`` facet, else what the store derived (the
+#: lower-case ``datasource`` key some producers send, or the namespace).
+SOURCE_NAME = "COALESCE(d.facets->'dataSource'->>'name', d.source_name)"
+#: When the newest completed run that wrote the dataset (named it as an output in any of its
+#: events, which gives the run a version of it) ended. Walks the dataset's versions newest first
+#: (an index scan that stops at the first completed run), not every run that ever read it.
+_RUN_MODIFIED_AT = f"""(
+    SELECT mr.ended_at FROM {GOVERNANCE_SCHEMA}.lineage_dataset_version mv
+    JOIN {GOVERNANCE_SCHEMA}.lineage_run mr ON mr.run_uuid = mv.run_uuid
+    WHERE mv.dataset_id = d.id AND mr.end_state = 'COMPLETED'
+    ORDER BY mv.created_at DESC LIMIT 1)"""
 _DATASET_SELECT = f"""
-SELECT d.id, d.namespace, d.name, d.type, d.source_name, d.description, d.fields, d.lifecycle_state,
-       d.current_version, d.last_modified_at, d.created_at, d.updated_at, {{facets}} AS facets,
+SELECT d.id, d.namespace, d.name, d.type, {SOURCE_NAME} AS source_name, d.description, d.fields, d.lifecycle_state,
+       d.current_version, GREATEST(d.last_modified_at, {_RUN_MODIFIED_AT}) AS last_modified_at,
+       d.created_at, d.updated_at, {{facets}} AS facets,
        r.run_uuid AS run_id, r.state AS run_state, r.started_at AS run_started_at, r.ended_at AS run_ended_at,
        r.updated_at AS run_updated_at, rj.namespace AS run_job_namespace, rj.name AS run_job_name
 FROM {GOVERNANCE_SCHEMA}.lineage_dataset d
@@ -118,16 +139,23 @@ def job_rows(conn: Any, ids: Sequence[uuid.UUID], *, full: bool) -> list[dict[st
     return [found[i] for i in ids if i in found]
 
 
+#: The run facets :func:`run_args` reads (graph nodes carry only these).
+ARGS_FACETS = (
+    "jsonb_strip_nulls(jsonb_build_object('nominalTime', r.facets->'nominalTime', 'parent', r.facets->'parent'))"
+)
+
+
 def latest_runs(
-    conn: Any, job_ids: Sequence[uuid.UUID], count: int = 1, *, facets: bool = False
+    conn: Any, job_ids: Sequence[uuid.UUID], count: int = 1, *, facets: bool | Literal["args"] = False
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """The ``count`` newest runs of each job."""
+    """The ``count`` newest runs of each job; with ``facets`` their facets (``"args"``: those of :func:`run_args`)."""
     if not job_ids:
         return {}
+    selected = {True: ", r.facets", "args": f", {ARGS_FACETS} AS facets"}.get(facets, "")
     rows = _dict_rows(
         conn,
         f"""
-        SELECT {_RUN_COLUMNS}{", r.facets" if facets else ""}
+        SELECT {_RUN_COLUMNS}{selected}
         FROM unnest(%s::uuid[]) AS job(id)
         CROSS JOIN LATERAL (
             SELECT * FROM {GOVERNANCE_SCHEMA}.lineage_run WHERE job_id = job.id ORDER BY created_at DESC LIMIT %s
@@ -239,7 +267,7 @@ class Enricher:
                 "lastRun": None
                 if latest is None
                 else {
-                    "state": latest["state"],
+                    "state": run_state(latest["state"]),
                     "at": iso(latest["ended_at"] or latest["updated_at"]),
                     "runId": str(latest["run_uuid"]),
                 },
@@ -339,7 +367,7 @@ def _last_run(row: Mapping[str, Any]) -> dict[str, Any] | None:
     if row.get("run_id") is None:
         return None
     return {
-        "state": row["run_state"],
+        "state": run_state(row["run_state"]),
         "at": iso(row["run_ended_at"] or row["run_updated_at"]),
         "runId": str(row["run_id"]),
         "job": job_node_id(row["run_job_namespace"], row["run_job_name"]),
@@ -347,6 +375,58 @@ def _last_run(row: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 # --------------------------------------------------------------------------- JSON shapes
+
+
+def run_state(state: str) -> str:
+    """Marquez's state of a stored run: a run the store knows only from OTHER events is RUNNING.
+
+    Every run row comes from an event, and Marquez counts any event that is not COMPLETE, FAIL or
+    ABORT as the run running; ``NEW`` is only for runs created through its deprecated run API.
+    """
+    return "RUNNING" if state == "NEW" else state
+
+
+def run_args(facets: Mapping[str, Any]) -> dict[str, str]:
+    """Marquez's ``Run.args`` of an OpenLineage run: its nominal times and its parent run.
+
+    Facets that do not have the spec's shape (kept as sent, flagged at ingestion) give nothing.
+    """
+    args: dict[str, str] = {}
+    nominal = facets.get("nominalTime")
+    if isinstance(nominal, Mapping):
+        for key, name in (("nominalStartTime", "nominal_start_time"), ("nominalEndTime", "nominal_end_time")):
+            if isinstance(nominal.get(key), str):
+                args[name] = nominal[key]
+    parent = facets.get("parent")
+    if isinstance(parent, Mapping):
+        run: Mapping[str, Any] = parent["run"] if isinstance(parent.get("run"), Mapping) else {}
+        job: Mapping[str, Any] = parent["job"] if isinstance(parent.get("job"), Mapping) else {}
+        found = (("run_id", run.get("runId")), ("name", job.get("name")), ("namespace", job.get("namespace")))
+        for key, value in found:
+            if isinstance(value, str):
+                args[key] = value
+    return args
+
+
+def job_version_of(namespace_name: str, name: str, versions: Mapping[str, Sequence[Mapping[str, Any]]]) -> uuid.UUID:
+    """The job version of a run, from its datasets (:func:`run_versions`).
+
+    See :func:`~scrollintel.lineage.nodes.job_version_uuid`.
+    """
+    from scrollintel.lineage.nodes import job_version_uuid
+
+    def ids(direction: str) -> list[tuple[str, str]]:
+        return [
+            (item["datasetVersionId"]["namespace"], item["datasetVersionId"]["name"])
+            for item in versions.get(direction, ())
+        ]
+
+    return job_version_uuid(namespace_name, name, ids("input"), ids("output"))
+
+
+def _latest(*values: datetime | None) -> datetime | None:
+    present = [value for value in values if value is not None]
+    return max(present) if present else None
 
 
 def dataset_json(
@@ -362,7 +442,7 @@ def dataset_json(
         "name": row["name"],
         "physicalName": row["name"],
         "createdAt": iso(row["created_at"]),
-        "updatedAt": iso(row["updated_at"]),
+        "updatedAt": iso(_latest(row["updated_at"], row["last_modified_at"])),
         "namespace": row["namespace"],
         "sourceName": row["source_name"] or row["namespace"],
         "fields": [
@@ -398,7 +478,7 @@ def run_json(
     *,
     versions: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Marquez ``Run``."""
+    """Marquez ``Run``; with ``versions`` (its datasets), also its dataset versions and job version."""
     started, ended = row["started_at"], row["ended_at"]
     duration = int((ended - started).total_seconds() * 1000) if started and ended else None
     data: dict[str, Any] = {
@@ -407,16 +487,21 @@ def run_json(
         "updatedAt": iso(row["updated_at"]),
         "nominalStartTime": iso(row["nominal_start_time"]),
         "nominalEndTime": iso(row["nominal_end_time"]),
-        "state": row["state"],
+        "state": run_state(row["state"]),
         "startedAt": iso(started),
         "endedAt": iso(ended),
         "durationMs": duration,
-        "args": {},
+        "args": run_args(row.get("facets") or {}),
         "context": {},
         "facets": row.get("facets") or {},
     }
     if job is not None:
-        data["jobVersion"] = {"namespace": job["namespace"], "name": job["name"], "version": None}
+        version = job_version_of(job["namespace"], job["name"], versions) if versions is not None else None
+        data["jobVersion"] = {
+            "namespace": job["namespace"],
+            "name": job["name"],
+            "version": str(version) if version else None,
+        }
     if versions is not None:
         data["inputDatasetVersions"] = versions.get("input", [])
         data["outputDatasetVersions"] = versions.get("output", [])
@@ -430,18 +515,32 @@ def job_json(
     extra: Mapping[str, Any],
     *,
     full: bool,
+    versions: Mapping[uuid.UUID, Mapping[str, list[dict[str, Any]]]] | None = None,
 ) -> dict[str, Any]:
-    """Marquez ``Job`` (``full``) or ``JobData`` (graph node), plus ``scrollintel``."""
+    """Marquez ``Job`` (``full``) or ``JobData`` (graph node), plus ``scrollintel``.
+
+    ``versions`` (:func:`run_versions` of ``runs``) gives the runs their dataset versions and job
+    version, as ``/jobs/runs/{id}`` answers them; the job's ``currentVersion`` is its latest run's.
+    """
+    from scrollintel.lineage.nodes import job_uuid
+
     parent = row["parent_job_name"]
     name = row["name"]
     simple = name[len(parent) + 1 :] if parent and name.startswith(parent + ".") else name
     latest = runs[0] if runs else None
+    known = versions or {}
+
+    def run_doc(run: Mapping[str, Any]) -> dict[str, Any]:
+        return run_json(run, row, versions=known.get(run["run_uuid"], {"input": [], "output": []}))
+
+    latest_doc = run_doc(latest) if latest else None
     data: dict[str, Any] = {
         "id": {"namespace": row["namespace"], "name": name},
         "type": row["type"] or "BATCH",
         "name": name,
         "simpleName": simple,
         "parentJobName": parent,
+        "parentJobUuid": str(job_uuid(row["namespace"], parent)) if parent else None,
         "createdAt": iso(row["created_at"]),
         "updatedAt": iso(row["updated_at"]),
         "namespace": row["namespace"],
@@ -449,16 +548,17 @@ def job_json(
         "outputs": list(io.get("outputs", [])),
         "location": row["location"],
         "description": row["description"],
-        "latestRun": run_json(latest, row) if latest else None,
+        "latestRun": latest_doc,
+        "currentRunUuid": str(latest["run_uuid"]) if latest else None,
     }
     if full:
         data.update(
             {
                 "facets": row["facets"] or {},
-                "currentVersion": None,
+                "currentVersion": latest_doc["jobVersion"]["version"] if latest_doc else None,
                 "labels": [],
                 "tags": [],
-                "latestRuns": [run_json(run, row) for run in runs],
+                "latestRuns": [latest_doc, *(run_doc(run) for run in runs[1:])] if latest_doc else [],
             }
         )
     data["scrollintel"] = dict(extra)
@@ -559,9 +659,15 @@ def dataset_documents(
 
 
 def dataset_versions(
-    conn: Any, namespace_name: str, name: str, limit: int | None = None, offset: int | None = None
+    conn: Any,
+    namespace_name: str,
+    name: str,
+    limit: int | None = None,
+    offset: int | None = None,
+    *,
+    version: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """``GET /namespaces/{namespace}/datasets/{dataset}/versions``, newest first."""
+    """``GET /namespaces/{namespace}/datasets/{dataset}/versions``, newest first (only ``version`` when given)."""
     from scrollintel.lineage.nodes import dataset_uuid
 
     dataset_id = dataset_uuid(namespace_name, name)
@@ -572,21 +678,25 @@ def dataset_versions(
     rows = _dict_rows(
         conn,
         f"""
-        SELECT v.id, v.fields, v.facets, v.lifecycle_state, v.created_at, {_RUN_COLUMNS}
+        SELECT v.id, v.fields, v.facets, v.lifecycle_state, v.created_at AS version_created_at, {_RUN_COLUMNS},
+               r.facets AS run_facets
         FROM {GOVERNANCE_SCHEMA}.lineage_dataset_version v
         JOIN {GOVERNANCE_SCHEMA}.lineage_run r ON r.run_uuid = v.run_uuid
-        WHERE v.dataset_id = %s ORDER BY v.created_at DESC LIMIT %s OFFSET %s
+        WHERE v.dataset_id = %s AND (%s::uuid IS NULL OR v.id = %s::uuid)
+        ORDER BY v.created_at DESC LIMIT %s OFFSET %s
         """,
-        (dataset_id, limit, offset),
+        (dataset_id, version, version, limit, offset),
     )
     base = current[0]
+    run_datasets = run_versions(conn, [row["run_uuid"] for row in rows])
+    writers = {row["id"]: row for row in job_rows(conn, list({row["job_id"] for row in rows}), full=False)}
     versions = [
         {
             "id": {"namespace": namespace_name, "name": name, "version": str(row["id"])},
             "type": base["type"] or "DB_TABLE",
             "name": name,
             "physicalName": name,
-            "createdAt": iso(row["created_at"]),
+            "createdAt": iso(row["version_created_at"]),
             "version": str(row["id"]),
             "namespace": namespace_name,
             "sourceName": base["source_name"] or namespace_name,
@@ -602,7 +712,11 @@ def dataset_versions(
             "tags": [],
             "lifecycleState": row["lifecycle_state"],
             "description": base["description"],
-            "createdByRun": run_json(row),
+            "createdByRun": run_json(
+                {**row, "facets": row["run_facets"]},
+                writers.get(row["job_id"]),
+                versions=run_datasets.get(row["run_uuid"], {"input": [], "output": []}),
+            ),
             "facets": row["facets"] or {},
         }
         for row in rows
@@ -611,6 +725,22 @@ def dataset_versions(
         "totalCount": _count(conn, "lineage_dataset_version", "dataset_id = %s", (dataset_id,)),
         "versions": versions,
     }
+
+
+def dataset_version(conn: Any, namespace_name: str, name: str, version: str) -> dict[str, Any]:
+    """``GET /namespaces/{namespace}/datasets/{dataset}/versions/{version}``."""
+    wanted = _uuid_or_404(version, f"no version {version!r} of dataset {name!r}")
+    found = dataset_versions(conn, namespace_name, name, 1, 0, version=wanted)["versions"]
+    if not found:
+        raise NodeNotFound(f"no version {version!r} of dataset {name!r} in namespace {namespace_name!r}")
+    return dict(found[0])
+
+
+def _uuid_or_404(text: str, missing: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise NodeNotFound(f"{missing}: a version is a UUID") from None
 
 
 def jobs(conn: Any, namespace_name: str, limit: int | None = None, offset: int | None = None) -> dict[str, Any]:
@@ -635,9 +765,10 @@ def job_documents(
     """Job JSON documents (resources or graph node data) for ``ids``."""
     rows = job_rows(conn, ids, full=full)
     job_ids = [row["id"] for row in rows]
-    runs = latest_runs(conn, job_ids, LATEST_RUNS if full else 1)
+    runs = latest_runs(conn, job_ids, LATEST_RUNS if full else 1, facets=True if full else "args")
     io = job_io(conn, job_ids)
     enriched = Enricher(conn).jobs(rows, runs)
+    versions = run_versions(conn, [run["run_uuid"] for found in runs.values() for run in found])
     return [
         job_json(
             row,
@@ -645,6 +776,7 @@ def job_documents(
             runs.get(row["id"], []),
             {**enriched[row["id"]], **((extra or {}).get(row["id"]) or {})},
             full=full,
+            versions=versions,
         )
         for row in rows
     ]
@@ -937,3 +1069,209 @@ def search(
             for row in rows
         ],
     }
+
+
+# --------------------------------------------------------------------------- more Marquez resources
+
+
+def all_jobs(conn: Any, limit: int | None = None, offset: int | None = None) -> dict[str, Any]:
+    """``GET /jobs``: the jobs of every namespace, by namespace and name."""
+    limit, offset = page(limit, offset)
+    ids = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT id FROM {GOVERNANCE_SCHEMA}.lineage_job ORDER BY namespace, name LIMIT %s OFFSET %s",
+            (limit, offset),
+        )
+    ]
+    return {"totalCount": _count(conn, "lineage_job"), "jobs": job_documents(conn, ids, full=True)}
+
+
+def job_versions(
+    conn: Any,
+    namespace_name: str,
+    name: str,
+    limit: int | None = None,
+    offset: int | None = None,
+    *,
+    version: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """``GET /namespaces/{namespace}/jobs/{job}/versions``: one version per distinct (inputs, outputs) of its runs.
+
+    Derived from the stored runs (:func:`job_version_of`), newest first; ``createdAt`` is the
+    first run of a version, ``updatedAt`` its last, ``latestRun`` its newest run.
+    """
+    from scrollintel.lineage.nodes import job_uuid
+
+    job_id = job_uuid(namespace_name, name)
+    found = job_rows(conn, [job_id], full=True)
+    if not found:
+        raise NodeNotFound(f"no job {name!r} in namespace {namespace_name!r}")
+    job_row = found[0]
+    rows = _dict_rows(
+        conn,
+        f"SELECT {_RUN_COLUMNS}, r.facets FROM {GOVERNANCE_SCHEMA}.lineage_run r "
+        "WHERE r.job_id = %s ORDER BY r.created_at DESC",
+        (job_id,),
+    )
+    datasets = run_versions(conn, [row["run_uuid"] for row in rows])
+    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        io = datasets.get(row["run_uuid"], {"input": [], "output": []})
+        grouped.setdefault(job_version_of(namespace_name, name, io), []).append(row)
+    documents = []
+    for key, members in grouped.items():
+        if version is not None and key != version:
+            continue
+        newest = members[0]
+        io = datasets.get(newest["run_uuid"], {"input": [], "output": []})
+
+        def ids(direction: str, io: Mapping[str, list[dict[str, Any]]] = io) -> list[dict[str, str]]:
+            return [
+                {"namespace": item["datasetVersionId"]["namespace"], "name": item["datasetVersionId"]["name"]}
+                for item in io[direction]
+            ]
+
+        documents.append(
+            {
+                "id": {"namespace": namespace_name, "name": name, "version": str(key)},
+                "name": name,
+                "namespace": namespace_name,
+                "version": str(key),
+                "type": job_row["type"] or "BATCH",
+                "createdAt": iso(min(member["created_at"] for member in members)),
+                "updatedAt": iso(max(member["updated_at"] for member in members)),
+                "location": job_row["location"],
+                "description": job_row["description"],
+                "inputs": ids("input"),
+                "outputs": ids("output"),
+                "context": {},
+                "facets": job_row["facets"] or {},
+                "latestRun": run_json(newest, job_row, versions=io),
+            }
+        )
+    limit, offset = page(limit, offset)
+    return {"totalCount": len(documents), "versions": documents[offset : offset + limit]}
+
+
+def job_version(conn: Any, namespace_name: str, name: str, version: str) -> dict[str, Any]:
+    """``GET /namespaces/{namespace}/jobs/{job}/versions/{version}``."""
+    wanted = _uuid_or_404(version, f"no version {version!r} of job {name!r}")
+    found = job_versions(conn, namespace_name, name, version=wanted)["versions"]
+    if not found:
+        raise NodeNotFound(f"no version {version!r} of job {name!r} in namespace {namespace_name!r}")
+    return dict(found[0])
+
+
+_SOURCES = f"""
+SELECT {SOURCE_NAME} AS name, min(d.created_at) AS created_at, max(d.updated_at) AS updated_at,
+       min(COALESCE(d.facets->'dataSource'->>'uri', d.facets->'datasource'->>'uri')) AS uri,
+       min(d.namespace) AS namespace, count(*) OVER () AS total
+FROM {GOVERNANCE_SCHEMA}.lineage_dataset d
+"""
+
+
+def sources(conn: Any, limit: int | None = None, offset: int | None = None) -> dict[str, Any]:
+    """``GET /sources``: the sources of the stored datasets (their ``dataSource`` facet, else their namespace)."""
+    limit, offset = page(limit, offset)
+    rows = _dict_rows(conn, _SOURCES + " GROUP BY 1 ORDER BY 1 LIMIT %s OFFSET %s", (limit, offset))
+    return {"totalCount": rows[0]["total"] if rows else 0, "sources": [_source_json(row) for row in rows]}
+
+
+def source(conn: Any, name: str) -> dict[str, Any]:
+    """``GET /sources/{source}``."""
+    rows = _dict_rows(conn, _SOURCES + f" WHERE {SOURCE_NAME} = %s GROUP BY 1", (name,))
+    if not rows:
+        raise NodeNotFound(f"no source {name!r} in the lineage store")
+    return _source_json(rows[0])
+
+
+def _source_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    url = row["uri"] or (row["namespace"] if "://" in (row["namespace"] or "") else None)
+    scheme = url.split("://", 1)[0].lower() if url and "://" in url else ""
+    return {
+        "type": SOURCE_TYPES.get(scheme, scheme.upper() or "UNKNOWN"),
+        "name": row["name"],
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
+        "connectionUrl": url,
+        "description": None,
+    }
+
+
+#: URI schemes of OpenLineage dataset namespaces -> Marquez source types.
+SOURCE_TYPES = {"postgres": "POSTGRESQL", "postgresql": "POSTGRESQL", "mysql": "MYSQL", "s3": "S3", "file": "FILE"}
+
+
+def tags(conn: Any, limit: int | None = None, offset: int | None = None) -> dict[str, Any]:
+    """``GET /tags``: the tags of the ``tags`` facets of datasets and jobs (``key`` or ``key:value``)."""
+    limit, offset = page(limit, offset)
+    rows = conn.execute(
+        f"""
+        SELECT DISTINCT CASE WHEN coalesce(tag->>'value', '') IN ('', 'true') THEN tag->>'key'
+                             ELSE (tag->>'key') || ':' || (tag->>'value') END AS name
+        FROM (SELECT facets FROM {GOVERNANCE_SCHEMA}.lineage_dataset
+              UNION ALL SELECT facets FROM {GOVERNANCE_SCHEMA}.lineage_job) AS owner
+        CROSS JOIN LATERAL jsonb_array_elements(
+            CASE WHEN jsonb_typeof(owner.facets->'tags'->'tags') = 'array' THEN owner.facets->'tags'->'tags'
+                 ELSE '[]'::jsonb END) AS tag
+        WHERE jsonb_typeof(tag) = 'object' AND tag ? 'key'
+        ORDER BY 1
+        """
+    ).fetchall()
+    names = [row[0] for row in rows]
+    listed = [{"name": name, "description": None} for name in names[offset : offset + limit]]
+    return {"totalCount": len(names), "tags": listed}
+
+
+def lineage_events(
+    conn: Any,
+    *,
+    namespace_name: str | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    ascending: bool = False,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> dict[str, Any]:
+    """``GET /events/lineage``: the raw events as received, by event time (newest first unless ``ascending``)."""
+    limit, offset = page(limit, offset)
+    where = (
+        "(%(before)s::timestamptz IS NULL OR event_time <= %(before)s) "
+        "AND (%(after)s::timestamptz IS NULL OR event_time >= %(after)s) "
+        "AND (%(namespace)s::text IS NULL OR job_namespace = %(namespace)s)"
+    )
+    params = {"before": before, "after": after, "namespace": namespace_name, "limit": limit, "offset": offset}
+    order = "ASC" if ascending else "DESC"
+    rows = conn.execute(
+        f"SELECT payload, count(*) OVER () FROM {GOVERNANCE_SCHEMA}.lineage_event WHERE {where} "
+        f"ORDER BY event_time {order}, id {order} LIMIT %(limit)s OFFSET %(offset)s",
+        params,
+    ).fetchall()
+    import json
+
+    return {"totalCount": rows[0][1] if rows else 0, "events": [json.loads(row[0]) for row in rows]}
+
+
+def run_facets(conn: Any, run_id: str, kind: Literal["run", "job"] = "run") -> dict[str, Any]:
+    """``GET /jobs/runs/{id}/facets?type=run|job``: a run's facets, or the job facets its events carried."""
+    try:
+        run_uuid = uuid.UUID(run_id)
+    except ValueError:
+        raise NodeNotFound(f"no run {run_id!r}: a run id is a UUID") from None
+    found = conn.execute(
+        f"SELECT facets FROM {GOVERNANCE_SCHEMA}.lineage_run WHERE run_uuid = %s", (run_uuid,)
+    ).fetchone()
+    if found is None:
+        raise NodeNotFound(f"no run {run_id!r} in the lineage store")
+    if kind == "run":
+        return {"runId": run_id, "facets": found[0] or {}}
+    facets: dict[str, Any] = {}
+    for (payload,) in conn.execute(
+        f"SELECT payload::jsonb->'job'->'facets' FROM {GOVERNANCE_SCHEMA}.lineage_event "
+        "WHERE run_uuid = %s ORDER BY event_time, id",
+        (run_uuid,),
+    ):
+        if isinstance(payload, dict):
+            facets.update(payload)
+    return {"runId": run_id, "facets": facets}

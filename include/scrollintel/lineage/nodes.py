@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -59,6 +60,23 @@ def field_uuid(namespace: str, name: str, field: str) -> uuid.UUID:
 def dataset_version_uuid(namespace: str, name: str, run_id: uuid.UUID) -> uuid.UUID:
     """Id of the version of a dataset written by one run."""
     return _uuid("datasetVersion", namespace, name, str(run_id))
+
+
+def job_version_uuid(
+    namespace: str, name: str, inputs: Iterable[tuple[str, str]], outputs: Iterable[tuple[str, str]]
+) -> uuid.UUID:
+    """Id of a job version: the job and the datasets one of its runs read and wrote (order-free).
+
+    Marquez versions a job by its inputs, outputs and location; the store keeps no location per
+    run, so two runs with the same inputs and outputs share a version.
+    """
+    return _uuid(
+        "jobVersion",
+        namespace,
+        name,
+        json.dumps(sorted(set(inputs)), ensure_ascii=False),
+        json.dumps(sorted(set(outputs)), ensure_ascii=False),
+    )
 
 
 @dataclass(frozen=True, order=True)

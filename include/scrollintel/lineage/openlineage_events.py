@@ -8,11 +8,19 @@ An event is accepted when
    fields present, every field of the right JSON type, facets JSON objects. The facets the store
    derives tables from (``schema``, ``columnLineage``, ``sql``, ``ownership``, ``documentation``,
    ``parent``, ``nominalTime``, ``jobType``, ``sourceCodeLocation``, ``lifecycleStateChange``,
-   ``datasetVersion``, ``tags``, ``datasource``) are checked against their facet schemas too;
+   ``datasetVersion``, ``tags``, ``dataSource``/``datasource``) are checked against their facet schemas too;
    other facets are kept as given;
-3. the openlineage-python client's own models accept its core: ``RunState`` (the event type),
-   ``Run`` (``runId`` is a UUID) and ``RunEvent``/``DatasetEvent``/``JobEvent`` (``eventTime`` an
-   ISO 8601 date-time with a time part).
+3. the openlineage-python client's own models accept its core: ``RunState`` (the event type)
+   and ``RunEvent``/``DatasetEvent``/``JobEvent`` (``eventTime`` an ISO 8601 date-time with a
+   time part).
+
+Like Marquez, and because producers in the wild send them, two things the spec forbids are
+accepted: a ``runId`` that is not a UUID (the run's id is then the name-based UUID Marquez
+derives from the text, :func:`run_uuid_of`), and a *descriptive* facet that does not follow its
+schema (:data:`LENIENT_FACETS`: ownership, parent, documentation, nominal time...). Such a facet
+is kept in the raw event, left out of what the store derives, and reported in
+:attr:`ValidEvent.warnings`. Facets that shape the graph (``schema``, ``columnLineage``, ``sql``)
+stay strict: a wrong one would silently change which fields and column edges exist.
 
 Like Marquez, the store does not require ``schemaURL`` on events or ``_producer``/``_schemaURL``
 on facets (both are optional for many producers in practice). Anything else that fails raises
@@ -252,6 +260,7 @@ DATASET_FACETS: dict[str, type[_Spec]] = {
     "version": _DatasetVersionFacet,
     "tags": _TagsFacet,
     "datasource": _DatasourceFacet,
+    "dataSource": _DatasourceFacet,
 }
 JOB_FACETS: dict[str, type[_Spec]] = {
     "sql": _SqlFacet,
@@ -261,6 +270,23 @@ JOB_FACETS: dict[str, type[_Spec]] = {
     "sourceCodeLocation": _SourceCodeLocationFacet,
 }
 RUN_FACETS: dict[str, type[_Spec]] = {"parent": _ParentFacet, "nominalTime": _NominalTimeFacet}
+#: Facets that only describe (no fields or edges come from them): accepted when they do not
+#: follow their schema, kept in the raw event, not derived from, reported as warnings.
+LENIENT_FACETS = frozenset(
+    {
+        "ownership",
+        "parent",
+        "documentation",
+        "nominalTime",
+        "jobType",
+        "sourceCodeLocation",
+        "lifecycleStateChange",
+        "version",
+        "tags",
+        "datasource",
+        "dataSource",
+    }
+)
 
 _EVENT_MODELS: dict[EventKind, type[_BaseEventModel]] = {
     "run": _RunEventModel,
@@ -344,6 +370,9 @@ class ValidEvent:
     inputs: tuple[DatasetPart, ...] = ()
     outputs: tuple[DatasetPart, ...] = ()
     dataset: DatasetPart | None = None
+    #: Facets kept in the raw event but not derived from (they do not follow their schema):
+    #: ``{"field": "run.facets.parent.job", "message": ...}``, one per problem.
+    warnings: tuple[dict[str, str], ...] = ()
 
     @property
     def datasets(self) -> tuple[DatasetPart, ...]:
@@ -435,8 +464,8 @@ def validate_event(value: Any, *, size: int | None = None) -> ValidEvent:
         )
     kind = event_kind(value)
     model = _validated(_EVENT_MODELS[kind], value, "")
-    _check_facets(value, kind)
-    event = _build(kind, model, value, canonical, hashlib.sha256(encoded).hexdigest())
+    flagged = _check_facets(value, kind)
+    event = _build(kind, model, value, canonical, hashlib.sha256(encoded).hexdigest(), flagged=flagged)
     _client_check(event)
     return event
 
@@ -515,8 +544,13 @@ def _json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _check_facets(value: Mapping[str, Any], kind: EventKind) -> None:
-    """Check the facets the store reads against their schemas, naming the failing path."""
+def _check_facets(value: Mapping[str, Any], kind: EventKind) -> dict[str, list[dict[str, str]]]:
+    """Check the facets the store reads against their schemas, naming the failing path.
+
+    A strict facet that fails raises :class:`InvalidEvent`; a lenient one (:data:`LENIENT_FACETS`)
+    is returned, by its path (``run.facets.parent``), with its problems.
+    """
+    flagged: dict[str, list[dict[str, str]]] = {}
     checks: list[tuple[str, Any, dict[str, type[_Spec]]]] = []
     if kind == "run":
         checks.append(("run.facets", value["run"].get("facets"), RUN_FACETS))
@@ -530,21 +564,55 @@ def _check_facets(value: Mapping[str, Any], kind: EventKind) -> None:
     for prefix, facets, models in checks:
         for name, facet in (facets or {}).items():
             model = models.get(name)
-            if model is not None and not facet.get("_deleted"):
+            if model is None or facet.get("_deleted"):
+                continue
+            try:
                 _validated(model, facet, f"{prefix}.{name}")
+            except InvalidEvent as err:
+                if name not in LENIENT_FACETS:
+                    raise
+                flagged[f"{prefix}.{name}"] = problems_of(err)
+    return flagged
 
 
-def _build(kind: EventKind, model: Any, value: Mapping[str, Any], canonical: str, digest: str) -> ValidEvent:
+def _kept(facets: Mapping[str, Any] | None, prefix: str, flagged: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``facets`` without those flagged as not following their schema (the raw event keeps them)."""
+    if not facets:
+        return {}
+    if not flagged:
+        return facets
+    return {name: facet for name, facet in facets.items() if f"{prefix}.{name}" not in flagged}
+
+
+def _build(
+    kind: EventKind,
+    model: Any,
+    value: Mapping[str, Any],
+    canonical: str,
+    digest: str,
+    *,
+    flagged: Mapping[str, list[dict[str, str]]] | None = None,
+) -> ValidEvent:
+    flagged = flagged or {}
+    warnings = tuple(problem for problems in flagged.values() for problem in problems)
     event_time = _event_time(model.eventTime)
     for path, name in _names(kind, value):
         if len(name.encode()) > MAX_NAME_BYTES:
             raise InvalidEvent(path, f"is {len(name.encode()):,} bytes long; the limit is {MAX_NAME_BYTES:,}")
     if kind == "dataset":
         return ValidEvent(
-            kind, value, canonical, digest, event_time, model.producer, dataset=_dataset(value["dataset"], None)
+            kind,
+            value,
+            canonical,
+            digest,
+            event_time,
+            model.producer,
+            dataset=_dataset(value["dataset"], None, _kept(value["dataset"].get("facets"), "dataset.facets", flagged)),
+            warnings=warnings,
         )
     job = value["job"]
     run = value["run"] if kind == "run" else None
+    run_facets = _kept(run.get("facets"), "run.facets", flagged) if run is not None else {}
     return ValidEvent(
         kind,
         value,
@@ -553,12 +621,35 @@ def _build(kind: EventKind, model: Any, value: Mapping[str, Any], canonical: str
         event_time,
         model.producer,
         event_type=value.get("eventType") if run is not None else None,
-        run_id=_run_uuid(run["runId"]) if run is not None else None,
-        run_facets=(run.get("facets") or {}) if run is not None else {},
-        job=JobPart(job["namespace"], job["name"], job.get("facets") or {}),
-        inputs=tuple(_dataset(item, "inputFacets") for item in value.get("inputs") or ()),
-        outputs=tuple(_dataset(item, "outputFacets") for item in value.get("outputs") or ()),
+        run_id=run_uuid_of(run["runId"]) if run is not None else None,
+        run_facets=run_facets,
+        job=JobPart(
+            job["namespace"], child_job_name(job["name"], run_facets), _kept(job.get("facets"), "job.facets", flagged)
+        ),
+        inputs=tuple(
+            _dataset(item, "inputFacets", _kept(item.get("facets"), f"inputs[{index}].facets", flagged))
+            for index, item in enumerate(value.get("inputs") or ())
+        ),
+        outputs=tuple(
+            _dataset(item, "outputFacets", _kept(item.get("facets"), f"outputs[{index}].facets", flagged))
+            for index, item in enumerate(value.get("outputs") or ())
+        ),
+        warnings=warnings,
     )
+
+
+def child_job_name(name: str, run_facets: Mapping[str, Any]) -> str:
+    """The job's name as Marquez keeps it: ``<parent job>.<job>`` when the run has a parent job.
+
+    Airflow's tasks already arrive as ``<dag>.<task>`` with the DAG as parent, and keep their
+    name; a child named without its parent's prefix gets it, so two DAGs' ``load`` tasks stay apart.
+    """
+    parent = run_facets.get("parent")
+    job = parent.get("job") if isinstance(parent, Mapping) else None
+    parent_name = job.get("name") if isinstance(job, Mapping) else None
+    if not isinstance(parent_name, str) or not parent_name or parent_name == name:
+        return name
+    return name if name.startswith(parent_name + ".") else f"{parent_name}.{name}"
 
 
 def _names(kind: EventKind, value: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
@@ -577,11 +668,11 @@ def _names(kind: EventKind, value: Mapping[str, Any]) -> Iterable[tuple[str, str
                 yield f"{role}[{index}].facets.schema.fields[{position}].name", item["name"]
 
 
-def _dataset(value: Mapping[str, Any], io_key: str | None) -> DatasetPart:
+def _dataset(value: Mapping[str, Any], io_key: str | None, facets: Mapping[str, Any] | None = None) -> DatasetPart:
     return DatasetPart(
         canonical_namespace(value["namespace"]),
         value["name"],
-        value.get("facets") or {},
+        (value.get("facets") or {}) if facets is None else facets,
         (value.get(io_key) or {}) if io_key else {},
     )
 
@@ -600,11 +691,18 @@ def _event_time(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _run_uuid(text: str) -> uuid.UUID:
+def run_uuid_of(text: str) -> uuid.UUID:
+    """The run's id: ``runId`` itself when it is a UUID, else the name-based UUID Marquez derives.
+
+    Marquez (Java's ``UUID.nameUUIDFromBytes``) takes the MD5 of the text's bytes as a version 3
+    UUID, so a run reported with the same non-UUID id here and to Marquez has the same id in both.
+    """
+    if not text.strip():
+        raise InvalidEvent("run.runId", "must not be empty")
     try:
         return uuid.UUID(text)
-    except ValueError as err:
-        raise InvalidEvent("run.runId", f"must be a UUID, got {_json_kind(text)}") from err
+    except ValueError:
+        return uuid.UUID(bytes=hashlib.md5(text.encode(), usedforsecurity=False).digest(), version=3)
 
 
 def _client_check(event: ValidEvent) -> None:
@@ -619,10 +717,8 @@ def _client_check(event: ValidEvent) -> None:
             raise InvalidEvent(
                 "eventType", f"must be one of {', '.join(EVENT_TYPES)}, got {_json_kind(event.event_type)}"
             ) from None
-    try:
-        run = ol.Run(runId=payload["run"]["runId"]) if event.kind == "run" else None
-    except ValueError:
-        raise InvalidEvent("run.runId", f"must be a UUID, got {_json_kind(payload['run']['runId'])}") from None
+    # the run's id as the store keeps it: a non-UUID runId is accepted (see run_uuid_of)
+    run = ol.Run(runId=str(event.run_id)) if event.kind == "run" and event.run_id is not None else None
     try:
         if run is not None and event.job is not None:
             ol.RunEvent(

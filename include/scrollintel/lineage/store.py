@@ -512,7 +512,7 @@ def _run_row(event: ValidEvent, job_id: uuid.UUID) -> tuple[Any, ...]:
     return (
         event.run_id,
         job_id,
-        _uuid_or_none(parent_run),
+        _parent_run_uuid(parent_run),
         at if event.event_type in STARTING_TYPES else None,
         TERMINAL_STATES.get(event.event_type or ""),
         at if event.event_type in TERMINAL_STATES else None,
@@ -682,6 +682,13 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
+
+
+def _parent_run_uuid(value: Any) -> uuid.UUID | None:
+    """The parent run's id as the store keeps run ids (a non-UUID ``runId`` as Marquez derives it)."""
+    from scrollintel.lineage.events import run_uuid_of
+
+    return run_uuid_of(value) if isinstance(value, str) and value.strip() else None
 
 
 def _time_or_none(value: Any) -> datetime | None:

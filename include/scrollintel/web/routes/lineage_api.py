@@ -9,10 +9,15 @@ Marquez-compatible (a FastAPI sub-app mounted at ``/api/v1``, as in Marquez)::
     GET  /api/v1/lineage                  ?nodeId=&depth=[&direction=upstream|downstream|both]
     GET  /api/v1/column-lineage           ?nodeId=&depth=&withDownstream=
     GET  /api/v1/namespaces[/{namespace}]
-    GET  /api/v1/namespaces/{namespace}/datasets[/{dataset}[/versions]]
-    GET  /api/v1/namespaces/{namespace}/jobs[/{job}[/runs]]
-    GET  /api/v1/jobs/runs/{id}
+    GET  /api/v1/namespaces/{namespace}/datasets[/{dataset}[/versions[/{version}]]]
+    GET  /api/v1/namespaces/{namespace}/jobs[/{job}[/runs|/versions[/{version}]]]
+    GET  /api/v1/jobs                     every namespace's jobs
+    GET  /api/v1/jobs/runs/{id}[/facets]  ?type=run|job
+    GET  /api/v1/sources[/{source}]
+    GET  /api/v1/tags
+    GET  /api/v1/events/lineage           ?before=&after=&sortDirection=asc|desc (also /events, /events/{namespace})
     GET  /api/v1/search                   ?q=&filter=dataset|job&limit=
+    PUT/POST anything else                405: Marquez's deprecated resource writes (the store takes OpenLineage only)
 
 Extras (routes of the governance app itself)::
 
@@ -26,7 +31,9 @@ user who may trigger DAG runs, or a producer
 sending the API key of the Airflow connection ``scrollintel_lineage`` as ``Authorization: Bearer
 <key>`` (the OpenLineage HTTP transport's ``auth: {type: api_key}``). The Marquez API is a
 separate app because its writes accept that key, which Airflow's own user check would refuse;
-its reads carry the same Airflow dependency as every other route.
+its reads carry the same Airflow dependency as every other route. A bearer that is neither the key
+nor a token Airflow issued is answered 401 saying so (Airflow itself answers 403 "Invalid JWT
+token"); the key on a read is 403.
 
 Namespaces and names may contain slashes (``postgres://warehouse:5432``): clients percent-encode
 them (``%2F``), and path segments are read from the raw request path, so that works.
@@ -44,6 +51,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from urllib.parse import unquote
 
@@ -77,6 +85,31 @@ JSON_TYPES = ("application/json",)
 INLINE_VALIDATION_BYTES = 64 * 1024
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 MIGRATE_HINT = "run `scrollintel db upgrade` (`make run` does it) to create the lineage tables"
+#: What Airflow's ``get_user`` answers (403) for a bearer token that is not a valid JWT.
+AIRFLOW_INVALID_JWT_DETAIL = "Invalid JWT token"
+BAD_CREDENTIAL = (
+    "Unauthorized: the bearer token is neither the lineage API key (the password of the Airflow connection "
+    "scrollintel_lineage) nor a valid Airflow token; check the key, or get a token from the Airflow API"
+)
+KEY_MAY_NOT_READ = (
+    "Forbidden: the lineage API key may only post lineage events; reading lineage needs an Airflow user's token"
+)
+LEGACY_WRITES = (
+    "This lineage store is written with OpenLineage events only (POST /api/v1/lineage or /api/v1/lineage/batch); "
+    "Marquez's resource writes (namespaces, sources, datasets, jobs, runs, tags) are not supported"
+)
+
+
+def bad_credential(err: HTTPException) -> HTTPException:
+    """A bearer Airflow refused as an invalid JWT (403) as a 401 that says which credentials are accepted.
+
+    The token is not one Airflow issued, so the caller is not authenticated (401, as Marquez and
+    the OpenLineage HTTP transport expect for a wrong API key); a valid user without the right
+    permission still gets 403. Other errors are returned unchanged.
+    """
+    if err.status_code == status.HTTP_403_FORBIDDEN and err.detail == AIRFLOW_INVALID_JWT_DETAIL:
+        return HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_CREDENTIAL, headers={"WWW-Authenticate": "Bearer"})
+    return err
 
 
 # --------------------------------------------------------------------------- the database
@@ -283,9 +316,12 @@ def get_namespace_resource(
         (4, "datasets", "versions"): lambda conn: marquez.dataset_versions(
             conn, segments[0], segments[2], limit, offset
         ),
+        (5, "datasets", "versions"): lambda conn: marquez.dataset_version(conn, segments[0], segments[2], segments[4]),
         (2, "jobs", None): lambda conn: marquez.jobs(conn, segments[0], limit, offset),
         (3, "jobs", None): lambda conn: marquez.job(conn, segments[0], segments[2]),
         (4, "jobs", "runs"): lambda conn: marquez.runs(conn, segments[0], segments[2], limit, offset),
+        (4, "jobs", "versions"): lambda conn: marquez.job_versions(conn, segments[0], segments[2], limit, offset),
+        (5, "jobs", "versions"): lambda conn: marquez.job_version(conn, segments[0], segments[2], segments[4]),
     }
     key = (
         len(segments),
@@ -298,13 +334,13 @@ def get_namespace_resource(
     return _read(url, work)
 
 
-def _namespace_segments(request: Request, path: str) -> list[str]:
+def _namespace_segments(request: Request, path: str, collection: str = "namespaces") -> list[str]:
     """The path segments after ``/namespaces/``, decoded one by one from the raw path (``%2F`` kept in a name)."""
     raw = request.scope.get("raw_path")
     if isinstance(raw, bytes):
         parts = raw.decode("latin-1").split("?", 1)[0].split("/")
-        if "namespaces" in parts:
-            found = parts[parts.index("namespaces") + 1 :]
+        if collection in parts:
+            found = parts[parts.index(collection) + 1 :]
             return [unquote(part) for part in found if part != ""]
     return [part for part in path.split("/") if part]
 
@@ -315,6 +351,100 @@ def get_run(url: StoreUrl, run_id: str) -> dict[str, Any]:
     from scrollintel.lineage import marquez
 
     return _read(url, lambda conn: marquez.run(conn, run_id))
+
+
+@reads.get("/jobs/runs/{run_id}/facets")
+def get_run_facets(
+    url: StoreUrl, run_id: str, type: Annotated[Literal["run", "job"], Query()] = "run"
+) -> dict[str, Any]:
+    """A run's facets (``type=run``), or the job facets its events carried (``type=job``)."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.run_facets(conn, run_id, type))
+
+
+@reads.get("/jobs")
+def get_jobs(
+    url: StoreUrl, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+) -> dict[str, Any]:
+    """The jobs of every namespace (Marquez ``JobList``)."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.all_jobs(conn, limit, offset))
+
+
+@reads.get("/sources")
+def get_sources(
+    url: StoreUrl, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+) -> dict[str, Any]:
+    """The sources of the stored datasets (Marquez ``SourceList``)."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.sources(conn, limit, offset))
+
+
+@reads.get("/sources/{path:path}")
+def get_source(request: Request, url: StoreUrl, path: str) -> dict[str, Any]:
+    """One source (its name may hold slashes, percent-encoded)."""
+    from scrollintel.lineage import marquez
+
+    segments = _namespace_segments(request, path, "sources")
+    if len(segments) != 1:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
+    return _read(url, lambda conn: marquez.source(conn, segments[0]))
+
+
+@reads.get("/tags")
+def get_tags(
+    url: StoreUrl, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+) -> dict[str, Any]:
+    """The tags of the ``tags`` facets of datasets and jobs (Marquez ``TagList``)."""
+    from scrollintel.lineage import marquez
+
+    return _read(url, lambda conn: marquez.tags(conn, limit, offset))
+
+
+@reads.get("/events/lineage")
+@reads.get("/events")
+def get_events(
+    url: StoreUrl,
+    *,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    sort_direction: Annotated[Literal["asc", "desc"], Query(alias="sortDirection")] = "desc",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The stored OpenLineage events as received, by event time (``/events`` is the client's path for it)."""
+    from scrollintel.lineage import marquez
+
+    return _read(
+        url,
+        lambda conn: marquez.lineage_events(
+            conn, before=before, after=after, ascending=sort_direction == "asc", limit=limit, offset=offset
+        ),
+    )
+
+
+@reads.get("/events/{path:path}")
+def get_namespace_events(
+    request: Request,
+    url: StoreUrl,
+    path: str,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The events of the jobs of one namespace (``marquez-python``'s ``list_events(namespace)``)."""
+    from scrollintel.lineage import marquez
+
+    # The client puts the namespace in the path as it is (``postgres://warehouse:5432`` included):
+    # everything after ``/events/`` is the one namespace.
+    raw = request.scope.get("raw_path")
+    text = raw.decode("latin-1").split("?", 1)[0] if isinstance(raw, bytes) else path
+    namespace_name = unquote(text.split("/events/", 1)[1] if "/events/" in text else path)
+    return _read(
+        url, lambda conn: marquez.lineage_events(conn, namespace_name=namespace_name, limit=limit, offset=offset)
+    )
 
 
 @reads.get("/search")
@@ -342,7 +472,10 @@ async def post_lineage(request: Request) -> Response:
     """
     from scrollintel.lineage.combiner import combiner_for
 
-    writer = await lineage_writer(request, await bearer_scheme(request))
+    try:
+        writer = await lineage_writer(request, await bearer_scheme(request))
+    except HTTPException as err:
+        raise bad_credential(err) from err
     if _media_type(request) not in JSON_TYPES:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the event as application/json")
     body = await read_body(request)
@@ -371,7 +504,9 @@ async def _store_one(combiner: WriteCombiner, body: bytes, writer: str) -> Respo
     if stored.status == "failed":
         return JSONResponse({"detail": stored.error, "status": "failed"}, status_code=status.HTTP_400_BAD_REQUEST)
     code = status.HTTP_201_CREATED if stored.status == "created" else status.HTTP_200_OK
-    answer = {"status": stored.status, "runId": str(event.run_id) if event.run_id else None}
+    answer: dict[str, Any] = {"status": stored.status, "runId": str(event.run_id) if event.run_id else None}
+    if event.warnings:  # facets kept as sent but not derived from (see scrollintel.lineage.openlineage_events)
+        answer["warnings"] = list(event.warnings)
     return Response(orjson.dumps(answer), code, media_type="application/json")
 
 
@@ -422,7 +557,36 @@ def marquez_app() -> FastAPI:
     )
     app.include_router(reads)
     app.include_router(writes, dependencies=[Depends(lineage_writer)])
+    app.include_router(legacy, dependencies=[Depends(lineage_writer)])
+
+    async def http_error(request: Request, err: Exception) -> Response:
+        from fastapi.exception_handlers import http_exception_handler
+
+        assert isinstance(err, HTTPException)
+        return await http_exception_handler(request, await _refused_bearer(request, err))
+
+    app.add_exception_handler(HTTPException, http_error)
     return app
+
+
+async def _refused_bearer(request: Request, err: HTTPException) -> HTTPException:
+    """On a read: the API key itself is refused with 403 (it may only write); any other bad bearer is a 401."""
+    from scrollintel.lineage import apikey
+
+    if err.status_code == status.HTTP_403_FORBIDDEN and err.detail == AIRFLOW_INVALID_JWT_DETAIL:
+        bearer = await bearer_scheme(request)
+        if bearer is not None and await run_in_threadpool(apikey.matches, bearer.credentials):
+            return HTTPException(status.HTTP_403_FORBIDDEN, KEY_MAY_NOT_READ)
+    return bad_credential(err)
+
+
+legacy = APIRouter()
+
+
+@legacy.api_route("/{path:path}", methods=["PUT", "POST"], status_code=status.HTTP_405_METHOD_NOT_ALLOWED)
+def refuse_legacy_write(path: str) -> Response:
+    """Marquez's deprecated resource writes: refused with 405, naming the write the store accepts."""
+    raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, LEGACY_WRITES, headers={"Allow": "GET"})
 
 
 # --------------------------------------------------------------------------- ScrollIntel extras
