@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from scrollintel import settings
 from scrollintel.config import (
     GovernanceError,
     check_governance,
-    clear_cache,
     load_dag_policy,
     load_governance,
     load_source,
@@ -23,21 +21,11 @@ from scrollintel.config.duration import Duration
 from scrollintel.config.fields import cron_problem
 from scrollintel.exceptions import ConfigError
 from scrollintel.validate import validate_command
+from tests.unit.conftest import REPO_GOVERNANCE
 
 pytestmark = pytest.mark.unit
 
-REPO_GOVERNANCE = Path(__file__).resolve().parents[2] / "governance"
 TEAMS = "analytics, compliance, data-platform, finance, ml"
-
-
-@pytest.fixture
-def gov(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the repository's governance folder; messages show paths relative to tmp_path."""
-    target = tmp_path / "governance"
-    shutil.copytree(REPO_GOVERNANCE, target, ignore=shutil.ignore_patterns("adr", "*.md"))
-    monkeypatch.chdir(tmp_path)
-    clear_cache()
-    return target
 
 
 def edit(path: Path, old: str, new: str) -> None:

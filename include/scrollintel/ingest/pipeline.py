@@ -20,6 +20,7 @@ from scrollintel.warehouse import SENSITIVITY_LEVELS, WAREHOUSE_CONN_ID, highest
 if TYPE_CHECKING:
     from scrollintel.config import Governance
     from scrollintel.ingest.classify import ColumnClass
+    from scrollintel.ingest.notifications import EventKind
     from scrollintel.ingest.quality import QualityResult
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,6 @@ def ingest_resource(
 def _classify(outcome: IngestOutcome, governance: Governance, warehouse_url: str) -> None:
     from scrollintel.ingest import classify
     from scrollintel.ingest.connectors.base import SourceColumn
-    from scrollintel.ingest.notifications import IngestEvent, emit
 
     load = outcome.load
     source = governance.source(load.source)
@@ -154,21 +154,15 @@ def _classify(outcome: IngestOutcome, governance: Governance, warehouse_url: str
     outcome.classes = classes
     outcome.sensitivity = highest_sensitivity(item.sensitivity for item in classes)
     if changed:
-        emit(
-            IngestEvent(
-                kind="pii_classified",
-                source=load.source,
-                resource=load.resource,
-                run_id=load.run_id,
-                details={
-                    # a list, not a dict keyed by column: column names such as "email" are not data
-                    "columns": [
-                        {"column": item.column, "class": item.class_id, "method": item.method} for item in changed
-                    ],
-                    "sensitivity": outcome.sensitivity,
-                },
-            ),
-            audit_url=warehouse_url,
+        _emit(
+            load,
+            "pii_classified",
+            {
+                # a list, not a dict keyed by column: column names such as "email" are not data
+                "columns": [{"column": item.column, "class": item.class_id, "method": item.method} for item in changed],
+                "sensitivity": outcome.sensitivity,
+            },
+            warehouse_url,
         )
     tag = governance.source_sensitivity(source)
     if outcome.sensitivity and SENSITIVITY_LEVELS.index(outcome.sensitivity) > SENSITIVITY_LEVELS.index(tag):
@@ -182,13 +176,17 @@ def _classify(outcome: IngestOutcome, governance: Governance, warehouse_url: str
             tag,
             load.source,
         )
-        emit(
-            IngestEvent(
-                kind="classification_above_tag",
-                source=load.source,
-                resource=load.resource,
-                run_id=load.run_id,
-                details={"sensitivity": outcome.sensitivity, "dag_tag": tag, "columns": above},
-            ),
-            audit_url=warehouse_url,
+        _emit(
+            load,
+            "classification_above_tag",
+            {"sensitivity": outcome.sensitivity, "dag_tag": tag, "columns": above},
+            warehouse_url,
         )
+
+
+def _emit(load: LoadResult, kind: EventKind, details: dict[str, Any], warehouse_url: str) -> None:
+    """Send an event about ``load`` to the notification hooks and the audit ledger."""
+    from scrollintel.ingest.notifications import IngestEvent, emit
+
+    event = IngestEvent(kind=kind, source=load.source, resource=load.resource, run_id=load.run_id, details=details)
+    emit(event, audit_url=warehouse_url)

@@ -140,10 +140,7 @@ def quarantine_invalid(
         run=sql.Literal(run_id),
         batch=sql.Literal(batch_id),
     )
-    counts = QuarantineCounts()
-    for found_reason, count in conn.execute(statement).fetchall():
-        counts.add(found_reason, count)
-    return counts
+    return _counted(conn, statement)
 
 
 def has_duplicates(
@@ -228,6 +225,11 @@ def quarantine_duplicates(
         reason=reason,
         detail=sql.Literal(DUPLICATE_DETAIL),
     )
+    return _counted(conn, statement)
+
+
+def _counted(conn: psycopg.Connection[Any], statement: sql.Composed) -> QuarantineCounts:
+    """Run a quarantine ``statement`` that returns (reason, rows moved) and add up its counts."""
     counts = QuarantineCounts()
     for found_reason, count in conn.execute(statement).fetchall():
         counts.add(found_reason, count)

@@ -1,6 +1,7 @@
 """The Jinja environment of the governance pages and what every template shares.
 
 :func:`render` draws a template inside ``base.html`` with the nav and the signed-in user's name.
+:func:`render_page` does so for a page of the nav, under the title the nav gives it.
 The helpers below are handed to templates in their context: :func:`code_spans` shows
 `backticked` text as code, :func:`format_time` and :func:`time_ago` show moments in UTC.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from scrollintel.web.pages import PAGES
+from scrollintel.web.pages import PAGES, nav_page
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -56,6 +57,12 @@ def render(
         status_code=status_code,
         headers=headers,
     )
+
+
+def render_page(request: Request, slug: str, template: str, *, user: BaseUser | None, **context: Any) -> Response:
+    """Render the nav page ``slug`` from ``template``: titled as in the nav, and marked current there."""
+    page = nav_page(slug)
+    return render(request, template, user=user, title=page.title, current=page.slug, **context)
 
 
 def code_spans(text: str) -> Markup:

@@ -13,18 +13,9 @@ from scrollintel.checksums import iban_valid, luhn_valid
 from scrollintel.demo.cli import demo_group
 from scrollintel.demo.shop import SHOP_TABLES, generate_shop_tables, libpq_url, seed_shop
 from scrollintel.exceptions import DatabaseError
+from tests.integration.demo.helpers import PRIMARY_KEYS
 
 pytestmark = pytest.mark.integration
-
-PRIMARY_KEYS = {
-    "customers": "customer_id",
-    "products": "product_id",
-    "orders": "order_id",
-    "order_items": "order_item_id",
-    "payments": "payment_id",
-    "subscriptions": "subscription_id",
-    "subscription_events": "event_id",
-}
 
 
 @pytest.fixture(scope="module")

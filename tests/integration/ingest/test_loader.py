@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from scrollintel.ingest.connectors.postgres import PostgresConnector
 from scrollintel.ingest.errors import CountMismatchError, IngestError, ResourceConfigError, SchemaDriftError
 from scrollintel.ingest.loader import load_resource
 from scrollintel.ingest.spec import ResourceSpec
+from tests.integration.demo.helpers import PRIMARY_KEYS
 from tests.integration.ingest.helpers import (
     CsvConnector,
     checksum,
@@ -25,17 +28,6 @@ from tests.integration.ingest.helpers import (
 )
 
 pytestmark = pytest.mark.integration
-
-KEYS = {
-    "customers": "customer_id",
-    "products": "product_id",
-    "orders": "order_id",
-    "order_items": "order_item_id",
-    "payments": "payment_id",
-    "subscriptions": "subscription_id",
-    "subscription_events": "event_id",
-}
-
 
 APPLIED_BY = {"upsert": "upsert", "join-rewrite": "rewrite", "join-apply": "changes"}
 STRATEGIES = {
@@ -54,6 +46,23 @@ def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     for name, value in STRATEGIES[request.param].items():
         monkeypatch.setattr(loader, name, value)
     return str(request.param)
+
+
+@contextmanager
+def _sent_events() -> Iterator[list[events.IngestEvent]]:
+    """The ingestion events sent to notification hooks inside the ``with`` block, in order."""
+    seen: list[events.IngestEvent] = []
+
+    class Hook:
+        def notify(self, event: events.IngestEvent) -> None:
+            seen.append(event)
+
+    hook = Hook()
+    events.register_hook(hook)
+    try:
+        yield seen
+    finally:
+        events.unregister_hook(hook)
 
 
 def _columns(url: str, table: str) -> list[str]:
@@ -91,8 +100,8 @@ def test_every_shop_table_lands_exactly_and_a_replay_changes_nothing(shop_url: s
         assert first.source_rows == first.loaded_rows == first.inserted_rows == count
         assert first.quarantined_rows == 0
         columns = _columns(shop_url, table)
-        assert checksum(warehouse, f"raw.shop__{table}", columns, KEYS[table]) == checksum(
-            shop_url, table, columns, KEYS[table]
+        assert checksum(warehouse, f"raw.shop__{table}", columns, PRIMARY_KEYS[table]) == checksum(
+            shop_url, table, columns, PRIMARY_KEYS[table]
         )
         before = _raw_state(warehouse, f"raw.shop__{table}")
         replay = load_resource(connector, spec, warehouse, run_id="run-2")
@@ -516,19 +525,9 @@ def test_a_csv_batch_is_staged_typed_and_read_again_as_text_only_when_a_value_do
 
 
 def test_quarantine_is_recorded_in_the_audit_ledger_and_sent_to_hooks(warehouse: str) -> None:
-    seen: list[events.IngestEvent] = []
-
-    class Hook:
-        def notify(self, event: events.IngestEvent) -> None:
-            seen.append(event)
-
-    hook = Hook()
-    events.register_hook(hook)
-    try:
+    with _sent_events() as seen:
         rows, _ = _rows_with_one_percent_bad(300)
         load_resource(CsvConnector(COLUMNS, rows), csv_spec("audited"), warehouse, run_id="r1")
-    finally:
-        events.unregister_hook(hook)
     assert [event.kind for event in seen] == ["rows_quarantined"]
     assert seen[0].details["rows"] == 3
     with connect(warehouse) as conn:
@@ -591,19 +590,8 @@ def test_drift_under_freeze_fails_with_the_diff_writes_nothing_and_keeps_the_cur
         "ALTER TABLE customers DROP COLUMN name",
         "UPDATE customers SET loyalty_tier = 'gold', updated_at = '2027-01-01' WHERE customer_id < 10",
     )
-    seen: list[events.IngestEvent] = []
-
-    class Hook:
-        def notify(self, event: events.IngestEvent) -> None:
-            seen.append(event)
-
-    hook = Hook()
-    events.register_hook(hook)
-    try:
-        with pytest.raises(SchemaDriftError) as failure:
-            load_resource(connector, spec, warehouse, run_id="r2")
-    finally:
-        events.unregister_hook(hook)
+    with _sent_events() as seen, pytest.raises(SchemaDriftError) as failure:
+        load_resource(connector, spec, warehouse, run_id="r2")
     message = str(failure.value)
     assert "schema drift in drift.customers against contract version 1" in message
     assert "+ loyalty_tier (text)" in message and "- name (text)" in message

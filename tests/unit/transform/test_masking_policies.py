@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from scrollintel.config import clear_cache, load_governance, validate_governance
+from scrollintel.config import load_governance, validate_governance
+from tests.unit.conftest import REPO_GOVERNANCE
 
 pytestmark = pytest.mark.unit
-
-REPO_GOVERNANCE = Path(__file__).resolve().parents[3] / "governance"
-
-
-@pytest.fixture
-def gov(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the repository's governance folder; messages show paths relative to tmp_path."""
-    target = tmp_path / "governance"
-    shutil.copytree(REPO_GOVERNANCE, target, ignore=shutil.ignore_patterns("adr", "*.md"))
-    monkeypatch.chdir(tmp_path)
-    clear_cache()
-    return target
 
 
 def _set_policy(gov: Path, class_id: str, policy: str) -> None:

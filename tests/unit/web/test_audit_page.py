@@ -17,18 +17,13 @@ from scrollintel.web.deps import warehouse_url, with_connect_timeout
 from scrollintel.web.routes import audit as audit_routes
 from scrollintel.web.routes.audit import FilterError, FilterInput, Pager, count_entries, parse_time, to_entry_filter
 from scrollintel.web.templating import code_spans, format_time, time_ago
+from tests.unit.web.helpers import HTML, REFUSED, UNREACHABLE
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 pytestmark = pytest.mark.unit
 
-#: What the pages and the API say when the warehouse refuses the connection (no host, no port).
-REFUSED = "Could not connect to the database of the postgres_warehouse connection: connection refused."
-
-#: Nothing listens on port 9 (discard) of the loopback: connecting is refused at once.
-UNREACHABLE = "postgresql+psycopg://platform:s3cret-pw@127.0.0.1:9/warehouse"
-HTML = {"Accept": "text/html,application/xhtml+xml"}
 ROUTES = [
     ("GET", "/audit"),
     ("GET", "/audit/entries/3"),

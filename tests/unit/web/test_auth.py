@@ -10,15 +10,13 @@ import pytest
 
 from scrollintel.web import URL_PREFIX
 from scrollintel.web.pages import PAGES
+from tests.unit.web.helpers import REFUSED
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.routing import BaseRoute
 
 pytestmark = pytest.mark.unit
-
-#: What the pages and the API say when the warehouse refuses the connection (no host, no port).
-REFUSED = "Could not connect to the database of the postgres_warehouse connection: connection refused."
 
 PAGE_PATHS = ["/", *(p.path for p in PAGES)]
 API_PATHS = ["/api", *(p.api_path for p in PAGES)]

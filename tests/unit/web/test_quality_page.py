@@ -18,17 +18,13 @@ from scrollintel.quality.query import TrendPoint
 from scrollintel.web import URL_PREFIX
 from scrollintel.web.deps import warehouse_url
 from scrollintel.web.routes.quality import airflow_run_href, trend_chart
+from tests.unit.web.helpers import HTML, REFUSED, UNREACHABLE
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 pytestmark = pytest.mark.unit
 
-#: What the pages and the API say when the warehouse refuses the connection (no host, no port).
-REFUSED = "Could not connect to the database of the postgres_warehouse connection: connection refused."
-
-UNREACHABLE = "postgresql+psycopg://platform:s3cret-pw@127.0.0.1:9/warehouse"
-HTML = {"Accept": "text/html,application/xhtml+xml"}
 ROUTES = [
     "/quality",
     "/api/quality",

@@ -26,13 +26,13 @@ from scrollintel.web.deps import (
     lineage_store_url,
     warehouse_url,
 )
+from tests.unit.web.helpers import UNREACHABLE
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 pytestmark = pytest.mark.unit
 
-UNREACHABLE = "postgresql+psycopg://platform:s3cret-pw@127.0.0.1:9/warehouse"
 ROLES = ("viewer", "user", "op", "admin")
 #: Which roles each permission lets through: the table of ADR 0004 and the README.
 ALLOWED_ROLES: dict[str, set[str]] = {

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
@@ -29,6 +29,7 @@ from scrollintel.ingest.types import map_type
 
 if TYPE_CHECKING:
     import psycopg
+    from psycopg.abc import Buffer
 
     from scrollintel.config.sources import PostgresSource
 
@@ -148,6 +149,27 @@ def _is_row(message: memoryview | bytes, first: bool) -> bool:
     return len(message) - _BINARY_HEADER - extension > len(_BINARY_TRAILER)
 
 
+def _chunked(messages: Iterable[Buffer], chunk_rows: int, *, binary: bool) -> Iterator[Chunk]:
+    """Group COPY messages into chunks of at most ``chunk_rows`` rows or about ``MAX_CHUNK_BYTES``.
+
+    A text COPY sends one message per row; a binary one also carries its header on the first
+    message and its trailer alone in the last, which ``Chunk.rows`` does not count.
+    """
+    buffer = bytearray()
+    rows = 0
+    first = True
+    for message in messages:
+        buffer += message
+        rows += _is_row(message, first) if binary else 1
+        first = False
+        if rows >= chunk_rows or len(buffer) >= MAX_CHUNK_BYTES:
+            yield Chunk(data=bytes(buffer), rows=rows)
+            buffer = bytearray()
+            rows = 0
+    if buffer:
+        yield Chunk(data=bytes(buffer), rows=rows)
+
+
 class PostgresConnector(Connector):
     """Reads the tables of one PostgreSQL source (``type: postgres`` in ``governance/sources``)."""
 
@@ -264,17 +286,7 @@ class PostgresConnector(Connector):
             raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
         statement, params = self.extract_query(resource, schema, state)
         with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params or None) as copy:
-            buffer = bytearray()
-            rows = 0
-            for message in copy:  # one CopyData message per row
-                buffer += message
-                rows += 1
-                if rows >= chunk_rows or len(buffer) >= MAX_CHUNK_BYTES:
-                    yield Chunk(data=bytes(buffer), rows=rows)
-                    buffer = bytearray()
-                    rows = 0
-            if rows:
-                yield Chunk(data=bytes(buffer), rows=rows)
+            yield from _chunked(copy, chunk_rows, binary=False)
 
     # -- binary fast path ------------------------------------------------------------------
 
@@ -297,19 +309,7 @@ class PostgresConnector(Connector):
             raise ValueError(f"{resource}: some columns have no binary form the warehouse shares")
         statement, params = self.extract_query(resource, schema, state, binary=True)
         with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params or None) as copy:
-            buffer = bytearray()
-            rows = 0
-            first = True
-            for message in copy:  # one message per row; the header rides on the first, the trailer alone
-                buffer += message
-                rows += _is_row(message, first)
-                first = False
-                if rows >= chunk_rows or len(buffer) >= MAX_CHUNK_BYTES:
-                    yield Chunk(data=bytes(buffer), rows=rows)
-                    buffer = bytearray()
-                    rows = 0
-            if buffer:
-                yield Chunk(data=bytes(buffer), rows=rows)
+            yield from _chunked(copy, chunk_rows, binary=True)
 
     def test_connection(self) -> tuple[bool, str]:
         """Connect, then check that every declared table is readable."""

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from scrollintel.web.deps import CurrentUser
-from scrollintel.web.pages import nav_page
-from scrollintel.web.templating import render
+from scrollintel.web.templating import render_page
 
 router = APIRouter()
 
@@ -47,8 +46,7 @@ def load_approvals() -> ApprovalsState:
 @router.get("/approvals", name="approvals_page", include_in_schema=False)
 def approvals_page(request: Request, user: CurrentUser) -> Response:
     """Render the approvals page."""
-    this = nav_page("approvals")
-    return render(request, "approvals.html", user=user, title=this.title, current=this.slug, state=load_approvals())
+    return render_page(request, "approvals", "approvals.html", user=user, state=load_approvals())
 
 
 @router.get("/api/approvals", name="approvals_api")

@@ -56,9 +56,8 @@ from scrollintel.audit.query import (
 from scrollintel.audit.storage import LedgerCorrupted
 from scrollintel.exceptions import ScrollIntelError
 from scrollintel.web.deps import DatabaseUrl, PageUser
-from scrollintel.web.pages import nav_page
 from scrollintel.web.problems import PageData, PageProblem, database_errors, problem_route
-from scrollintel.web.templating import code_spans, format_time, render, time_ago
+from scrollintel.web.templating import code_spans, format_time, render, render_page, time_ago
 
 log = logging.getLogger(__name__)
 
@@ -405,7 +404,6 @@ def audit_page(
     """Render the status, the search form and one page of matching entries."""
     from scrollintel.audit.query import distinct_values, search_entries
 
-    this = nav_page("audit")
     audit_status = load_status(url)
     size = _positive(per_page, DEFAULT_PAGE_SIZE)
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
@@ -449,9 +447,7 @@ def audit_page(
                 csv_href=_export_href(request, "audit_export_csv", raw),
                 json_href=_export_href(request, "audit_export_json", raw),
             )
-    return render(
-        request, "audit.html", user=user, title=this.title, current=this.slug, status_code=status_code, **context
-    )
+    return render_page(request, "audit", "audit.html", user=user, status_code=status_code, **context)
 
 
 @router.get("/audit/entries/{seq}", name="audit_entry_page", include_in_schema=False)

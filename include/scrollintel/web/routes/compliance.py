@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from scrollintel.web.deps import CurrentUser
-from scrollintel.web.pages import nav_page
-from scrollintel.web.templating import render
+from scrollintel.web.templating import render_page
 
 router = APIRouter()
 
@@ -41,8 +40,7 @@ def load_compliance() -> ComplianceState:
 @router.get("/compliance", name="compliance_page", include_in_schema=False)
 def compliance_page(request: Request, user: CurrentUser) -> Response:
     """Render the compliance page."""
-    this = nav_page("compliance")
-    return render(request, "compliance.html", user=user, title=this.title, current=this.slug, state=load_compliance())
+    return render_page(request, "compliance", "compliance.html", user=user, state=load_compliance())
 
 
 @router.get("/api/compliance", name="compliance_api")

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from scrollintel.web.deps import CurrentUser
-from scrollintel.web.pages import nav_page
-from scrollintel.web.templating import render
+from scrollintel.web.templating import render_page
 
 router = APIRouter()
 
@@ -55,8 +54,7 @@ def load_cost() -> CostState:
 @router.get("/cost", name="cost_page", include_in_schema=False)
 def cost_page(request: Request, user: CurrentUser) -> Response:
     """Render the cost & ROI page."""
-    this = nav_page("cost")
-    return render(request, "cost.html", user=user, title=this.title, current=this.slug, state=load_cost())
+    return render_page(request, "cost", "cost.html", user=user, state=load_cost())
 
 
 @router.get("/api/cost", name="cost_api")

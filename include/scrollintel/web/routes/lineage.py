@@ -24,7 +24,7 @@ database.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -32,9 +32,8 @@ from pydantic import BaseModel
 
 from scrollintel.warehouse import GOVERNANCE_SCHEMA as SCHEMA
 from scrollintel.web.deps import CurrentUser, StoreUrl
-from scrollintel.web.pages import nav_page
 from scrollintel.web.problems import PageData, PageProblem, problem_of
-from scrollintel.web.templating import render
+from scrollintel.web.templating import render_page
 
 router = APIRouter()
 
@@ -154,17 +153,18 @@ def lineage_page(
     q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
 ) -> Response:
     """Render the explorer; the empty state when the store has no event; a 503 panel when it cannot be read."""
-    this = nav_page("lineage")
-    context: dict[str, Any] = {"user": user, "title": this.title, "current": this.slug}
     try:
         summary = load_summary(url)
     except PageProblem as problem:
-        return render(request, "lineage.html", **context, problem=problem, status_code=problem.status_code)
+        return render_page(
+            request, "lineage", "lineage.html", user=user, problem=problem, status_code=problem.status_code
+        )
     urls = explorer_urls(request)
-    return render(
+    return render_page(
         request,
+        "lineage",
         "lineage.html",
-        **context,
+        user=user,
         summary=summary,
         urls=urls,
         node_id=node_id,

@@ -35,9 +35,8 @@ from pydantic import BaseModel, Field
 from scrollintel.quality.docs import DOCS_ROUTE
 from scrollintel.quality.query import DEFAULT_DAYS, DatasetStatus, TrendPoint
 from scrollintel.web.deps import DatabaseUrl, PageUser
-from scrollintel.web.pages import nav_page
 from scrollintel.web.problems import PageData, problem_route
-from scrollintel.web.templating import format_time, render, time_ago
+from scrollintel.web.templating import format_time, render, render_page, time_ago
 
 log = logging.getLogger(__name__)
 
@@ -226,14 +225,12 @@ def _nice_ceiling(value: int) -> int:
 @router.get("/quality", name="quality_page", include_in_schema=False)
 def quality_page(request: Request, user: PageUser, url: DatabaseUrl, days: Days = DEFAULT_DAYS) -> Response:
     """Render the latest status per dataset, the failure trend and what failed."""
-    this = nav_page("quality")
     overview = load_overview(request, url, days)
-    return render(
+    return render_page(
         request,
+        "quality",
         "quality.html",
         user=user,
-        title=this.title,
-        current=this.slug,
         overview=overview,
         chart=trend_chart(overview.trend),
         failing=[row for row in overview.datasets if row.state == "failed"],
