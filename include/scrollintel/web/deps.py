@@ -66,6 +66,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scrollintel.exceptions import DatabaseError
+from scrollintel.warehouse import WAREHOUSE_CONN_ID
 from scrollintel.web.problems import PageProblem
 
 if TYPE_CHECKING:
@@ -121,8 +122,6 @@ def route_dependencies() -> list[params.Depends]:
 
 #: Methods that change nothing; every other method needs a line in :data:`ROUTE_PERMISSIONS`.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: The Airflow connection of the warehouse, which holds the audit ledger and the lineage store.
-WAREHOUSE_CONN_ID = "postgres_warehouse"
 
 
 @dataclass(frozen=True)
@@ -182,6 +181,9 @@ ROUTE_PERMISSIONS: Mapping[tuple[str, str], Permission] = MappingProxyType(
         ("POST", "/api/audit/verify"): AUDIT_VERIFY,
         ("POST", "/api/v1/lineage"): LINEAGE_WRITE,
         ("POST", "/api/v1/lineage/batch"): LINEAGE_WRITE,
+        # Marquez's deprecated resource writes: a lineage writer is told (405) to post OpenLineage instead.
+        ("POST", "/api/v1/{path:path}"): LINEAGE_WRITE,
+        ("PUT", "/api/v1/{path:path}"): LINEAGE_WRITE,
     }
 )
 """``(method, path inside the app) -> Permission`` for every state-changing route, and only those.

@@ -58,6 +58,9 @@ CALLS = {
     ("POST", "/api/audit/verify"): Call(None, 503),
     ("POST", "/api/v1/lineage"): Call({}, 400),
     ("POST", "/api/v1/lineage/batch"): Call({}, 400),
+    # Marquez's deprecated resource writes: refused with 405 once the writer is known.
+    ("POST", "/api/v1/{path:path}"): Call({}, 405),
+    ("PUT", "/api/v1/{path:path}"): Call({}, 405),
 }
 
 
