@@ -5,7 +5,7 @@ Marquez-compatible (a FastAPI sub-app mounted at ``/api/v1``, as in Marquez)::
     POST /api/v1/lineage                  one OpenLineage event: 201 stored, 200 already stored, 400 invalid
                                           (a route of the governance app itself: :func:`post_lineage`)
     POST /api/v1/lineage/batch            a JSON array, or NDJSON (Content-Type application/x-ndjson):
-                                          200 with one result per event; each event all or nothing
+                                          200 with one result per event; one bad event fails alone
     GET  /api/v1/lineage                  ?nodeId=&depth=[&direction=upstream|downstream|both]
     GET  /api/v1/column-lineage           ?nodeId=&depth=&withDownstream=
     GET  /api/v1/namespaces[/{namespace}]
@@ -55,7 +55,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scrollintel.exceptions import DatabaseError
-from scrollintel.lineage.errors import InvalidEvent, InvalidNodeId, NodeNotFound, PayloadTooLarge
+from scrollintel.lineage.errors import InvalidEvent, InvalidNodeId, NodeNotFound, PayloadTooLarge, StoreFailure
 from scrollintel.web.auth import route_dependencies
 
 if TYPE_CHECKING:
@@ -234,25 +234,32 @@ def _invalid(err: InvalidEvent) -> JSONResponse:
 
 @dataclass(frozen=True)
 class EventResult:
-    """One event of a batch: where it was, and what became of it."""
+    """One event of a batch: where it was, and what became of it.
+
+    ``derived`` is false (and ``warning`` says why) for an event stored raw, without its lineage.
+    """
 
     index: int
     status: Literal["created", "duplicate", "rejected", "failed"]
     field: str | None = None
     error: str | None = None
     line: int | None = None
+    derived: bool = True
+    warning: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "status": self.status}
         for key in ("line", "field", "error"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
+        if not self.derived:
+            data.update(derived=False, warning=self.warning)
         return data
 
 
 def _split_batch(body: bytes, media_type: str) -> list[tuple[int | None, Any]]:
     """(line number for NDJSON, decoded value or the InvalidEvent of that line) per event of a batch."""
-    from scrollintel.lineage.events import max_batch_events, parse_body, split_ndjson
+    from scrollintel.lineage.events import check_depth, max_batch_events, parse_body, split_ndjson
 
     if media_type in NDJSON_TYPES:
         items: list[tuple[int | None, Any]] = []
@@ -262,13 +269,22 @@ def _split_batch(body: bytes, media_type: str) -> list[tuple[int | None, Any]]:
             except InvalidEvent as err:
                 items.append((number, err))
     else:
-        value = parse_body(body)
+        value = parse_body(body, max_depth=None)  # each event's depth is checked below, on its own
         if not isinstance(value, list):
             raise InvalidEvent("$", "a batch is a JSON array of events (or NDJSON, one event per line)")
-        items = [(None, item) for item in value]
+        items = [(None, _checked_depth(item, check_depth)) for item in value]
     if len(items) > max_batch_events():
         raise PayloadTooLarge(f"{len(items):,} events in one batch; the limit is {max_batch_events():,}")
     return items
+
+
+def _checked_depth(item: Any, check: Callable[[Any], None]) -> Any:
+    """``item``, or the InvalidEvent saying it is nested too deeply (it is then rejected alone)."""
+    try:
+        check(item)
+    except InvalidEvent as err:
+        return err
+    return item
 
 
 def _validate_batch(items: list[tuple[int | None, Any]]) -> tuple[list[EventResult | None], list[Any]]:
@@ -440,10 +456,14 @@ async def _store_one(combiner: WriteCombiner, body: bytes, writer: str) -> Respo
         stored = await asyncio.wrap_future(combiner.submit(event, writer))
     except psycopg.Error as err:
         raise _unavailable(err) from err
+    except StoreFailure as err:  # answered, not raised: a raised error would close the keep-alive connection
+        return JSONResponse({"detail": str(err), "status": "failed"}, status_code=500)
     if stored.status == "failed":
         return JSONResponse({"detail": stored.error, "status": "failed"}, status_code=status.HTTP_400_BAD_REQUEST)
     code = status.HTTP_201_CREATED if stored.status == "created" else status.HTTP_200_OK
-    answer = {"status": stored.status, "runId": str(event.run_id) if event.run_id else None}
+    answer: dict[str, Any] = {"status": stored.status, "runId": str(event.run_id) if event.run_id else None}
+    if not stored.derived:
+        answer.update(derived=False, warning=stored.warning)
     return Response(orjson.dumps(answer), code, media_type="application/json")
 
 
@@ -462,15 +482,19 @@ async def post_lineage_batch(request: Request, url: StoreUrl, writer: Writer) ->
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(err)) from err
     stored = await run_in_threadpool(_store_batch, url, valid, writer)
     outcomes = iter(stored)
-    final = [result or EventResult(index, *_outcome(next(outcomes))) for index, result in enumerate(results)]
+    final = [result or EventResult(index, **_outcome(next(outcomes))) for index, result in enumerate(results)]
     counts = {
         name: sum(1 for item in final if item.status == name) for name in ("created", "duplicate", "rejected", "failed")
     }
-    return JSONResponse({"received": len(final), **counts, "results": [item.as_dict() for item in final]})
+    not_derived = sum(1 for item in final if not item.derived)
+    return JSONResponse(
+        {"received": len(final), **counts, "notDerived": not_derived, "results": [item.as_dict() for item in final]}
+    )
 
 
-def _outcome(stored: Any) -> tuple[Literal["created", "duplicate", "failed"], None, str | None]:
-    return stored.status, None, stored.error
+def _outcome(stored: Any) -> dict[str, Any]:
+    """The :class:`EventResult` fields of a :class:`~scrollintel.lineage.store.Stored`."""
+    return {"status": stored.status, "error": stored.error, "derived": stored.derived, "warning": stored.warning}
 
 
 def _store_batch(url: str, events: list[Any], writer: str) -> list[Any]:
