@@ -1,0 +1,52 @@
+"""JSON nested past the limit is an InvalidEvent naming the limit, for single events, NDJSON lines and batches."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scrollintel.lineage.errors import InvalidEvent
+from scrollintel.lineage.events import MAX_JSON_DEPTH, check_depth, parse_body
+
+pytestmark = pytest.mark.unit
+
+
+def nested(levels: int) -> bytes:
+    """An object ``levels`` deep (the outer object is level 1)."""
+    return b'{"a":' * (levels - 1) + b"{}" + b"}" * (levels - 1)
+
+
+@pytest.mark.parametrize("levels", [MAX_JSON_DEPTH + 1, 500, 1_000, 100_000])
+def test_a_body_nested_past_the_limit_is_refused_naming_the_limit(levels: int) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_body(nested(levels))
+
+    assert f"the limit is {MAX_JSON_DEPTH} levels" in str(caught.value) or f"more than {MAX_JSON_DEPTH} levels" in str(
+        caught.value
+    )
+
+
+def test_the_path_named_is_where_the_limit_is_passed_cut_short() -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_body(b'{"run": {"facets": {"deep": ' + nested(MAX_JSON_DEPTH) + b"}}}")
+
+    assert caught.value.field == "run.facets.deep.a..."
+    assert str(caught.value).endswith(
+        f"JSON is nested more than {MAX_JSON_DEPTH} levels deep (the limit on objects and arrays in an event)"
+    )
+
+
+def test_a_body_at_the_limit_and_wide_bodies_are_read() -> None:
+    assert parse_body(nested(MAX_JSON_DEPTH)) is not None
+    wide = json.dumps({"fields": [{"name": str(i), "tags": [{"k": i}]} for i in range(500)]}).encode()
+    assert len(parse_body(wide)["fields"]) == 500
+
+
+def test_a_batch_array_is_read_whole_and_each_event_checked_alone() -> None:
+    deep = json.loads(nested(MAX_JSON_DEPTH + 1))
+    batch = parse_body(json.dumps([{"ok": [1]}, deep]).encode(), max_depth=None)
+
+    check_depth(batch[0])
+    with pytest.raises(InvalidEvent, match="nested more than"):
+        check_depth(batch[1])
