@@ -50,3 +50,32 @@ def test_a_batch_array_is_read_whole_and_each_event_checked_alone() -> None:
     check_depth(batch[0])
     with pytest.raises(InvalidEvent, match="nested more than"):
         check_depth(batch[1])
+
+
+def test_the_quick_look_at_brackets_agrees_with_the_parsed_depth() -> None:
+    from scrollintel.lineage.events import brackets_within
+
+    assert brackets_within(nested(MAX_JSON_DEPTH), MAX_JSON_DEPTH)
+    assert not brackets_within(nested(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)
+    assert brackets_within(b'{"a": [1, {"b": []}], "c": {}}', 4)
+    assert not brackets_within(b'{"a": [1, {"b": []}], "c": {}}', 3)  # one level per pass, whatever the brackets
+    assert not brackets_within(b"[" + nested(MAX_JSON_DEPTH) + b"]", MAX_JSON_DEPTH)
+    assert not brackets_within(b'{"a": "]"}', 3)  # a bracket in a string: the parsed value is measured instead
+    assert parse_body(b'{"a": "' + b"[" * 500 + b'"}') == {"a": "[" * 500}
+
+
+def test_an_event_too_deep_to_encode_is_refused_naming_the_limit() -> None:
+    from scrollintel.lineage.events import validate_event
+
+    value: dict[str, object] = {}
+    for _ in range(5_000):  # deeper than the encoders go: built in Python, not parsed
+        value = {"a": value}
+
+    with pytest.raises(InvalidEvent, match=f"nested too deeply to store; the limit is {MAX_JSON_DEPTH} levels"):
+        validate_event(
+            {
+                "eventTime": "2026-01-01T00:00:00Z",
+                "producer": "p",
+                "job": {"namespace": "n", "name": "j", "facets": {"x": value}},
+            }
+        )

@@ -259,7 +259,14 @@ class EventResult:
 
 def _split_batch(body: bytes, media_type: str) -> list[tuple[int | None, Any]]:
     """(line number for NDJSON, decoded value or the InvalidEvent of that line) per event of a batch."""
-    from scrollintel.lineage.events import check_depth, max_batch_events, parse_body, split_ndjson
+    from scrollintel.lineage.events import (
+        MAX_JSON_DEPTH,
+        brackets_within,
+        check_depth,
+        max_batch_events,
+        parse_body,
+        split_ndjson,
+    )
 
     if media_type in NDJSON_TYPES:
         items: list[tuple[int | None, Any]] = []
@@ -272,7 +279,10 @@ def _split_batch(body: bytes, media_type: str) -> list[tuple[int | None, Any]]:
         value = parse_body(body, max_depth=None)  # each event's depth is checked below, on its own
         if not isinstance(value, list):
             raise InvalidEvent("$", "a batch is a JSON array of events (or NDJSON, one event per line)")
-        items = [(None, _checked_depth(item, check_depth)) for item in value]
+        if brackets_within(body, MAX_JSON_DEPTH + 1):  # the array is a level: no event in it can be deeper
+            items = [(None, item) for item in value]
+        else:
+            items = [(None, _checked_depth(item, check_depth)) for item in value]
     if len(items) > max_batch_events():
         raise PayloadTooLarge(f"{len(items):,} events in one batch; the limit is {max_batch_events():,}")
     return items
