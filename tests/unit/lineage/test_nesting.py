@@ -60,7 +60,9 @@ def test_the_quick_look_at_brackets_agrees_with_the_parsed_depth() -> None:
     assert brackets_within(b'{"a": [1, {"b": []}], "c": {}}', 4)
     assert not brackets_within(b'{"a": [1, {"b": []}], "c": {}}', 3)  # one level per pass, whatever the brackets
     assert not brackets_within(b"[" + nested(MAX_JSON_DEPTH) + b"]", MAX_JSON_DEPTH)
-    assert not brackets_within(b'{"a": "]"}', 3)  # a bracket in a string: the parsed value is measured instead
+    unpaired = b'{"a": "]", "b": {}, "c": {}, "d": {}}'  # a bracket in a string: the parsed value is measured
+    assert not brackets_within(unpaired, 3)
+    assert parse_body(unpaired, max_depth=3)["a"] == "]"
     assert parse_body(b'{"a": "' + b"[" * 500 + b'"}') == {"a": "[" * 500}
 
 
