@@ -15,7 +15,10 @@ while the next request is still being validated), and a transaction costs the se
 database several times what one more event in it does.
 
 The answer a request gets is the same as with its own transaction: it is sent after the commit,
-and an event the database refuses fails alone (the store retries the others one by one).
+and an event the database refuses fails alone (the store retries the others one by one). Should
+the store fail on a group for any other reason than the database being unusable, the writer
+retries each event of the group alone, so only the event that causes it fails
+(:class:`~scrollintel.lineage.errors.StoreFailure`); the happy path stays one write per group.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from scrollintel.lineage.errors import StoreFailure
 from scrollintel.lineage.openlineage_events import ValidEvent
 from scrollintel.lineage.store import LineageStore, Stored
 
@@ -103,13 +107,34 @@ class WriteCombiner:
     def _write(self, batch: list[_Pending]) -> None:
         try:
             results = self.store.ingest([item.event for item in batch], [item.writer for item in batch])
-        except Exception as err:  # handed to every waiting request, which re-raises it: never lost
-            log.warning("lineage: a group of %d events could not be written: %s", len(batch), type(err).__name__)
-            for item in batch:
-                item.future.set_exception(err)
+        except Exception as err:  # handed to the waiting requests, which answer it: never lost, never kills the thread
+            if _is_database_error(err):  # the database cannot be used: every request of the group answers 503
+                log.warning("lineage: a group of %d events could not be written: %s", len(batch), type(err).__name__)
+                for item in batch:
+                    item.future.set_exception(err)
+            elif len(batch) > 1:  # one event's doing, most likely: find it, write the others
+                log.warning(
+                    "lineage: a group of %d events failed (%s); writing each alone", len(batch), type(err).__name__
+                )
+                for item in batch:
+                    self._write([item])
+            else:
+                # The type only: an exception's text may quote the event (the traceback at debug level).
+                log.error("lineage: the store failed on event %s: %s", batch[0].event.digest[:12], type(err).__name__)
+                log.debug("lineage: the store's failure", exc_info=err)
+                failure = StoreFailure(
+                    f"the lineage store failed on this event ({type(err).__name__}); it is not stored"
+                )
+                batch[0].future.set_exception(failure)
             return
         for item, result in zip(batch, results, strict=True):
             item.future.set_result(result)
+
+
+def _is_database_error(err: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(err, psycopg.Error)
 
 
 _combiners: dict[str, WriteCombiner] = {}

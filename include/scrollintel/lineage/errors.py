@@ -1,7 +1,7 @@
 """Errors of the lineage store (all under :class:`scrollintel.exceptions.ScrollIntelError`).
 
 The HTTP layer turns each into a status code: :class:`InvalidEvent` 400, :class:`PayloadTooLarge`
-413, :class:`InvalidNodeId` 400, :class:`NodeNotFound` 404.
+413, :class:`InvalidNodeId` 400, :class:`NodeNotFound` 404, :class:`StoreFailure` 500.
 """
 
 from __future__ import annotations
@@ -36,3 +36,10 @@ class InvalidNodeId(LineageError):
 
 class NodeNotFound(LineageError):
     """No dataset, job or field with that node id is in the store."""
+
+
+class StoreFailure(LineageError):
+    """The store failed on one event for a reason of its own (not the event's, not the database's).
+
+    Raised for that event alone: the other events written with it are retried without it.
+    """

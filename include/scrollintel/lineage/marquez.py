@@ -16,12 +16,14 @@ ScrollIntel additions, ignored by Marquez clients, in a ``scrollintel`` object:
        "pii": bool,                      # a field holds personal data (not only anonymised)
        "sensitivity": str | None,        # the highest among the fields that hold it
        "quality": {"status", "checkedAt", "source"} | None,
-       "lastRun": {"state", "at", "runId", "job"} | None}   # the last run that wrote it
+       "lastRun": {"state", "at", "runId", "job"} | None,  # the last run that wrote it
+       "sqlUnparsed": int}               # runs that wrote it whose sql facet could not be parsed
 
   ``classified``: stored for the field (``masking`` is its policy); ``inherited``: column lineage
   brings it from ``from``; ``anonymised``: it arrives masked (``method``: hash, redact, generalise
   or "masking transformation"); ``origin``: the field is upstream of ``of``, a classified field.
-- every job: ``{"owners", "lastRun": {"state", "at", "runId"}}``;
+- every job: ``{"owners", "lastRun": {"state", "at", "runId"}, "sqlUnparsed": int}`` (its runs whose
+  sql facet could not be parsed: no column edges from SQL, see :data:`scrollintel.lineage.store.SQL_FACET`);
 - graph nodes also: ``"depth"`` (jobs from the start node) and ``"direction"`` (start, upstream,
   downstream or both); column graph nodes: ``{"depth", "classification": [...]}``.
 
@@ -237,6 +239,7 @@ class Enricher:
             if (parts := warehouse_parts(row["namespace"], row["name"])) is not None
         }
         quality = quality_statuses(self.conn, quality_names.values())
+        unparsed = sql_unparsed_runs(self.conn, [row["id"] for row in rows], "dataset")
         result = {}
         for row in rows:
             owners = self.directory.for_dataset(
@@ -251,6 +254,7 @@ class Enricher:
                 "sensitivity": _max_sensitivity(by_field),
                 "quality": status.as_dict() if status else None,
                 "lastRun": _last_run(row),
+                "sqlUnparsed": unparsed.get(row["id"], 0),
             }
         return result
 
@@ -258,6 +262,7 @@ class Enricher:
         self, rows: Sequence[Mapping[str, Any]], runs: Mapping[uuid.UUID, list[dict[str, Any]]]
     ) -> dict[uuid.UUID, dict[str, Any]]:
         """The ``scrollintel`` object of each job row."""
+        unparsed = sql_unparsed_runs(self.conn, [row["id"] for row in rows], "job")
         result = {}
         for row in rows:
             recent = runs.get(row["id"])
@@ -271,6 +276,7 @@ class Enricher:
                     "at": iso(latest["ended_at"] or latest["updated_at"]),
                     "runId": str(latest["run_uuid"]),
                 },
+                "sqlUnparsed": unparsed.get(row["id"], 0),
             }
         return result
 
@@ -361,6 +367,29 @@ def _max_sensitivity(by_field: Mapping[str, list[dict[str, Any]]]) -> str | None
         for entry in entries
         if entry["status"] != "anonymised"
     )
+
+
+def sql_unparsed_runs(conn: Any, ids: Sequence[uuid.UUID], kind: str) -> dict[uuid.UUID, int]:
+    """Per dataset (runs that wrote it) or job (its runs): how many runs' sql facet could not be parsed.
+
+    Such runs carry the store's :data:`~scrollintel.lineage.store.SQL_FACET` run facet.
+    """
+    from scrollintel.lineage.store import SQL_FACET
+
+    if not ids:
+        return {}
+    if kind == "dataset":
+        query = (
+            f"SELECT rd.dataset_id, count(*) FROM {GOVERNANCE_SCHEMA}.lineage_run_dataset rd "
+            f"JOIN {GOVERNANCE_SCHEMA}.lineage_run r ON r.run_uuid = rd.run_uuid "
+            "WHERE rd.dataset_id = ANY(%s) AND rd.direction = 'output' AND r.facets ? %s GROUP BY rd.dataset_id"
+        )
+    else:
+        query = (
+            f"SELECT job_id, count(*) FROM {GOVERNANCE_SCHEMA}.lineage_run "
+            "WHERE job_id = ANY(%s) AND facets ? %s GROUP BY job_id"
+        )
+    return {row[0]: int(row[1]) for row in conn.execute(query, (list(ids), SQL_FACET))}
 
 
 def _last_run(row: Mapping[str, Any]) -> dict[str, Any] | None:

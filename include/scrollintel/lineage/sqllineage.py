@@ -20,6 +20,18 @@ anything else                              DIRECT/TRANSF.    unknown     ``upper
 
 ``masking`` feeds the PII rule of :mod:`scrollintel.lineage.pii`: ``false`` (a plain copy) is never
 treated as anonymising, ``true`` always is, unknown is decided by the masking policy.
+
+**Dialects.** The facet's ``dialect`` is whatever the producer writes (dbt: its adapter, ``spark``,
+``bigquery``, ``sqlserver``; others ``BigQuery``, ``hive``, ``ansi``). :func:`sqlglot_dialect` maps it,
+case-insensitively, to sqlglot's names; a name sqlglot does not know reads as sqlglot's default
+dialect. A facet without a dialect is read in the dialect of the output's namespace scheme
+(``hive://``, ``spark://``, ``bigquery``...), else as PostgreSQL (the warehouse's). When the named
+dialect cannot read the SQL, the default dialect tries once more.
+
+**SQL that cannot be parsed** never fails the event: :func:`sql_column_lineage` says so
+(``parsed`` false, with the reason) and gives no edges; the store then keeps the event and its
+dataset/job lineage without column edges from SQL, and counts the run (see
+:data:`scrollintel.lineage.store.SQL_FACET`).
 """
 
 from __future__ import annotations
@@ -38,6 +50,56 @@ HASH_EXPRESSIONS = frozenset({"SHA", "SHA2", "SHA1DIGEST", "SHA2DIGEST", "MD5", 
 HASH_FUNCTIONS = frozenset({"digest", "hmac", "crypt", "sha224", "sha256", "sha384", "sha512", "md5", "sha1"})
 
 
+#: ``dialect`` of the sql facet (lower-cased) -> sqlglot dialect, where the names differ.
+DIALECT_ALIASES = {
+    "postgresql": "postgres",
+    "pg": "postgres",
+    "sqlserver": "tsql",
+    "mssql": "tsql",
+    "azuresql": "tsql",
+    "synapse": "tsql",
+    "sparksql": "spark",
+    "spark_sql": "spark",
+    "spark3": "spark",
+    "glue": "spark",  # dbt-glue runs Spark SQL
+    "hiveql": "hive",
+    "mariadb": "mysql",
+    "awsathena": "athena",
+    "googlesql": "bigquery",
+    "bq": "bigquery",
+    "presto": "presto",
+    "timescaledb": "postgres",
+}
+#: Names that mean "no particular dialect": sqlglot's default one reads them.
+DEFAULT_DIALECT_NAMES = frozenset({"", "ansi", "generic", "sql", "standard", "default"})
+#: Dataset namespace scheme -> dialect, for sql facets that name none (Hive and Spark send none).
+NAMESPACE_DIALECTS = {
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "redshift": "redshift",
+    "mysql": "mysql",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "hive": "hive",
+    "spark": "spark",
+    "databricks": "databricks",
+    "trino": "trino",
+    "presto": "presto",
+    "awsathena": "athena",
+    "mssql": "tsql",
+    "sqlserver": "tsql",
+    "oracle": "oracle",
+    "sqlite": "sqlite",
+    "duckdb": "duckdb",
+    "clickhouse": "clickhouse",
+    "teradata": "teradata",
+}
+#: The dialect of SQL without one (and of namespaces that say nothing): the warehouse's.
+WAREHOUSE_DIALECT = "postgres"
+#: openlineage-sql's names, where they differ from sqlglot's (it reads an unknown name as generic SQL).
+OPENLINEAGE_SQL_NAMES = {"tsql": "mssql", "spark": "hive", "databricks": "hive", "athena": "trino"}
+
+
 @dataclass(frozen=True)
 class ColumnEdge:
     """One output column computed from one input column, and how."""
@@ -50,27 +112,72 @@ class ColumnEdge:
     masking: bool | None = None
 
 
+@dataclass(frozen=True)
+class SqlLineage:
+    """What the ``sql`` facet gave: column edges, or why there are none.
+
+    ``parsed`` is false when the SQL could not be read (``problem`` says how, without the SQL,
+    which may hold literal values); ``dialect`` is the sqlglot dialect it was read in
+    (``None``: sqlglot's default).
+    """
+
+    edges: list[ColumnEdge]
+    parsed: bool
+    dialect: str | None
+    problem: str | None = None
+
+
+def sqlglot_dialect(name: str | None) -> str | None:
+    """sqlglot's name for the sql facet's ``dialect`` (any case); ``None`` (the default dialect) when unknown."""
+    from sqlglot.dialects.dialect import Dialect
+
+    key = (name or "").strip().lower().replace(" ", "").replace("-", "")
+    if key in DEFAULT_DIALECT_NAMES:
+        return None
+    key = DIALECT_ALIASES.get(key, key)
+    return key if key in Dialect.classes else None
+
+
+def facet_dialect(name: str | None, outputs: Sequence[DatasetPart] = ()) -> str | None:
+    """The sqlglot dialect to read a facet in: its own ``dialect``, else the outputs' namespace scheme's."""
+    if name is not None and name.strip():
+        return sqlglot_dialect(name)
+    for part in outputs:
+        scheme = part.namespace.split("://", 1)[0].lower() if part.namespace else ""
+        if scheme in NAMESPACE_DIALECTS:
+            return NAMESPACE_DIALECTS[scheme]
+    return WAREHOUSE_DIALECT
+
+
 def column_edges_from_sql(
     query: str, inputs: Sequence[DatasetPart], outputs: Sequence[DatasetPart], dialect: str | None = None
 ) -> list[ColumnEdge]:
     """Column edges of ``query`` between the event's datasets (empty when it cannot be parsed)."""
-    import openlineage_sql
+    return sql_column_lineage(query, inputs, outputs, dialect).edges
 
-    try:
-        meta = openlineage_sql.parse([query], dialect=_dialect(dialect))
-    except RuntimeError as err:  # what openlineage-sql raises for SQL it cannot parse
-        log.warning("lineage: could not parse the sql facet for column lineage: %s", type(err).__name__)
-        return []
+
+def sql_column_lineage(
+    query: str, inputs: Sequence[DatasetPart], outputs: Sequence[DatasetPart], dialect: str | None = None
+) -> SqlLineage:
+    """Column lineage of ``query`` between the event's datasets, read in ``dialect`` (the facet's, any name).
+
+    Never raises for SQL it cannot read: the result says ``parsed`` false and why.
+    """
+    read_as = facet_dialect(dialect, outputs)
+    meta, problem = _parse_tables(query, read_as)
+    if meta is None and read_as is not None:
+        meta, _ = _parse_tables(query, None)  # sqlglot's default dialect: the fallback for any name
     if meta is None:
-        return []
+        log.info("lineage: the sql facet (dialect %r) could not be parsed: %s", dialect, problem)
+        return SqlLineage([], False, read_as, problem)
     out_tables = list(meta.out_tables)
     if out_tables:
         target = _match(out_tables[0], outputs) if len(out_tables) == 1 else None
     else:
         target = outputs[0] if len(outputs) == 1 else None
     if target is None:
-        return []
-    how = _projections(query, dialect)
+        return SqlLineage([], True, read_as)
+    how = _projections(query, read_as)
     edges: list[ColumnEdge] = []
     for item in meta.column_lineage:
         column = item.descendant.name
@@ -91,12 +198,26 @@ def column_edges_from_sql(
                     masking=masking,
                 )
             )
-    return edges
+    return SqlLineage(edges, True, read_as)
 
 
-def _dialect(dialect: str | None) -> str:
-    known = {"postgresql": "postgres", "postgres": "postgres", "mysql": "mysql", "snowflake": "snowflake"}
-    return known.get((dialect or "postgres").lower(), "generic")
+def _parse_tables(query: str, dialect: str | None) -> tuple[Any, str | None]:
+    """openlineage-sql's tables and column lineage of ``query``, or ``None`` and why it could not read it.
+
+    SQL some of whose statements fail still counts as read when the others give column lineage.
+    """
+    import openlineage_sql
+
+    name = OPENLINEAGE_SQL_NAMES.get(dialect, dialect) if dialect else "generic"
+    try:
+        meta = openlineage_sql.parse([query], dialect=name)
+    except RuntimeError as err:  # what openlineage-sql raises for SQL it cannot parse
+        return None, f"openlineage-sql could not read it as {name} SQL ({type(err).__name__})"
+    if meta is None:
+        return None, f"openlineage-sql found no statement in it (read as {name} SQL)"
+    if meta.errors and not meta.column_lineage:
+        return None, f"openlineage-sql could not read it as {name} SQL ({len(meta.errors)} statement(s) failed)"
+    return meta, None
 
 
 def _match(table: Any, datasets: Sequence[DatasetPart]) -> DatasetPart | None:
@@ -109,13 +230,21 @@ def _match(table: Any, datasets: Sequence[DatasetPart]) -> DatasetPart | None:
 
 
 def _projections(query: str, dialect: str | None) -> dict[str, tuple[str, str | None, bool | None]]:
-    """Output column -> (type, subtype, masking) from the outermost SELECT list (empty if unparsable)."""
+    """Output column -> (type, subtype, masking) from the outermost SELECT list (empty if unparsable).
+
+    ``dialect`` is a sqlglot dialect name or ``None`` (sqlglot's default, also the fallback).
+    """
     import sqlglot
     from sqlglot import exp
 
-    try:
-        tree = sqlglot.parse_one(query, read=_dialect(dialect) if dialect != "generic" else None)
-    except sqlglot.errors.ParseError:
+    tree = None
+    for read in dict.fromkeys((dialect, None)):
+        try:
+            tree = sqlglot.parse_one(query, read=read)
+            break
+        except (sqlglot.errors.SqlglotError, RecursionError):  # RecursionError: SQL nested past the stack
+            continue
+    if tree is None:
         return {}
     select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
     if select is None:

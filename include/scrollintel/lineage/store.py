@@ -26,8 +26,17 @@ job and datasets, not every edge and column it touches.
 ``synchronous_commit`` for these transactions: ``off`` trades the last few hundred milliseconds of
 acknowledged events on a database crash for commit latency.
 
-**All or nothing per event.** A batch is written in one transaction; if the database refuses it,
-each event is retried in its own transaction, so one bad event fails alone and none of it is kept.
+**One bad event fails alone.** A batch is written in one statement. An event whose lineage cannot
+be derived (a derivation error on input that passed validation) goes into that statement as its
+raw event alone. If the database refuses the statement, each event is retried in its own; an event
+refused alone is retried as its raw event alone. Either way the raw event is kept and its result
+says ``derived`` false with the reason (``warning``), so nothing another producer sent is lost and
+nothing is silently dropped; the happy path stays one statement. Only an event whose raw row the
+database refuses is ``failed`` (not stored).
+
+**SQL that cannot be parsed** (:mod:`scrollintel.lineage.sqllineage`) is not an error: the event and
+its dataset/job lineage are stored without column edges from SQL, and the run carries the
+:data:`SQL_FACET` run facet, so the explorer can count such runs per dataset and job.
 """
 
 from __future__ import annotations
@@ -53,6 +62,8 @@ from scrollintel.warehouse import GOVERNANCE_SCHEMA
 if TYPE_CHECKING:
     import psycopg
 
+    from scrollintel.lineage.sqllineage import SqlLineage
+
 log = logging.getLogger(__name__)
 
 #: OpenLineage event type -> Marquez run state it ends a run in.
@@ -61,6 +72,12 @@ STARTING_TYPES = ("START", "RUNNING")
 #: Retries of a whole transaction after a deadlock or serialization failure.
 RETRIES = 3
 ENV_SYNCHRONOUS_COMMIT = "SCROLLINTEL_LINEAGE_SYNCHRONOUS_COMMIT"
+#: Run facet the store adds to a run whose ``sql`` job facet could not be parsed (no column edges from SQL):
+#: ``{"parsed": false, "dialect": <as sent>, "readAs": <sqlglot dialect>, "problem": <why>}``.
+SQL_FACET = "scrollintel_sqlLineage"
+#: What deriving rows may raise on an event that passed validation (an edge of Python or a library,
+#: e.g. an eventTime that has no UTC equivalent): the event is then kept raw, without derived rows.
+DERIVATION_ERRORS: tuple[type[Exception], ...] = (ArithmeticError, LookupError, TypeError, ValueError, RecursionError)
 
 Merge = Literal["key", "keep", "min", "max", "first", "newer", "facets", "latest"]
 
@@ -457,14 +474,15 @@ def derive(event: ValidEvent) -> Rows:
         job_id = job_uuid(event.job.namespace, event.job.name)
         namespaces.add(event.job.namespace)
         rows.add("job", _job_row(event, job_id))
+    sql = _sql_lineage(event) if job_id is not None else None
     if event.kind == "run" and event.run_id is not None and job_id is not None:
-        rows.add("run", _run_row(event, job_id))
+        rows.add("run", _run_row(event, job_id, sql))
     writes_version = event.kind == "run" and event.run_id is not None
     for role, datasets in (("input", event.inputs), ("output", event.outputs), ("static", _static(event))):
         for part in datasets:
             namespaces.add(part.namespace)
             _dataset_rows(rows, event, part, role, job_id=job_id, writes_version=writes_version)
-    for src, dst, edge in _column_edges(event) if job_id is not None else ():
+    for src, dst, edge in _column_edges(event, sql) if job_id is not None else ():
         for namespace, name, column in (src, dst):
             namespaces.add(namespace)
             rows.add("dataset", _bare_dataset(namespace, name, at))
@@ -505,10 +523,13 @@ def _job_row(event: ValidEvent, job_id: uuid.UUID) -> tuple[Any, ...]:
     )
 
 
-def _run_row(event: ValidEvent, job_id: uuid.UUID) -> tuple[Any, ...]:
+def _run_row(event: ValidEvent, job_id: uuid.UUID, sql: SqlLineage | None = None) -> tuple[Any, ...]:
     at = event.event_time
     parent_run = (_facet(event.run_facets, "parent").get("run") or {}).get("runId")
     nominal = _facet(event.run_facets, "nominalTime")
+    facets = dict(event.run_facets)
+    if sql is not None and not sql.parsed:
+        facets[SQL_FACET] = _sql_facet(event, sql)
     return (
         event.run_id,
         job_id,
@@ -518,10 +539,16 @@ def _run_row(event: ValidEvent, job_id: uuid.UUID) -> tuple[Any, ...]:
         at if event.event_type in TERMINAL_STATES else None,
         _time_or_none(nominal.get("nominalStartTime")),
         _time_or_none(nominal.get("nominalEndTime")),
-        dict(event.run_facets),
+        facets,
         at,
         at,
     )
+
+
+def _sql_facet(event: ValidEvent, sql: SqlLineage) -> dict[str, Any]:
+    """The :data:`SQL_FACET` of a run whose sql facet could not be parsed."""
+    given = _facet(event.job.facets, "sql").get("dialect") if event.job is not None else None
+    return {"parsed": False, "dialect": given, "readAs": sql.dialect or "sqlglot default", "problem": sql.problem}
 
 
 def _dataset_rows(
@@ -643,27 +670,36 @@ def _field_row(
 EdgeAttributes = tuple[str | None, str | None, str | None, bool | None, str]
 
 
-def _column_edges(event: ValidEvent) -> Iterator[tuple[tuple[str, str, str], tuple[str, str, str], EdgeAttributes]]:
-    """(source field, target field, attributes) from ``columnLineage`` facets, else from the ``sql`` facet."""
-    found = False
+def _column_edges(
+    event: ValidEvent, sql: SqlLineage | None = None
+) -> Iterator[tuple[tuple[str, str, str], tuple[str, str, str], EdgeAttributes]]:
+    """(source field, target field, attributes) from ``columnLineage`` facets, else from the ``sql`` facet (``sql``)."""
     for output in event.outputs:
         lineage = _facet(output.facets, "columnLineage")
         for column, spec in (lineage.get("fields") or {}).items():
             for source in spec.get("inputFields") or ():
-                found = True
                 yield (
                     (canonical_namespace(source["namespace"]), source["name"], source["field"]),
                     (output.namespace, output.name, column),
                     _edge_attributes(spec, source),
                 )
-    sql = _facet(event.job.facets, "sql") if event.job is not None else {}
-    if found or not sql.get("query") or not event.outputs:
-        return
-    from scrollintel.lineage.sqllineage import column_edges_from_sql
-
-    for edge in column_edges_from_sql(sql["query"], event.inputs, event.outputs, sql.get("dialect")):
+    for edge in sql.edges if sql is not None else ():
         attributes = (edge.transformation_type, edge.transformation_subtype, edge.description, edge.masking, "sql")
         yield edge.source, edge.target, attributes
+
+
+def _sql_lineage(event: ValidEvent) -> SqlLineage | None:
+    """Column lineage from the ``sql`` job facet, for an event with outputs and no ``columnLineage`` edges."""
+    sql = _facet(event.job.facets, "sql") if event.job is not None else {}
+    if not sql.get("query") or not event.outputs:
+        return None
+    for output in event.outputs:
+        fields = _facet(output.facets, "columnLineage").get("fields") or {}
+        if any(spec.get("inputFields") for spec in fields.values()):
+            return None
+    from scrollintel.lineage.sqllineage import sql_column_lineage
+
+    return sql_column_lineage(sql["query"], event.inputs, event.outputs, sql.get("dialect"))
 
 
 def _edge_attributes(spec: Mapping[str, Any], source: Mapping[str, Any]) -> EdgeAttributes:
@@ -686,7 +722,7 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
 
 def _parent_run_uuid(value: Any) -> uuid.UUID | None:
     """The parent run's id as the store keeps run ids (a non-UUID ``runId`` as Marquez derives it)."""
-    from scrollintel.lineage.events import run_uuid_of
+    from scrollintel.lineage.openlineage_events import run_uuid_of
 
     return run_uuid_of(value) if isinstance(value, str) and value.strip() else None
 
@@ -705,10 +741,16 @@ def _time_or_none(value: Any) -> datetime | None:
 
 @dataclass(frozen=True)
 class Stored:
-    """What became of one event: ``created`` (new), ``duplicate`` (already stored) or ``failed``."""
+    """What became of one event: ``created`` (new), ``duplicate`` (already stored) or ``failed`` (not stored).
+
+    ``error`` says why an event failed. ``derived`` is false when the raw event is kept but its
+    lineage could not be derived or written; ``warning`` then says why.
+    """
 
     status: Literal["created", "duplicate", "failed"]
     error: str | None = None
+    derived: bool = True
+    warning: str | None = None
 
 
 POOL_NAME = "lineage"
@@ -752,35 +794,63 @@ class LineageStore:
         """
         if not events:
             return []
+        writers = [received_by] * len(events) if isinstance(received_by, str) else list(received_by)
+        derived = [_derived(event) for event in events]
+        try:
+            return self._write(events, writers, derived)
+        except (*_refused(), *DERIVATION_ERRORS) as err:  # a row the database refuses, or one it cannot be sent
+            if len(events) == 1:
+                return [self._keep_raw(events[0], writers[0], derived[0], err)]
+        log.warning("lineage: a batch of %d events was refused; storing them one by one", len(events))
+        return [
+            self._write_alone(event, writer, rows) for event, writer, rows in zip(events, writers, derived, strict=True)
+        ]
+
+    def _write_alone(self, event: ValidEvent, writer: str, rows: Rows | str) -> Stored:
+        """One event in its own statement; when refused, its raw event alone (:meth:`_keep_raw`)."""
+        try:
+            return self._write([event], [writer], [rows])[0]
+        except (*_refused(), *DERIVATION_ERRORS) as err:
+            return self._keep_raw(event, writer, rows, err)
+
+    def _keep_raw(self, event: ValidEvent, writer: str, rows: Rows | str, err: Exception) -> Stored:
+        """After ``err`` refused the event with its derived rows: store the raw event alone, or say why not."""
         import psycopg
 
-        writers = [received_by] * len(events) if isinstance(received_by, str) else list(received_by)
-        refused = (psycopg.errors.DataError, psycopg.errors.IntegrityError, psycopg.errors.ProgramLimitExceeded)
+        if isinstance(rows, str):  # it was its raw event alone already
+            return Stored("failed", _database_message(err))
+        problem = (
+            f"the database refused its derived lineage ({_database_primary(err)}); the raw event is kept"
+            if isinstance(err, psycopg.Error)
+            else f"its derived lineage could not be written ({type(err).__name__}: {err}); the raw event is kept"
+        )
+        log.warning("lineage: event %s of job %s kept without lineage: %s", event.digest[:12], _job_of(event), problem)
         try:
-            return self._write(events, writers)
-        except refused:
-            if len(events) == 1:
-                raise
-        log.warning("lineage: a batch of %d events was refused; storing them one by one", len(events))
-        results: list[Stored] = []
-        for event, writer in zip(events, writers, strict=True):
-            try:
-                results.extend(self._write([event], [writer]))
-            except refused as err:
-                results.append(Stored("failed", _database_message(err)))
-        return results
+            return self._write([event], [writer], [problem])[0]
+        except _refused() as raw_err:
+            return Stored("failed", _database_message(raw_err))
 
-    def _write(self, events: Sequence[ValidEvent], writers: Sequence[str]) -> list[Stored]:
+    def _write(
+        self, events: Sequence[ValidEvent], writers: Sequence[str], derived: Sequence[Rows | str]
+    ) -> list[Stored]:
+        """One statement: every event's raw row, and the derived rows of those that have them (a ``str``:
+        the reason an event has none)."""
         import psycopg
 
         rows = Rows()
-        for event in events:
-            rows.extend(derive(event))
+        for item in derived:
+            if isinstance(item, Rows):
+                rows.extend(item)
         for attempt in range(1, RETRIES + 1):
             try:
                 with connect(self.url) as conn:
                     created = self._transaction(conn, events, writers, rows)
-                return [Stored("created" if new else "duplicate") for new in created]
+                return [
+                    Stored("created" if new else "duplicate")
+                    if isinstance(item, Rows)
+                    else Stored("created" if new else "duplicate", derived=False, warning=item)
+                    for new, item in zip(created, derived, strict=True)
+                ]
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
                 if attempt == RETRIES:
                     raise
@@ -831,7 +901,37 @@ def _event_row(event: ValidEvent, received_by: str) -> tuple[Any, ...]:
     )
 
 
+def _refused() -> tuple[type[Exception], ...]:
+    """Database errors that refuse what one event says (not the database being unusable)."""
+    import psycopg
+
+    return (psycopg.errors.DataError, psycopg.errors.IntegrityError, psycopg.errors.ProgramLimitExceeded)
+
+
+def _derived(event: ValidEvent) -> Rows | str:
+    """The derived rows of ``event``, or why there are none (it is then stored raw)."""
+    try:
+        return derive(event)
+    except DERIVATION_ERRORS as err:
+        log.warning(
+            "lineage: could not derive lineage from event %s of job %s (%s); keeping the raw event",
+            event.digest[:12],
+            _job_of(event),
+            type(err).__name__,
+        )
+        return f"its lineage could not be derived ({type(err).__name__}: {err}); the raw event is kept"
+
+
+def _job_of(event: ValidEvent) -> str:
+    if event.job is not None:
+        return f"{event.job.namespace}/{event.job.name}"
+    return f"(dataset event {event.dataset.name})" if event.dataset is not None else "(none)"
+
+
 def _database_message(err: Exception) -> str:
+    return f"the database refused the event: {_database_primary(err)}"
+
+
+def _database_primary(err: Exception) -> str:
     diag = getattr(err, "diag", None)
-    primary = getattr(diag, "message_primary", None) or str(err).splitlines()[0]
-    return f"the database refused the event: {primary}"
+    return str(getattr(diag, "message_primary", None) or (str(err).splitlines() or [type(err).__name__])[0])

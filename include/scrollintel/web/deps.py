@@ -182,8 +182,11 @@ ROUTE_PERMISSIONS: Mapping[tuple[str, str], Permission] = MappingProxyType(
         ("POST", "/api/v1/lineage"): LINEAGE_WRITE,
         ("POST", "/api/v1/lineage/batch"): LINEAGE_WRITE,
         # Marquez's deprecated resource writes: a lineage writer is told (405) to post OpenLineage instead.
-        ("POST", "/api/v1/{path:path}"): LINEAGE_WRITE,
-        ("PUT", "/api/v1/{path:path}"): LINEAGE_WRITE,
+        ("PUT", "/api/v1/namespaces/{path:path}"): LINEAGE_WRITE,
+        ("POST", "/api/v1/namespaces/{path:path}"): LINEAGE_WRITE,
+        ("PUT", "/api/v1/sources/{path:path}"): LINEAGE_WRITE,
+        ("PUT", "/api/v1/tags/{path:path}"): LINEAGE_WRITE,
+        ("POST", "/api/v1/jobs/runs/{path:path}"): LINEAGE_WRITE,
     }
 )
 """``(method, path inside the app) -> Permission`` for every state-changing route, and only those.

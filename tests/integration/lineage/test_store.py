@@ -156,21 +156,35 @@ def test_newer_facets_win_and_older_ones_only_fill_gaps(lineage_db: LineageDb) -
     assert row == ("newer", "u", "newer", T0.replace(hour=7), T0.replace(hour=8))
 
 
-def test_a_batch_keeps_the_good_events_when_the_database_refuses_one(lineage_db: LineageDb) -> None:
+def test_a_batch_keeps_the_good_events_and_the_raw_bad_one_when_the_database_refuses_its_lineage(
+    lineage_db: LineageDb,
+) -> None:
     with lineage_db.connect() as conn:  # a database rule the event breaks (as a site-specific constraint would)
         conn.execute("ALTER TABLE governance.lineage_job ADD CONSTRAINT no_bad_jobs CHECK (name <> 'j.bad')")
     good, bad = event("START", "j.good", at=T0), event("START", "j.bad", at=T0)
 
     results = lineage_db.ingest([good, bad, copy.deepcopy(good)])
 
-    assert [r.status for r in results] == ["created", "failed", "duplicate"]
-    assert results[1].error is not None
-    assert results[1].error.startswith("the database refused the event: new row for relation")
+    assert [(r.status, r.derived) for r in results] == [("created", True), ("created", False), ("duplicate", True)]
+    assert results[1].warning is not None
+    assert results[1].warning.startswith("the database refused its derived lineage (new row for relation")
+    assert results[1].warning.endswith("the raw event is kept")
     with lineage_db.connect() as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM governance.lineage_job ORDER BY name")]
-        stored = conn.execute("SELECT count(*) FROM governance.lineage_event").fetchone()[0]
+        kept = [r[0] for r in conn.execute("SELECT job_name FROM governance.lineage_event ORDER BY job_name")]
     assert names == ["j.good"]
-    assert stored == 1
+    assert kept == ["j.bad", "j.good"]
+
+
+def test_an_event_whose_raw_row_the_database_refuses_fails_alone(lineage_db: LineageDb) -> None:
+    with lineage_db.connect() as conn:
+        conn.execute("ALTER TABLE governance.lineage_event ADD CONSTRAINT no_bad CHECK (job_name <> 'j.bad')")
+
+    results = lineage_db.ingest([event("START", "j.good", at=T0), event("START", "j.bad", at=T0)])
+
+    assert [r.status for r in results] == ["created", "failed"]
+    assert results[1].error is not None
+    assert results[1].error.startswith('the database refused the event: new row for relation "lineage_event"')
 
 
 @pytest.mark.timeout(180)

@@ -88,3 +88,54 @@ def test_the_wait_ends_after_the_linger_when_the_other_request_never_submits() -
 
     assert store.transactions == [["a"]]
     assert 0.15 <= waited < 2.0
+
+
+class Named(str):
+    """A stand-in event: its name, and the digest the writer logs."""
+
+    @property
+    def digest(self) -> str:
+        return f"digest-of-{self}"
+
+
+class PoisonedStore:
+    """Stands in for the store: fails a whole transaction (not through the database) when it holds ``poison``."""
+
+    def __init__(self) -> None:
+        self.transactions: list[list[str]] = []
+
+    def ingest(self, events: list[Any], writers: list[str]) -> list[Stored]:
+        self.transactions.append(sorted(events))
+        if "poison" in events:
+            raise KeyError("a bug the poison event reaches")
+        return [Stored("created") for _ in events]
+
+
+def test_a_group_failing_for_one_event_is_retried_event_by_event_and_only_that_event_fails() -> None:
+    from scrollintel.lineage.errors import StoreFailure
+
+    writes = WriteCombiner("postgresql://unused/db", linger=5.0)
+    store = PoisonedStore()
+    writes.store = store  # type: ignore[assignment]
+    with writes.handling(), writes.handling():  # this test's two requests, and one in another thread
+        other, validated = other_request(writes, submits=Named("b"))
+        first = writes.submit(Named("a"), "w")  # type: ignore[arg-type]
+        poisoned = writes.submit(Named("poison"), "w")  # type: ignore[arg-type]
+        time.sleep(0.05)
+        validated.set()
+        assert first.result(timeout=10) == Stored("created")
+        with pytest.raises(StoreFailure):
+            poisoned.result(timeout=10)
+    other.join(timeout=10)
+
+    assert sorted(store.transactions) == [["a"], ["a", "b", "poison"], ["b"], ["poison"]]
+
+
+def test_the_poison_events_own_request_gets_a_store_failure() -> None:
+    from scrollintel.lineage.errors import StoreFailure
+
+    writes = WriteCombiner("postgresql://unused/db", linger=0.0)
+    writes.store = PoisonedStore()  # type: ignore[assignment]
+
+    with pytest.raises(StoreFailure, match=r"the lineage store failed on this event \(KeyError\); it is not stored"):
+        writes.submit(Named("poison"), "w").result(timeout=5)  # type: ignore[arg-type]

@@ -59,8 +59,11 @@ CALLS = {
     ("POST", "/api/v1/lineage"): Call({}, 400),
     ("POST", "/api/v1/lineage/batch"): Call({}, 400),
     # Marquez's deprecated resource writes: refused with 405 once the writer is known.
-    ("POST", "/api/v1/{path:path}"): Call({}, 405),
-    ("PUT", "/api/v1/{path:path}"): Call({}, 405),
+    ("PUT", "/api/v1/namespaces/{path:path}"): Call({}, 405),
+    ("POST", "/api/v1/namespaces/{path:path}"): Call({}, 405),
+    ("PUT", "/api/v1/sources/{path:path}"): Call({}, 405),
+    ("PUT", "/api/v1/tags/{path:path}"): Call({}, 405),
+    ("POST", "/api/v1/jobs/runs/{path:path}"): Call({}, 405),
 }
 
 

@@ -5,7 +5,7 @@ Marquez-compatible (a FastAPI sub-app mounted at ``/api/v1``, as in Marquez)::
     POST /api/v1/lineage                  one OpenLineage event: 201 stored, 200 already stored, 400 invalid
                                           (a route of the governance app itself: :func:`post_lineage`)
     POST /api/v1/lineage/batch            a JSON array, or NDJSON (Content-Type application/x-ndjson):
-                                          200 with one result per event; each event all or nothing
+                                          200 with one result per event; one bad event fails alone
     GET  /api/v1/lineage                  ?nodeId=&depth=[&direction=upstream|downstream|both]
     GET  /api/v1/column-lineage           ?nodeId=&depth=&withDownstream=
     GET  /api/v1/namespaces[/{namespace}]
@@ -17,7 +17,7 @@ Marquez-compatible (a FastAPI sub-app mounted at ``/api/v1``, as in Marquez)::
     GET  /api/v1/tags
     GET  /api/v1/events/lineage           ?before=&after=&sortDirection=asc|desc (also /events, /events/{namespace})
     GET  /api/v1/search                   ?q=&filter=dataset|job&limit=
-    PUT/POST anything else                405: Marquez's deprecated resource writes (the store takes OpenLineage only)
+    PUT/POST namespaces, sources, tags, jobs/runs  405: Marquez's deprecated resource writes (OpenLineage only)
 
 Extras (routes of the governance app itself)::
 
@@ -60,7 +60,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from scrollintel.lineage.errors import InvalidEvent, InvalidNodeId, NodeNotFound, PayloadTooLarge
+from scrollintel.lineage.errors import InvalidEvent, InvalidNodeId, NodeNotFound, PayloadTooLarge, StoreFailure
 from scrollintel.web.deps import (
     LineageWriter,
     StoreUrl,
@@ -201,25 +201,39 @@ def _invalid(err: InvalidEvent) -> JSONResponse:
 
 @dataclass(frozen=True)
 class EventResult:
-    """One event of a batch: where it was, and what became of it."""
+    """One event of a batch: where it was, and what became of it.
+
+    ``derived`` is false (and ``warning`` says why) for an event stored raw, without its lineage.
+    """
 
     index: int
     status: Literal["created", "duplicate", "rejected", "failed"]
     field: str | None = None
     error: str | None = None
     line: int | None = None
+    derived: bool = True
+    warning: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "status": self.status}
         for key in ("line", "field", "error"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
+        if not self.derived:
+            data.update(derived=False, warning=self.warning)
         return data
 
 
 def _split_batch(body: bytes, media_type: str) -> list[tuple[int | None, Any]]:
     """(line number for NDJSON, decoded value or the InvalidEvent of that line) per event of a batch."""
-    from scrollintel.lineage.openlineage_events import max_batch_events, parse_body, split_ndjson
+    from scrollintel.lineage.openlineage_events import (
+        MAX_JSON_DEPTH,
+        brackets_within,
+        check_depth,
+        max_batch_events,
+        parse_body,
+        split_ndjson,
+    )
 
     if media_type in NDJSON_TYPES:
         items: list[tuple[int | None, Any]] = []
@@ -229,13 +243,25 @@ def _split_batch(body: bytes, media_type: str) -> list[tuple[int | None, Any]]:
             except InvalidEvent as err:
                 items.append((number, err))
     else:
-        value = parse_body(body)
+        value = parse_body(body, max_depth=None)  # each event's depth is checked below, on its own
         if not isinstance(value, list):
             raise InvalidEvent("$", "a batch is a JSON array of events (or NDJSON, one event per line)")
-        items = [(None, item) for item in value]
+        if brackets_within(body, MAX_JSON_DEPTH + 1):  # the array is a level: no event in it can be deeper
+            items = [(None, item) for item in value]
+        else:
+            items = [(None, _checked_depth(item, check_depth)) for item in value]
     if len(items) > max_batch_events():
         raise PayloadTooLarge(f"{len(items):,} events in one batch; the limit is {max_batch_events():,}")
     return items
+
+
+def _checked_depth(item: Any, check: Callable[[Any], None]) -> Any:
+    """``item``, or the InvalidEvent saying it is nested too deeply (it is then rejected alone)."""
+    try:
+        check(item)
+    except InvalidEvent as err:
+        return err
+    return item
 
 
 def _validate_batch(items: list[tuple[int | None, Any]]) -> tuple[list[EventResult | None], list[Any]]:
@@ -501,12 +527,16 @@ async def _store_one(combiner: WriteCombiner, body: bytes, writer: str) -> Respo
         stored = await asyncio.wrap_future(combiner.submit(event, writer))
     except psycopg.Error as err:
         raise _unavailable(err) from err
+    except StoreFailure as err:  # answered, not raised: a raised error would close the keep-alive connection
+        return JSONResponse({"detail": str(err), "status": "failed"}, status_code=500)
     if stored.status == "failed":
         return JSONResponse({"detail": stored.error, "status": "failed"}, status_code=status.HTTP_400_BAD_REQUEST)
     code = status.HTTP_201_CREATED if stored.status == "created" else status.HTTP_200_OK
     answer: dict[str, Any] = {"status": stored.status, "runId": str(event.run_id) if event.run_id else None}
     if event.warnings:  # facets kept as sent but not derived from (see scrollintel.lineage.openlineage_events)
         answer["warnings"] = list(event.warnings)
+    if not stored.derived:
+        answer.update(derived=False, warning=stored.warning)
     return Response(orjson.dumps(answer), code, media_type="application/json")
 
 
@@ -525,15 +555,19 @@ async def post_lineage_batch(request: Request, url: StoreUrl, writer: LineageWri
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(err)) from err
     stored = await run_in_threadpool(_store_batch, url, valid, writer)
     outcomes = iter(stored)
-    final = [result or EventResult(index, *_outcome(next(outcomes))) for index, result in enumerate(results)]
+    final = [result or EventResult(index, **_outcome(next(outcomes))) for index, result in enumerate(results)]
     counts = {
         name: sum(1 for item in final if item.status == name) for name in ("created", "duplicate", "rejected", "failed")
     }
-    return JSONResponse({"received": len(final), **counts, "results": [item.as_dict() for item in final]})
+    not_derived = sum(1 for item in final if not item.derived)
+    return JSONResponse(
+        {"received": len(final), **counts, "notDerived": not_derived, "results": [item.as_dict() for item in final]}
+    )
 
 
-def _outcome(stored: Any) -> tuple[Literal["created", "duplicate", "failed"], None, str | None]:
-    return stored.status, None, stored.error
+def _outcome(stored: Any) -> dict[str, Any]:
+    """The :class:`EventResult` fields of a :class:`~scrollintel.lineage.store.Stored`."""
+    return {"status": stored.status, "error": stored.error, "derived": stored.derived, "warning": stored.warning}
 
 
 def _store_batch(url: str, events: list[Any], writer: str) -> list[Any]:
@@ -583,10 +617,25 @@ async def _refused_bearer(request: Request, err: HTTPException) -> HTTPException
 legacy = APIRouter()
 
 
-@legacy.api_route("/{path:path}", methods=["PUT", "POST"], status_code=status.HTTP_405_METHOD_NOT_ALLOWED)
+#: Marquez's resource writes, by the paths its clients call: refused, and only those (a catch-all would
+#: answer 405 instead of 404 or a trailing-slash redirect for a GET of any unknown path).
+LEGACY_WRITE_ROUTES = (
+    ("/namespaces/{path:path}", ("PUT", "POST")),
+    ("/sources/{path:path}", ("PUT",)),
+    ("/tags/{path:path}", ("PUT",)),
+    ("/jobs/runs/{path:path}", ("POST",)),
+)
+
+
 def refuse_legacy_write(path: str) -> Response:
     """Marquez's deprecated resource writes: refused with 405, naming the write the store accepts."""
     raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, LEGACY_WRITES, headers={"Allow": "GET"})
+
+
+for _path, _methods in LEGACY_WRITE_ROUTES:
+    legacy.add_api_route(
+        _path, refuse_legacy_write, methods=list(_methods), status_code=status.HTTP_405_METHOD_NOT_ALLOWED
+    )
 
 
 # --------------------------------------------------------------------------- ScrollIntel extras

@@ -929,6 +929,12 @@
           data.lastModifiedAt ? `${formatTime(data.lastModifiedAt)} (${timeAgo(data.lastModifiedAt)})` : null,
         ],
         ["Description", data.description || null],
+        [
+          "SQL not parsed",
+          extra(data).sqlUnparsed
+            ? `${plural(extra(data).sqlUnparsed, "run")}: no column lineage from their SQL (it could not be parsed)`
+            : null,
+        ],
       ]),
       h(
         "p",
