@@ -29,7 +29,7 @@ the regular flush of the outbox.
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args("compliance", retries=2, timeout_minutes=10),
+    default_args=default_args("compliance", timeout_minutes=10),
     tags=["audit", "internal"],
     doc_md=DOC,
 )

@@ -23,7 +23,7 @@ A gate: the run **fails** naming the first bad entry index and what happened to 
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args("compliance", retries=1, timeout_minutes=60),
+    default_args=default_args("compliance", timeout_minutes=60),
     tags=["audit", "internal"],
     doc_md=DOC,
 )

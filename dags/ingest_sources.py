@@ -25,7 +25,7 @@ for _source in _governance.sources.values():
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args=default_args(_source.owner, retries=2, timeout_minutes=120),
+        default_args=default_args(_source.owner, timeout_minutes=120),
         tags=dag_tags(_source, _governance),
         description=dag_description(_source),
         doc_md=dag_doc(_source, _governance),

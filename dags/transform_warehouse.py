@@ -22,7 +22,7 @@ SPEC = transform_spec()
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(SPEC.owner, retries=1, timeout_minutes=30),
+    default_args=default_args(SPEC.owner, timeout_minutes=30),
     tags=SPEC.tags,
     description="dbt: raw -> staging (masked) -> marts, then the marts' quality gate",
     doc_md=SPEC.doc_md(),

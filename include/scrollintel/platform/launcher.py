@@ -3,8 +3,14 @@
 Order of `up` (each step idempotent, so running it twice is safe):
 validate governance config -> PostgreSQL (embedded or external) -> databases and roles ->
 Airflow metadata migration -> governance schema migration -> admin user -> demo sources ->
-dbt manifest -> background processes (demo marketing API, audit anchorer, api-server, scheduler,
-dag-processor, triggerer) -> wait for health.
+dbt manifest -> demo marketing API and Airflow api-server -> wait until the execution API
+answers -> scheduler, dag-processor, triggerer and the audit anchorer -> wait for health.
+
+The scheduler starts only once the api-server answers: a task's supervisor reports the task's
+start to the execution API first, and a report that is refused or times out fails the try before
+the task runs ("... finished with state failed, but the task instance's state attribute is
+queued"). uvicorn binds the port at once but listens only when a worker has loaded the app, which
+takes a minute or more on a busy 2-core machine.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from scrollintel.platform.processes import ManagedProcess
 log = logging.getLogger(__name__)
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+#: Started before everything else; the rest start once the api-server's execution API answers.
+STARTED_FIRST = ("marketing-api", "api-server")
 ADMIN_USER = "admin"
 HEALTH_TIMEOUT_S = 240.0
 
@@ -202,6 +210,7 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
         "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        **execution_api_client_env(),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(lay.logs / "airflow"),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports["worker_log_server"]),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports["trigger_log_server"]),
@@ -246,6 +255,23 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         **transform_env(lay, keys),
     }
     return env
+
+
+def execution_api_client_env() -> dict[str, str]:
+    """How long a task's supervisor (and the triggerer) waits for, and retries, the execution API.
+
+    Airflow's defaults (5 s per request, 5 tries with random exponential waits of 1-8 s: given up
+    after ~10-15 s) are sized for a server with cores to spare. On a 2-core machine that is starting
+    the platform or running four tasks, the api-server answered a task's start report after more
+    than 5 s and tries failed before their task ran (httpx.ReadTimeout; Airflow issues 53797 and
+    56571). 30 s per request and 8 tries (waits capped at 30 s, ~50 s in all on average) ride that
+    out; a duplicate start report after a timed-out one is accepted by the server, so retrying is safe.
+    """
+    return {
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "8",
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRY_WAIT_MAX": "30",
+    }
 
 
 def transform_env(lay: Layout, keys: dict[str, str]) -> dict[str, str]:
@@ -510,6 +536,41 @@ def wait_healthy(lay: Layout, timeout: float = HEALTH_TIMEOUT_S) -> dict[str, ob
     raise PlatformError(f"Airflow not healthy after {timeout:.0f}s: {json.dumps(last)}; logs in {lay.logs}")
 
 
+def wait_execution_api(lay: Layout, timeout: float = HEALTH_TIMEOUT_S) -> float:
+    """Poll the execution API's ``/execution/health`` until it answers 200; returns the seconds waited.
+
+    Raises PlatformError when the api-server exits or does not answer within ``timeout``.
+    """
+    import httpx
+
+    url = f"http://{HOST}:{platform_ports(lay)['api_server']}/execution/health"
+    api_server = next(proc for proc in managed_processes(lay) if proc.name == "api-server")
+    started = time.monotonic()
+    last = "no answer"
+    while time.monotonic() - started < timeout:
+        if api_server.pid() is None:
+            raise PlatformError(
+                f"api-server exited; last lines of {api_server.log_file}:\n{_tail(api_server.log_file)}"
+            )
+        try:
+            response = httpx.get(url, timeout=10)
+        except httpx.HTTPError as err:
+            last = f"{type(err).__name__}: {err}"
+        else:
+            if response.status_code == 200:
+                return time.monotonic() - started
+            last = f"HTTP {response.status_code}"
+        time.sleep(1)
+    raise PlatformError(f"the execution API ({url}) did not answer within {timeout:.0f}s ({last}); logs in {lay.logs}")
+
+
+def start_processes(lay: Layout, env: dict[str, str], *, first: bool) -> None:
+    """Start the managed processes that start first (``first``) or all the others, in order."""
+    for proc in managed_processes(lay):
+        if (proc.name in STARTED_FIRST) == first:
+            proc.start(env, settings.project_root())
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -565,9 +626,12 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
             )
     with step(report, "building the dbt manifest (the transform DAG is rendered from it)"):
         build_dbt_manifest(env, report)
-    with step(report, "starting Airflow, the audit anchorer and the demo marketing API"):
-        for proc in managed_processes(lay):
-            proc.start(env, settings.project_root())
+    with step(report, "starting the Airflow api-server and the demo marketing API"):
+        start_processes(lay, env, first=True)
+    with step(report, "waiting until the execution API answers (tasks report their start to it)"):
+        wait_execution_api(lay)
+    with step(report, "starting the Airflow scheduler, dag-processor, triggerer and the audit anchorer"):
+        start_processes(lay, env, first=False)
     with step(report, "waiting until every Airflow component is healthy"):
         wait_healthy(lay)
     with step(report, "anchoring and verifying the audit ledger"):

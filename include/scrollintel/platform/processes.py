@@ -56,6 +56,12 @@ class ManagedProcess:
             return None
         return pid
 
+    def started_at(self) -> float | None:
+        """When the running process we started began (epoch seconds), or None when it is not running."""
+        if self.pid() is None:
+            return None
+        return float(self.pid_file.read_text(encoding="utf-8").split()[1])
+
     def start(self, env: dict[str, str], cwd: Path) -> int:
         """Start in the background (own session, output to the log file) unless already running."""
         running = self.pid()

@@ -28,12 +28,15 @@ def test_start_twice_starts_once_and_stop_stops_it(tmp_path: Path) -> None:
     first = proc.start(dict(os.environ), tmp_path)
     assert proc.start(dict(os.environ), tmp_path) == first
     assert proc.pid() == first
+    started_at = proc.started_at()
+    assert started_at is not None and abs(started_at - time.time()) < 60, "when the running process began"
     deadline = time.monotonic() + 30
     while "up" not in proc.log_file.read_text() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "up" in proc.log_file.read_text(), "the process writes to its log file"
     assert proc.stop(timeout=5) is True
     assert proc.pid() is None
+    assert proc.started_at() is None
     assert not proc.pid_file.exists()
     assert proc.stop() is False
 
