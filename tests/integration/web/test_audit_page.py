@@ -340,7 +340,7 @@ def _forge_ok_row(url: str) -> None:
 
 def test_a_forged_ok_row_does_not_turn_the_page_green_while_an_entry_is_edited(client: Any, ledger: str) -> None:
     _superuser_edit(ledger, 17)
-    assert client.post(f"{API}/verify").json()["ok"] is False
+    assert client.post(f"{API}/verify", headers=SAME_ORIGIN).json()["ok"] is False
     _forge_ok_row(ledger)
 
     status = client.get(API).json()
