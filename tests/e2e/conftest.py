@@ -66,7 +66,8 @@ def platform() -> Iterator[RunningPlatform]:
         print("\n".join(lines))
         raise
     finally:
-        launcher.down(lines.append)
+        # The tests are over: tasks still running (a scheduled run) need no graceful shutdown.
+        launcher.down(lines.append, timeout=5.0)
         os.environ.clear()
         os.environ.update(saved)
         shutil.rmtree(state, ignore_errors=True)

@@ -647,15 +647,19 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
     }
 
 
-def down(report: Reporter) -> None:
-    """Stop exactly what `up` started (PID files), then the embedded PostgreSQL."""
+def down(report: Reporter, *, timeout: float = 30.0) -> None:
+    """Stop exactly what `up` started (PID files), then the embedded PostgreSQL.
+
+    Each component gets ``timeout`` seconds to shut down gracefully (the scheduler waits for the
+    tasks it is running) before it is killed.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     lay = layout()
     procs = managed_processes(lay)
     # All at once: each component's graceful shutdown is independent of the others.
     with ThreadPoolExecutor(max_workers=len(procs)) as pool:
-        stopped = list(pool.map(lambda proc: proc.stop(), procs))
+        stopped = list(pool.map(lambda proc: proc.stop(timeout), procs))
     for proc, was_running in zip(procs, stopped, strict=True):
         if was_running:
             report(f"  stopped {proc.name}")
