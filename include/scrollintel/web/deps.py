@@ -197,11 +197,16 @@ also accepts the API key); all others by :func:`check_route_permission`.
 """
 
 
-def authorize(request: Request, user: BaseUser, permission: Permission) -> None:
-    """Refuse (403) unless ``user`` has ``permission`` and the request is not a cross-site cookie post."""
+def may(user: BaseUser, permission: Permission) -> bool:
+    """Whether ``user`` has ``permission`` (a page shows an action only to those who may use it)."""
     from airflow.api_fastapi.app import get_auth_manager
 
-    if not permission.is_authorized(get_auth_manager(), user):
+    return permission.is_authorized(get_auth_manager(), user)
+
+
+def authorize(request: Request, user: BaseUser, permission: Permission) -> None:
+    """Refuse (403) unless ``user`` has ``permission`` and the request is not a cross-site cookie post."""
+    if not may(user, permission):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"Forbidden: {permission.action} needs {permission.needs}")
     refuse_cross_site(request)
 

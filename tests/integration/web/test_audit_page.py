@@ -457,3 +457,14 @@ def test_unmigrated_warehouse_shows_how_to_create_the_ledger(
     assert api.status_code == 503
     assert api.json()["detail"].startswith("The audit ledger does not exist yet: The ledger tables")
     assert export.status_code == 503 and "content-disposition" not in export.headers
+
+
+@pytest.mark.parametrize(("role", "shown"), [("viewer", False), ("user", False), ("op", True), ("admin", True)])
+def test_the_verify_button_shows_only_to_roles_that_may_verify(
+    client: Any, client_factory: Callable[..., Any], make_token: Callable[..., str], role: str, shown: bool
+) -> None:
+    """``client`` points the app at the filled ledger; the page is read as each role."""
+    html = client_factory(cookie=make_token(username=f"page-{role}", role=role)).get(PAGE).text
+
+    assert ("Verify now</button>" in html) is shown
+    assert ('id="verify-needs"' in html) is not shown

@@ -55,7 +55,7 @@ from scrollintel.audit.query import (
 )
 from scrollintel.audit.storage import LedgerCorrupted
 from scrollintel.exceptions import ScrollIntelError
-from scrollintel.web.deps import DatabaseUrl, PageUser
+from scrollintel.web.deps import AUDIT_VERIFY, DatabaseUrl, PageUser, may
 from scrollintel.web.problems import PageData, PageProblem, database_errors, problem_route
 from scrollintel.web.templating import code_spans, format_time, render, render_page, time_ago
 
@@ -415,8 +415,13 @@ def audit_page(
         "page_sizes": PAGE_SIZES,
         "per_page": size,
         "verify_message": VERIFY_MESSAGES.get(verify or ""),
-        "verify_action": request.url_for("audit_verify_page").path
-        + (f"?{request.url.query}" if request.url.query else ""),
+        # Only those who may run the verification see its button (the others would get a 403 page).
+        "verify_action": (
+            request.url_for("audit_verify_page").path + (f"?{request.url.query}" if request.url.query else "")
+            if may(user, AUDIT_VERIFY)
+            else None
+        ),
+        "verify_needs": AUDIT_VERIFY.needs,
         "filter_error": None,
         "entries": None,
         "pager": None,
