@@ -713,13 +713,6 @@ def _edge_attributes(spec: Mapping[str, Any], source: Mapping[str, Any]) -> Edge
     return legacy, None, spec.get("transformationDescription"), None, "facet"
 
 
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
 def _parent_run_uuid(value: Any) -> uuid.UUID | None:
     """The parent run's id as the store keeps run ids (a non-UUID ``runId`` as Marquez derives it)."""
     from scrollintel.lineage.openlineage_events import run_uuid_of

@@ -9,6 +9,9 @@ from tests/conftest.py.
 from __future__ import annotations
 
 import secrets
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +22,7 @@ import pytest
 from scrollintel import db, migrate
 from scrollintel.lineage import openlineage_events as lineage_events
 from scrollintel.lineage import store as lineage_store
+from scrollintel.web import URL_PREFIX
 from tests.integration.lineage.pipeline import CLASSIFICATION
 
 
@@ -123,3 +127,40 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     apikey.clear_cache()
     yield key
     apikey.clear_cache()
+
+
+@pytest.fixture
+def writer(client_factory: Callable[..., Any], make_token: Callable[..., str], api: LineageDb) -> Any:
+    """A client of an Airflow user who may trigger DAG runs (role ``user``): may post lineage."""
+    return client_factory(bearer=make_token(username="dp-engineer", role="user"))
+
+
+@pytest.fixture
+def reader(client_factory: Callable[..., Any], make_token: Callable[..., str], api: LineageDb) -> Any:
+    """A client of a viewer: may read lineage, not post it."""
+    return client_factory(cookie=make_token(username="co-auditor", role="viewer"))
+
+
+@pytest.fixture
+def served(mounted_app: Any, api: LineageDb) -> Iterator[str]:
+    """The mounted governance app in a real uvicorn server on a free loopback port (in a thread).
+
+    Yields the app's base URL (``http://127.0.0.1:<port>/scrollintel``), for clients that need a
+    real socket: connection reuse, raw bodies, the Marquez client.
+    """
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    config = uvicorn.Config(mounted_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not instance.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}{URL_PREFIX}"
+    instance.should_exit = True
+    thread.join(timeout=30)

@@ -36,18 +36,6 @@ EXTRAS = f"{URL_PREFIX}/api/lineage"
 
 
 @pytest.fixture
-def writer(client_factory: Callable[..., Any], make_token: Callable[..., str], api: LineageDb) -> Any:
-    """A client of an Airflow user who may trigger DAG runs (role ``user``): may post lineage."""
-    return client_factory(bearer=make_token(username="dp-engineer", role="user"))
-
-
-@pytest.fixture
-def reader(client_factory: Callable[..., Any], make_token: Callable[..., str], api: LineageDb) -> Any:
-    """A client of a viewer: may read lineage, not post it."""
-    return client_factory(cookie=make_token(username="co-auditor", role="viewer"))
-
-
-@pytest.fixture
 def loaded(api: LineageDb, writer: Any) -> LineageDb:
     """The pipeline's events posted through the API, and the raw table classified."""
     response = writer.post(f"{V1}/lineage/batch", json=pipeline_events())

@@ -13,10 +13,8 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,37 +37,9 @@ LIMIT = f"the limit is {MAX_JSON_DEPTH} levels"
 
 
 @pytest.fixture
-def writer(client_factory: Callable[..., Any], make_token: Callable[..., str], api: LineageDb) -> Any:
-    """A client of an Airflow user who may post lineage."""
-    return client_factory(bearer=make_token(username="dp-engineer", role="user"))
-
-
-@pytest.fixture
-def reader(client_factory: Callable[..., Any], make_token: Callable[..., str], api: LineageDb) -> Any:
-    """A client of a viewer."""
-    return client_factory(cookie=make_token(username="co-auditor", role="viewer"))
-
-
-@pytest.fixture
-def server(mounted_app: Any, api: LineageDb, make_token: Callable[..., str]) -> Iterator[tuple[str, dict[str, str]]]:
-    """The governance app served by uvicorn on loopback (in a thread): the lineage API's URL and a writer's headers."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    config = uvicorn.Config(mounted_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not served.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    headers = {"Authorization": f"Bearer {make_token(username='dp-engineer', role='user')}"}
-    yield f"http://127.0.0.1:{port}{V1}", headers
-    served.should_exit = True
-    thread.join(timeout=30)
+def server(served: str, make_token: Callable[..., str]) -> tuple[str, dict[str, str]]:
+    """The lineage API's URL on a real uvicorn server, and a writer's headers."""
+    return f"{served}/api/v1", {"Authorization": f"Bearer {make_token(username='dp-engineer', role='user')}"}
 
 
 def body_of(value: Any) -> bytes:

@@ -10,9 +10,6 @@ difference, see ADR 0008).
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -22,7 +19,6 @@ from typing import Any
 import pytest
 import requests
 
-from scrollintel.web import URL_PREFIX
 from tests.integration.lineage.conftest import LineageDb
 from tests.integration.lineage.pipeline import (
     JOBS,
@@ -159,33 +155,13 @@ def extra_events() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def server(mounted_app: Any, api: LineageDb) -> Iterator[str]:
-    """The mounted governance app in a uvicorn server on a free loopback port; yields its base url."""
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    instance = uvicorn.Server(uvicorn.Config(mounted_app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}{URL_PREFIX}"
-    instance.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def connect(server: str) -> Iterator[Callable[[str], Any]]:
+def connect(served: str) -> Iterator[Callable[[str], Any]]:
     """A factory of ``MarquezClient`` for the server, with a given bearer as ``api_key``."""
     from marquez_client import client as marquez_client
 
     def make(api_key: str) -> Any:
         marquez_client._HEADERS.pop("Authorization", None)  # the client keeps its headers module-wide
-        return marquez_client.MarquezClient(url=server, api_key=api_key)
+        return marquez_client.MarquezClient(url=served, api_key=api_key)
 
     yield make
     marquez_client._HEADERS.pop("Authorization", None)
@@ -284,10 +260,10 @@ def test_the_compatibility_rules_show_through_the_client(marquez: Any) -> None:
     assert side["latestRun"]["state"] == "RUNNING"
 
 
-def test_the_resources_the_client_does_not_wrap(marquez: Any, server: str, make_token: Callable[..., str]) -> None:
+def test_the_resources_the_client_does_not_wrap(marquez: Any, served: str, make_token: Callable[..., str]) -> None:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {make_token(username='dp-engineer', role='viewer')}"
-    v1 = f"{server}/api/v1"
+    v1 = f"{served}/api/v1"
 
     everything = session.get(f"{v1}/jobs").json()
     assert everything["totalCount"] == len(everything["jobs"]) == 6

@@ -84,6 +84,9 @@ JSON_TYPES = ("application/json",)
 #: Events up to this size are validated on the event loop (well under a millisecond), larger ones in a thread.
 INLINE_VALIDATION_BYTES = 64 * 1024
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+#: Paging of the Marquez listing routes (Marquez's own bounds).
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
 MIGRATE_HINT = "run `scrollintel db upgrade` (`make run` does it) to create the lineage tables"
 #: What Airflow's ``get_user`` answers (403) for a bearer token that is not a valid JWT.
 AIRFLOW_INVALID_JWT_DETAIL = "Invalid JWT token"
@@ -314,9 +317,7 @@ def get_column_lineage(
 
 
 @reads.get("/namespaces")
-def get_namespaces(
-    url: StoreUrl, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
-) -> dict[str, Any]:
+def get_namespaces(url: StoreUrl, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     """Every namespace."""
     from scrollintel.lineage import marquez
 
@@ -328,8 +329,8 @@ def get_namespace_resource(
     request: Request,
     url: StoreUrl,
     path: str,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """A namespace, its datasets or jobs, one of them, a dataset's versions or a job's runs."""
     from scrollintel.lineage import marquez
@@ -390,9 +391,7 @@ def get_run_facets(
 
 
 @reads.get("/jobs")
-def get_jobs(
-    url: StoreUrl, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
-) -> dict[str, Any]:
+def get_jobs(url: StoreUrl, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     """The jobs of every namespace (Marquez ``JobList``)."""
     from scrollintel.lineage import marquez
 
@@ -400,9 +399,7 @@ def get_jobs(
 
 
 @reads.get("/sources")
-def get_sources(
-    url: StoreUrl, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
-) -> dict[str, Any]:
+def get_sources(url: StoreUrl, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     """The sources of the stored datasets (Marquez ``SourceList``)."""
     from scrollintel.lineage import marquez
 
@@ -421,9 +418,7 @@ def get_source(request: Request, url: StoreUrl, path: str) -> dict[str, Any]:
 
 
 @reads.get("/tags")
-def get_tags(
-    url: StoreUrl, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
-) -> dict[str, Any]:
+def get_tags(url: StoreUrl, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     """The tags of the ``tags`` facets of datasets and jobs (Marquez ``TagList``)."""
     from scrollintel.lineage import marquez
 
@@ -438,8 +433,8 @@ def get_events(
     before: datetime | None = None,
     after: datetime | None = None,
     sort_direction: Annotated[Literal["asc", "desc"], Query(alias="sortDirection")] = "desc",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The stored OpenLineage events as received, by event time (``/events`` is the client's path for it)."""
     from scrollintel.lineage import marquez
@@ -457,8 +452,8 @@ def get_namespace_events(
     request: Request,
     url: StoreUrl,
     path: str,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The events of the jobs of one namespace (``marquez-python``'s ``list_events(namespace)``)."""
     from scrollintel.lineage import marquez
