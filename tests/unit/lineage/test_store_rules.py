@@ -42,8 +42,8 @@ def test_upserts_only_write_when_the_merged_row_differs() -> None:
 
     assert sql.startswith(
         "INSERT INTO governance.lineage_namespace AS t (name, created_at, updated_at) "
-        "SELECT name, created_at, updated_at FROM json_to_recordset(%s::json) "
-        "AS r(name text, created_at timestamptz, updated_at timestamptz) "
+        "SELECT name, created_at, updated_at FROM (SELECT r ->> 0 AS name, (r ->> 1)::timestamptz AS created_at, "
+        "(r ->> 2)::timestamptz AS updated_at FROM jsonb_array_elements(%s::jsonb) AS rows (r)) AS r "
     )
     assert "ON CONFLICT (name) DO UPDATE SET created_at = LEAST(t.created_at, excluded.created_at)" in sql
     assert sql.endswith(
