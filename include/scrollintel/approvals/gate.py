@@ -1,0 +1,269 @@
+"""The approval gate: an Airflow ``ApprovalOperator`` that applies a policy of ``governance/approvals.yaml``.
+
+Airflow's human-in-the-loop operator keeps the request, the assigned users, the answer and who
+gave it (``responded_by``), refuses answers from anyone not assigned (403) and a second answer
+(409), shows the request in the UI's Required Actions, and resumes the waiting task. The gate adds
+the governance around it:
+
+- the approvers are the policy's teams and roles, resolved to Airflow users when the task runs
+  (:mod:`scrollintel.approvals.policy`); with separation of duties the requester (an explicit
+  ``requester``, else whoever triggered the DAG run) is not assigned, so Airflow refuses their
+  answer;
+- the response timeout is the policy's, and an unanswered request is rejected (``defaults``);
+- every request, answer and expiry is an entry of the audit ledger with its context;
+- ``min_approvals`` > 1 is a chain of gates (:func:`approval_gate`), each assigned to the
+  approvers who have not approved an earlier step, so the approvals come from distinct people
+  (ADR 0010: a human-in-the-loop task takes one answer).
+
+A rejection, or an expiry, skips what follows the gate (``ApprovalOperator``); the gate itself
+succeeds, because a "no" is an answer, not a failure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Param
+
+from scrollintel.approvals.policy import ResolvedPolicy, resolve
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, TaskGroup
+
+#: The HITL parameter a decision's comment is written to (Slack, the Approvals page, Required Actions).
+COMMENT_PARAM = "comment"
+#: Outcomes as the ledger records them (``approval.<outcome>``).
+GRANTED, REJECTED, EXPIRED, REQUESTED = "granted", "rejected", "expired", "requested"
+#: Title of each subject's request, before the summary.
+TITLES = {
+    "model_promotion": "Model promotion",
+    "schema_change": "Schema change",
+    "pii_access": "Access to personal data",
+    "retention_override": "Retention override",
+    "budget_increase": "Budget increase",
+}
+
+
+class ApprovalGate(ApprovalOperator):
+    """One governed decision (see the module docstring).
+
+    ``subject``: the kind of change, a policy of ``governance/approvals.yaml``; ``summary``: one
+    line saying what is asked; ``details``: what an approver needs to decide, as a mapping (shown
+    as a table) or text (Jinja-templated, so it may pull an upstream task's result); ``requester``:
+    who asks (default: the user who triggered the DAG run); ``step``/``steps``: the position of
+    this gate in a chain of distinct approvals (:func:`approval_gate` sets them).
+    """
+
+    template_fields: Sequence[str] = ("subject", "body", "summary", "details", "requester")
+    ui_color = "#fde68a"
+
+    def __init__(
+        self,
+        *,
+        subject: str,
+        summary: str,
+        details: Mapping[str, Any] | str | None = None,
+        requester: str | None = None,
+        step: int = 1,
+        steps: int = 1,
+        earlier_steps: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        if subject not in TITLES:
+            raise ValueError(f"unknown approval subject {subject!r} (known: {', '.join(TITLES)})")
+        self.decision = subject
+        self.summary = summary
+        self.details = details
+        self.requester = requester
+        self.step, self.steps = step, steps
+        self.earlier_steps = tuple(earlier_steps)
+        title = f"{TITLES[subject]}: {summary}" + (f" (approval {step} of {steps})" if steps > 1 else "")
+        kwargs.setdefault("params", {COMMENT_PARAM: Param("", type=["string", "null"], title="Comment")})
+        super().__init__(subject=title, defaults=["Reject"], **kwargs)
+
+    # -- request ----------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        """Resolve the approvers, record the request, then wait (Airflow parks the task)."""
+        policy = resolve(self.decision)
+        requester = self.requester or _triggering_user(context)
+        excluded = _earlier_approvers(context, self.earlier_steps)
+        approvers = policy.approvers_for(requester, excluded=excluded)
+        self.assigned_users = [{"id": user, "name": user} for user in approvers]
+        self.response_timeout = policy.timeout
+        details = _details(self.details)
+        self.body = render_body(policy, self.summary, details, requester=requester, approvers=approvers)
+        self._record(
+            context,
+            REQUESTED,
+            actor=requester,
+            extra={
+                "summary": self.summary,
+                "details": details,
+                "requester": requester,
+                "approvers": list(approvers),
+                "deadline": (datetime.now(UTC) + policy.timeout).isoformat(timespec="seconds"),
+            },
+        )
+        return super().execute(context)
+
+    # -- answer -------------------------------------------------------------------------------------
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Record the answer (or the expiry), then let ``ApprovalOperator`` go on or skip what follows."""
+        if "error" not in event:
+            chosen = list(event.get("chosen_options") or [])
+            expired = bool(event.get("timedout")) or event.get("responded_by_user") is None
+            outcome = EXPIRED if expired else GRANTED if chosen == [self.APPROVE] else REJECTED
+            responder = event.get("responded_by_user") or {}
+            comment = (event.get("params_input") or {}).get(COMMENT_PARAM) or None
+            self._record(
+                context,
+                outcome,
+                actor=responder.get("id") if responder else None,
+                extra={"comment": comment, "chosen_options": chosen},
+            )
+        return super().execute_complete(context, event)
+
+    # -- ledger ---------------------------------------------------------------------------------------
+
+    def _record(self, context: Context, outcome: str, *, actor: str | None, extra: Mapping[str, Any]) -> None:
+        from scrollintel import audit
+
+        ti = context["ti"]
+        run_id = context["run_id"]
+        audit.record(
+            f"approval.{outcome}",
+            f"approval:{self.decision}",
+            {
+                "subject": self.decision,
+                "dag_id": ti.dag_id,
+                "run_id": run_id,
+                "task_id": ti.task_id,
+                "map_index": ti.map_index,
+                "try_number": ti.try_number,
+                "step": self.step,
+                "steps": self.steps,
+                "lineage_run_id": _lineage_run_id(ti),
+                **extra,
+            },
+            actor=actor or f"dag:{ti.dag_id}",
+            key=f"approval.{outcome}:{ti.dag_id}:{run_id}:{ti.task_id}:{ti.map_index}:{ti.try_number}",
+        )
+
+
+def approval_gate(
+    *,
+    task_id: str,
+    subject: str,
+    summary: str,
+    details: Mapping[str, Any] | str | None = None,
+    requester: str | None = None,
+    **kwargs: Any,
+) -> ApprovalGate | TaskGroup:
+    """The gate for ``subject``: one :class:`ApprovalGate`, or a task group chaining ``min_approvals`` of them.
+
+    Each step of a chain is assigned to the approvers who have not approved an earlier step, so
+    ``min_approvals`` distinct people approve; a rejection or an expiry at any step skips the rest.
+    """
+    from airflow.sdk import TaskGroup
+
+    needed = resolve(subject).min_approvals
+    if needed == 1:
+        return ApprovalGate(
+            task_id=task_id, subject=subject, summary=summary, details=details, requester=requester, **kwargs
+        )
+    with TaskGroup(group_id=task_id) as group:
+        earlier: list[str] = []
+        previous: ApprovalGate | None = None
+        for step in range(1, needed + 1):
+            gate = ApprovalGate(
+                task_id=f"approval_{step}",
+                subject=subject,
+                summary=summary,
+                details=details,
+                requester=requester,
+                step=step,
+                steps=needed,
+                earlier_steps=list(earlier),
+                **kwargs,
+            )
+            earlier.append(gate.task_id)
+            if previous is not None:
+                previous >> gate
+            previous = gate
+    return group
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def render_body(
+    policy: ResolvedPolicy,
+    summary: str,
+    details: Mapping[str, Any] | str | None,
+    *,
+    requester: str | None,
+    approvers: Sequence[str],
+) -> str:
+    """The request as Markdown (Airflow's Required Actions view shows it)."""
+    lines = [f"**{summary}**", "", policy.description, ""]
+    if isinstance(details, Mapping) and details:
+        lines += ["| | |", "| --- | --- |"]
+        lines += [f"| {key} | {_cell(value)} |" for key, value in details.items()]
+        lines.append("")
+    elif isinstance(details, str) and details.strip():
+        lines += [details.strip(), ""]
+    lines.append(f"Requested by: {requester or 'the schedule'}. Approvers: {', '.join(approvers)}.")
+    lines.append(f"Unanswered after {policy.timeout} the request is rejected.")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _details(value: Mapping[str, Any] | str | None) -> Mapping[str, Any] | str | None:
+    """Rendered details: a JSON object given as text (a template pulling an upstream result) as a mapping."""
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, dict) else value
+    return value
+
+
+def _triggering_user(context: Context) -> str | None:
+    dag_run = context.get("dag_run")
+    return getattr(dag_run, "triggering_user_name", None) or None
+
+
+def _earlier_approvers(context: Context, steps: Sequence[str]) -> list[str]:
+    """Who approved the earlier steps of this chain (their ``responded_by_user`` ids)."""
+    if not steps:
+        return []
+    ti = context["ti"]
+    approvers = []
+    for result in ti.xcom_pull(task_ids=list(steps)) or []:
+        user = (result or {}).get("responded_by_user") or {}
+        if user.get("id"):
+            approvers.append(str(user["id"]))
+    return approvers
+
+
+def _lineage_run_id(ti: Any) -> str | None:
+    """The OpenLineage run id of the task instance (what its lineage events carry), when the provider is there."""
+    try:
+        from airflow.providers.openlineage.plugins.macros import lineage_run_id
+    except ImportError:
+        return None
+    try:
+        return str(lineage_run_id(ti))
+    except Exception:  # an observer: the request stands without the id
+        return None
