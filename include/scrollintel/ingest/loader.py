@@ -15,17 +15,28 @@ saying so.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from scrollintel import warehouse
 from scrollintel.ingest import merge, quarantine, registry, state
-from scrollintel.ingest.connectors.base import BinaryUnavailable, Connector, CursorState, DiscoveredSchema, SourceColumn
+from scrollintel.ingest.connectors.base import (
+    BinaryUnavailable,
+    Chunk,
+    Connector,
+    CursorState,
+    DiscoveredSchema,
+    SourceColumn,
+)
 from scrollintel.ingest.errors import (
     CountMismatchError,
     IngestError,
+    LoadInterrupted,
     ResourceConfigError,
     SchemaDriftError,
     UnsupportedServerError,
@@ -103,6 +114,88 @@ def is_data_error(err: BaseException) -> bool:
     return sqlstate[:2] in _DATA_ERROR_CLASSES or sqlstate == _CARDINALITY_VIOLATION
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else '-'}"
+
+
+def interrupted(spec: ResourceSpec, err: BaseException, *, side: str) -> LoadInterrupted:
+    """The one-line message of a load whose source or warehouse failed under it.
+
+    A lost connection (backend terminated, server restarted, network gone) is worth a rerun; an
+    error the source raised while producing the rows needs a look at the source first. Either
+    way nothing was committed: the load is one transaction, so a rerun is exactly-once.
+    """
+    import psycopg
+
+    if isinstance(err, psycopg.OperationalError | OSError):
+        what, todo = f"the connection to the {side} was lost", "run the load again"
+    else:
+        what, todo = f"the {side} raised an error", f"fix what the {side} reports, then run the load again"
+    return LoadInterrupted(
+        f"{spec.source}.{spec.resource}: {what} during the load ({_first_line(err)}); nothing was committed "
+        f"and the cursor did not move: {todo} (it is exactly-once)",
+        side=side,
+    )
+
+
+class _SourceSide(Connector):
+    """The load's view of its connector: errors named as the source's, chunks screened on request.
+
+    An error raised while reading the source becomes :class:`LoadInterrupted` (``side="source"``),
+    so the loader never mistakes a source's refusal (say, a value it cannot convert) for a value
+    that does not fit the warehouse, and the message says which side failed. With ``screen`` set
+    (the validating path), rows the warehouse cannot hold even as text are set aside in
+    ``unstorable`` (:func:`~scrollintel.ingest.quarantine.screen_chunk`) instead of failing COPY.
+    """
+
+    def __init__(self, connector: Connector, spec: ResourceSpec) -> None:
+        self.connector = connector
+        self.spec = spec
+        self.screen = False
+        self.unstorable: list[quarantine.Unstorable] = []
+
+    def discover(self, resource: str) -> DiscoveredSchema:
+        with self._source_errors():
+            return self.connector.discover(resource)
+
+    def extract(
+        self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
+    ) -> Iterator[Chunk]:
+        self.unstorable = []
+        names = schema.names
+        with self._source_errors():
+            for chunk in self.connector.extract(resource, schema, state, chunk_rows=chunk_rows):
+                if not self.screen:
+                    yield chunk
+                    continue
+                data, aside = quarantine.screen_chunk(chunk.data, names)
+                self.unstorable.extend(aside)
+                yield dataclasses.replace(chunk, data=data, rows=chunk.rows - len(aside))
+
+    def supports_binary(self, schema: DiscoveredSchema) -> bool:
+        supports = getattr(self.connector, "supports_binary", None)
+        return callable(supports) and callable(getattr(self.connector, "extract_binary", None)) and supports(schema)
+
+    def extract_binary(
+        self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
+    ) -> Iterator[Chunk]:
+        with self._source_errors():
+            yield from self.connector.extract_binary(resource, schema, state, chunk_rows=chunk_rows)  # type: ignore[attr-defined]
+
+    def test_connection(self) -> tuple[bool, str]:
+        return self.connector.test_connection()
+
+    @contextlib.contextmanager
+    def _source_errors(self) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except (psycopg.Error, OSError) as err:
+            raise interrupted(self.spec, err, side="source") from err
+
+
 # --------------------------------------------------------------------------- the load
 
 
@@ -112,7 +205,7 @@ class _Load:
     def __init__(
         self, connector: Connector, spec: ResourceSpec, url: str, *, run_id: str, chunk_rows: int, audit: bool
     ) -> None:
-        self.connector = connector
+        self.connector = _SourceSide(connector, spec)
         self.spec = spec
         self.url = url
         self.run_id = run_id
@@ -133,6 +226,8 @@ class _Load:
     # -- entry point ------------------------------------------------------------------------
 
     def run(self) -> LoadResult:
+        import psycopg
+
         spec = self.spec
         self.schema = self.connector.discover(spec.resource)
         spec.check(self.schema)
@@ -141,19 +236,23 @@ class _Load:
         for pg_type in self.types.values():
             type_sql(pg_type)  # refuse anything that is not a plain type name
         applied: registry.SchemaDiff | None = None
-        with connect_warehouse(self.url) as conn:
-            info = conn.info
-            check_server_version(info.server_version, conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-            conn.commit()
-            try:
-                with conn.transaction():
-                    result, applied = self._load(conn)
-            except DriftBlocked as blocked:
-                self.book.record_blocked(conn, blocked)
-                raise SchemaDriftError(self.book.blocked_message(blocked)) from None
-            except BaseException as err:
-                self._record_failure(err)
-                raise
+        try:
+            with connect_warehouse(self.url) as conn:
+                info = conn.info
+                check_server_version(info.server_version, conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+                conn.commit()
+                try:
+                    with conn.transaction():
+                        result, applied = self._load(conn)
+                except DriftBlocked as blocked:
+                    self.book.record_blocked(conn, blocked)
+                    raise SchemaDriftError(self.book.blocked_message(blocked)) from None
+                except BaseException as err:
+                    self._record_failure(err)
+                    raise
+        except psycopg.Error as err:
+            # the source's errors arrive as LoadInterrupted (see _SourceSide): this one is the warehouse's
+            raise interrupted(spec, err, side="warehouse") from err
         self.book.emit_after_commit(result, applied)
         return result
 
@@ -328,17 +427,7 @@ class _Load:
         import psycopg
 
         spec = self.spec
-        self.stage_swapped = False
-        self.stage = create_stage(conn, self.raw, self.columns, typed=typed)
-        statement = copy_sql(self.stage, self.columns, binary=binary)
-        source_rows, staged = self.extract.copy_in(conn, statement, binary=binary)
-        if staged >= LARGE_BATCH_ROWS:
-            conn.execute(analyze_keys_sql(self.stage, spec.primary_key))
-        if source_rows != staged:
-            raise CountMismatchError(
-                f"{spec.raw_table}: the connector reported {source_rows} row(s) but COPY read {staged}; "
-                "nothing was committed"
-            )
+        source_rows, staged, unstorable = self._stage_batch(conn, typed=typed, binary=binary)
         result.path = "staged-binary" if binary else "staged-typed" if typed else "staged"
         result.source_rows = source_rows
         before = result.cursor_before
@@ -356,7 +445,10 @@ class _Load:
                 ):
                     quarantine.ensure_table(conn, spec.table)
                     quarantined = self._quarantine_duplicates(conn)
-                    loaded = staged - quarantined.total
+                if unstorable:
+                    quarantine.ensure_table(conn, spec.table)
+                    self._quarantine_unstorable(conn, quarantined)
+                loaded = staged - quarantined.total
                 inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh, typed=typed)
         except psycopg.Error as err:
             if typed or not is_data_error(err):
@@ -365,6 +457,8 @@ class _Load:
             quarantine.ensure_table(conn, spec.table)
             # duplicates first, so whether a key's rows are duplicates never depends on other columns
             quarantined = self._quarantine_duplicates(conn)
+            if unstorable:
+                self._quarantine_unstorable(conn, quarantined)
             invalid = quarantine.quarantine_invalid(
                 conn, self.stage, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
             )
@@ -391,6 +485,33 @@ class _Load:
             drop_stage(conn, self.stage)
         return cursor_max
 
+    def _stage_batch(self, conn: psycopg.Connection[Any], *, typed: bool, binary: bool) -> tuple[int, int, bool]:
+        """Create the stage and COPY the batch in: (rows read, rows staged, whether rows were set aside).
+
+        The validating stage (``typed=False``) also holds the rows set aside as unstorable, with
+        their reasons (:func:`~scrollintel.ingest.quarantine.stage_unstorable`); a typed batch
+        holding such a value fails COPY and is read again as text.
+        """
+        spec = self.spec
+        self.stage_swapped = False
+        self.stage = create_stage(conn, self.raw, self.columns, typed=typed)
+        statement = copy_sql(self.stage, self.columns, binary=binary)
+        self.connector.screen = not typed
+        source_rows, staged = self.extract.copy_in(conn, statement, binary=binary)
+        unstorable = self.connector.unstorable if not typed else []
+        if unstorable:
+            quarantine.stage_unstorable(conn, self.stage, self.columns, unstorable)
+            source_rows += len(unstorable)
+            staged += len(unstorable)
+        if staged >= LARGE_BATCH_ROWS:
+            conn.execute(analyze_keys_sql(self.stage, spec.primary_key))
+        if source_rows != staged:
+            raise CountMismatchError(
+                f"{spec.raw_table}: the connector reported {source_rows} row(s) but COPY read {staged}; "
+                "nothing was committed"
+            )
+        return source_rows, staged, bool(unstorable)
+
     def _cursor_max(self, conn: psycopg.Connection[Any], before: str | None, *, validate: bool) -> str | None:
         """The greatest cursor value of the stage (and of the previous state), as text."""
         if self.spec.cursor is None:
@@ -403,6 +524,14 @@ class _Load:
         return quarantine.quarantine_duplicates(
             conn, self.stage, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
         )
+
+    def _quarantine_unstorable(self, conn: psycopg.Connection[Any], counts: quarantine.QuarantineCounts) -> None:
+        """Move the rows set aside as unstorable (see :class:`_SourceSide`) to quarantine, adding to ``counts``."""
+        moved = quarantine.quarantine_unstorable(
+            conn, self.stage, self.spec.table, run_id=self.run_id, batch_id=self.batch_id
+        )
+        for reason, count in moved.by_reason.items():
+            counts.add(reason, count)
 
     def _refuse_duplicates(self, conn: psycopg.Connection[Any]) -> None:
         """Raise :class:`_DuplicateKeys` when a key is in more than one row of the typed stage."""
