@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -139,61 +139,44 @@ def interrupted(spec: ResourceSpec, err: BaseException, *, side: str) -> LoadInt
     )
 
 
-class _SourceSide(Connector):
-    """The load's view of its connector: errors named as the source's, chunks screened on request.
+@contextlib.contextmanager
+def _source_errors(spec: ResourceSpec) -> Iterator[None]:
+    """Errors raised while talking to the source, as :class:`LoadInterrupted` (``side="source"``)."""
+    import psycopg
 
-    An error raised while reading the source becomes :class:`LoadInterrupted` (``side="source"``),
-    so the loader never mistakes a source's refusal (say, a value it cannot convert) for a value
-    that does not fit the warehouse, and the message says which side failed. With ``screen`` set
-    (the validating path), rows the warehouse cannot hold even as text are set aside in
+    try:
+        yield
+    except (psycopg.Error, OSError) as err:
+        raise interrupted(spec, err, side="source") from err
+
+
+class _SourceExtract(Extract):
+    """The batch's extraction, with the source's errors named as the source's and chunks screened on request.
+
+    An error raised while reading the source becomes :class:`LoadInterrupted`, so the loader
+    never mistakes a source's refusal (say, a value it cannot convert) for a value that does not
+    fit the warehouse, and the message says which side failed. With ``screen`` set (the
+    validating path), rows the warehouse cannot hold even as text are set aside in
     ``unstorable`` (:func:`~scrollintel.ingest.quarantine.screen_chunk`) instead of failing COPY.
     """
 
-    def __init__(self, connector: Connector, spec: ResourceSpec) -> None:
-        self.connector = connector
+    def __init__(self, spec: ResourceSpec, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.spec = spec
         self.screen = False
         self.unstorable: list[quarantine.Unstorable] = []
 
-    def discover(self, resource: str) -> DiscoveredSchema:
-        with self._source_errors():
-            return self.connector.discover(resource)
-
-    def extract(
-        self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
-    ) -> Iterator[Chunk]:
+    def chunks(self, *, binary: bool = False) -> Generator[Chunk, None, None]:
         self.unstorable = []
-        names = schema.names
-        with self._source_errors():
-            for chunk in self.connector.extract(resource, schema, state, chunk_rows=chunk_rows):
-                if not self.screen:
+        names = self.schema.names
+        with _source_errors(self.spec):
+            for chunk in super().chunks(binary=binary):
+                if not self.screen or binary:
                     yield chunk
                     continue
                 data, aside = quarantine.screen_chunk(chunk.data, names)
                 self.unstorable.extend(aside)
                 yield dataclasses.replace(chunk, data=data, rows=chunk.rows - len(aside))
-
-    def supports_binary(self, schema: DiscoveredSchema) -> bool:
-        supports = getattr(self.connector, "supports_binary", None)
-        return callable(supports) and callable(getattr(self.connector, "extract_binary", None)) and supports(schema)
-
-    def extract_binary(
-        self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
-    ) -> Iterator[Chunk]:
-        with self._source_errors():
-            yield from self.connector.extract_binary(resource, schema, state, chunk_rows=chunk_rows)  # type: ignore[attr-defined]
-
-    def test_connection(self) -> tuple[bool, str]:
-        return self.connector.test_connection()
-
-    @contextlib.contextmanager
-    def _source_errors(self) -> Iterator[None]:
-        import psycopg
-
-        try:
-            yield
-        except (psycopg.Error, OSError) as err:
-            raise interrupted(self.spec, err, side="source") from err
 
 
 # --------------------------------------------------------------------------- the load
@@ -205,7 +188,7 @@ class _Load:
     def __init__(
         self, connector: Connector, spec: ResourceSpec, url: str, *, run_id: str, chunk_rows: int, audit: bool
     ) -> None:
-        self.connector = _SourceSide(connector, spec)
+        self.connector = connector
         self.spec = spec
         self.url = url
         self.run_id = run_id
@@ -219,7 +202,7 @@ class _Load:
         #: The stage became the raw table's partition (see _rewrite): then it is not dropped.
         self.stage_swapped = False
         self.schema: DiscoveredSchema
-        self.extract: Extract
+        self.extract: _SourceExtract
         self.columns: list[SourceColumn] = []
         self.types: dict[str, str] = {}
 
@@ -229,7 +212,8 @@ class _Load:
         import psycopg
 
         spec = self.spec
-        self.schema = self.connector.discover(spec.resource)
+        with _source_errors(spec):
+            self.schema = self.connector.discover(spec.resource)
         spec.check(self.schema)
         self.columns = list(self.schema.columns)
         self.types = {col.name: col.pg_type for col in self.columns}
@@ -251,7 +235,7 @@ class _Load:
                     self._record_failure(err)
                     raise
         except psycopg.Error as err:
-            # the source's errors arrive as LoadInterrupted (see _SourceSide): this one is the warehouse's
+            # the source's errors arrive as LoadInterrupted (see _SourceExtract): this one is the warehouse's
             raise interrupted(spec, err, side="warehouse") from err
         self.book.emit_after_commit(result, applied)
         return result
@@ -268,7 +252,8 @@ class _Load:
         if stored and not exists:
             log.warning("%s is missing but a cursor is stored: loading everything again", spec.raw_table)
         mode: Mode = "initial" if not exists else ("incremental" if spec.incremental else "full_refresh")
-        self.extract = Extract(
+        self.extract = _SourceExtract(
+            spec,
             self.connector,
             spec.resource,
             spec.table,
@@ -496,9 +481,9 @@ class _Load:
         self.stage_swapped = False
         self.stage = create_stage(conn, self.raw, self.columns, typed=typed)
         statement = copy_sql(self.stage, self.columns, binary=binary)
-        self.connector.screen = not typed
+        self.extract.screen = not typed
         source_rows, staged = self.extract.copy_in(conn, statement, binary=binary)
-        unstorable = self.connector.unstorable if not typed else []
+        unstorable = self.extract.unstorable if not typed else []
         if unstorable:
             quarantine.stage_unstorable(conn, self.stage, self.columns, unstorable)
             source_rows += len(unstorable)
