@@ -199,7 +199,11 @@ def screen_chunk(data: bytes, names: Sequence[str]) -> tuple[bytes, list[Unstora
     kept: list[bytes] = []
     aside: list[Unstorable] = []
     for line, fields in _csv_rows(data):
-        problems = [(name, value) for name, value in zip(names, fields, strict=False) if _unstorable(value)]
+        problems = [
+            (name, value)
+            for name, value in zip(names, fields, strict=False)
+            if value is not None and _unstorable(value)
+        ]
         if not problems:
             kept.append(line)
             continue
@@ -225,8 +229,8 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _unstorable(value: bytes | None) -> bool:
-    return value is not None and (b"\x00" in value or not _is_utf8(value))
+def _unstorable(value: bytes) -> bool:
+    return b"\x00" in value or not _is_utf8(value)
 
 
 def _what(value: bytes) -> str:
