@@ -6,6 +6,7 @@ a secrets backend; ``source .scrollintel/platform.env`` on a laptop), or ``--sou
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import UTC, datetime
 
@@ -13,6 +14,8 @@ import click
 
 from scrollintel.exceptions import ScrollIntelError
 from scrollintel.warehouse import raw_table
+
+log = logging.getLogger(__name__)
 
 
 @click.group("ingest")
@@ -43,7 +46,6 @@ def run_command(  # noqa: PLR0917 - click passes options positionally
     from scrollintel.ingest.pipeline import ingest_resource
 
     run = run_id or f"manual__{datetime.now(UTC).isoformat(timespec='seconds')}"
-    failed = 0
     try:
         governance = load_governance()
         config = governance.sources.get(source)
@@ -54,6 +56,7 @@ def run_command(  # noqa: PLR0917 - click passes options positionally
     except ScrollIntelError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
+    failed: list[str] = []
     for name in names:
         try:
             outcome = ingest_resource(
@@ -66,9 +69,14 @@ def run_command(  # noqa: PLR0917 - click passes options positionally
                 quality=not no_quality,
                 classify=not no_classify,
             )
-        except ScrollIntelError as err:
-            failed += 1
-            click.echo(f"{source}.{name}: FAILED\n  {err}", err=True)
+        except Exception as err:  # one resource's failure must not skip the others
+            failed.append(name)
+            message = str(err)
+            if not isinstance(err, ScrollIntelError):  # not an expected failure: keep its traceback at hand
+                log.info("%s.%s failed", source, name, exc_info=True)
+                message = f"{type(err).__name__}: {err} (run with -v for the traceback)"
+            prefix = f"{source}.{name}: "
+            click.echo(message if message.startswith(prefix) else f"{prefix}FAILED: {message}", err=True)
             continue
         load = outcome.load
         click.echo(
@@ -78,6 +86,11 @@ def run_command(  # noqa: PLR0917 - click passes options positionally
             f"{load.seconds:.1f}s"
         )
     if failed:
+        click.echo(
+            f"{len(failed)} of {len(names)} resource(s) of {source} failed: {', '.join(failed)} "
+            "(the others were loaded; a failed one committed nothing)",
+            err=True,
+        )
         sys.exit(1)
 
 

@@ -2,7 +2,10 @@
 
 Gates (schema contract, counts) raise; each message says what failed, where, and what to do
 about it. The batch quality gate raises the quality capability's
-:class:`~scrollintel.quality.errors.QualityGateFailed`.
+:class:`~scrollintel.quality.errors.QualityGateFailed`. Failures of the systems a load talks to
+(a connection that is not defined, a database backend that went away) are raised as these
+errors too, with a one-line message naming the source, the resource and what to do, so the CLI
+and the Airflow task log say the same thing and neither shows a traceback for them.
 """
 
 from __future__ import annotations
@@ -32,3 +35,19 @@ class SchemaDriftError(GateFailed):
 
 class CountMismatchError(IngestError):
     """Rows read from the source differ from rows loaded plus rows quarantined (the load is rolled back)."""
+
+
+class ConnectionNotDefined(ConfigError):
+    """A source's Airflow connection is not defined where the load runs."""
+
+
+class LoadInterrupted(IngestError):
+    """The source or the warehouse failed mid-load (backend terminated, server gone, query refused).
+
+    ``side`` is ``"source"`` or ``"warehouse"``. The load's one transaction was not committed, so
+    the raw table, the quarantine and the cursor are as before: running the load again is safe.
+    """
+
+    def __init__(self, message: str, *, side: str) -> None:
+        super().__init__(message)
+        self.side = side

@@ -15,17 +15,28 @@ saying so.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import uuid
+from collections.abc import Generator, Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from scrollintel import warehouse
 from scrollintel.ingest import merge, quarantine, registry, state
-from scrollintel.ingest.connectors.base import BinaryUnavailable, Connector, CursorState, DiscoveredSchema, SourceColumn
+from scrollintel.ingest.connectors.base import (
+    BinaryUnavailable,
+    Chunk,
+    Connector,
+    CursorState,
+    DiscoveredSchema,
+    SourceColumn,
+)
 from scrollintel.ingest.errors import (
     CountMismatchError,
     IngestError,
+    LoadInterrupted,
     ResourceConfigError,
     SchemaDriftError,
     UnsupportedServerError,
@@ -103,6 +114,71 @@ def is_data_error(err: BaseException) -> bool:
     return sqlstate[:2] in _DATA_ERROR_CLASSES or sqlstate == _CARDINALITY_VIOLATION
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else '-'}"
+
+
+def interrupted(spec: ResourceSpec, err: BaseException, *, side: str) -> LoadInterrupted:
+    """The one-line message of a load whose source or warehouse failed under it.
+
+    A lost connection (backend terminated, server restarted, network gone) is worth a rerun; an
+    error the source raised while producing the rows needs a look at the source first. Either
+    way nothing was committed: the load is one transaction, so a rerun is exactly-once.
+    """
+    import psycopg
+
+    if isinstance(err, psycopg.OperationalError | OSError):
+        what, todo = f"the connection to the {side} was lost", "run the load again"
+    else:
+        what, todo = f"the {side} raised an error", f"fix what the {side} reports, then run the load again"
+    return LoadInterrupted(
+        f"{spec.source}.{spec.resource}: {what} during the load ({_first_line(err)}); nothing was committed "
+        f"and the cursor did not move: {todo} (it is exactly-once)",
+        side=side,
+    )
+
+
+@contextlib.contextmanager
+def _source_errors(spec: ResourceSpec) -> Iterator[None]:
+    """Errors raised while talking to the source, as :class:`LoadInterrupted` (``side="source"``)."""
+    import psycopg
+
+    try:
+        yield
+    except (psycopg.Error, OSError) as err:
+        raise interrupted(spec, err, side="source") from err
+
+
+class _SourceExtract(Extract):
+    """The batch's extraction, with the source's errors named as the source's and chunks screened on request.
+
+    An error raised while reading the source becomes :class:`LoadInterrupted`, so the loader
+    never mistakes a source's refusal (say, a value it cannot convert) for a value that does not
+    fit the warehouse, and the message says which side failed. With ``screen`` set (the
+    validating path), rows the warehouse cannot hold even as text are set aside in
+    ``unstorable`` (:func:`~scrollintel.ingest.quarantine.screen_chunk`) instead of failing COPY.
+    """
+
+    def __init__(self, spec: ResourceSpec, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        self.screen = False
+        self.unstorable: list[quarantine.Unstorable] = []
+
+    def chunks(self, *, binary: bool = False) -> Generator[Chunk, None, None]:
+        self.unstorable = []
+        names = self.schema.names
+        with _source_errors(self.spec):
+            for chunk in super().chunks(binary=binary):
+                if not self.screen or binary:
+                    yield chunk
+                    continue
+                data, aside = quarantine.screen_chunk(chunk.data, names)
+                self.unstorable.extend(aside)
+                yield dataclasses.replace(chunk, data=data, rows=chunk.rows - len(aside))
+
+
 # --------------------------------------------------------------------------- the load
 
 
@@ -126,34 +202,41 @@ class _Load:
         #: The stage became the raw table's partition (see _rewrite): then it is not dropped.
         self.stage_swapped = False
         self.schema: DiscoveredSchema
-        self.extract: Extract
+        self.extract: _SourceExtract
         self.columns: list[SourceColumn] = []
         self.types: dict[str, str] = {}
 
     # -- entry point ------------------------------------------------------------------------
 
     def run(self) -> LoadResult:
+        import psycopg
+
         spec = self.spec
-        self.schema = self.connector.discover(spec.resource)
+        with _source_errors(spec):
+            self.schema = self.connector.discover(spec.resource)
         spec.check(self.schema)
         self.columns = list(self.schema.columns)
         self.types = {col.name: col.pg_type for col in self.columns}
         for pg_type in self.types.values():
             type_sql(pg_type)  # refuse anything that is not a plain type name
         applied: registry.SchemaDiff | None = None
-        with connect_warehouse(self.url) as conn:
-            info = conn.info
-            check_server_version(info.server_version, conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-            conn.commit()
-            try:
-                with conn.transaction():
-                    result, applied = self._load(conn)
-            except DriftBlocked as blocked:
-                self.book.record_blocked(conn, blocked)
-                raise SchemaDriftError(self.book.blocked_message(blocked)) from None
-            except BaseException as err:
-                self._record_failure(err)
-                raise
+        try:
+            with connect_warehouse(self.url) as conn:
+                info = conn.info
+                check_server_version(info.server_version, conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+                conn.commit()
+                try:
+                    with conn.transaction():
+                        result, applied = self._load(conn)
+                except DriftBlocked as blocked:
+                    self.book.record_blocked(conn, blocked)
+                    raise SchemaDriftError(self.book.blocked_message(blocked)) from None
+                except BaseException as err:
+                    self._record_failure(err)
+                    raise
+        except psycopg.Error as err:
+            # the source's errors arrive as LoadInterrupted (see _SourceExtract): this one is the warehouse's
+            raise interrupted(spec, err, side="warehouse") from err
         self.book.emit_after_commit(result, applied)
         return result
 
@@ -169,7 +252,8 @@ class _Load:
         if stored and not exists:
             log.warning("%s is missing but a cursor is stored: loading everything again", spec.raw_table)
         mode: Mode = "initial" if not exists else ("incremental" if spec.incremental else "full_refresh")
-        self.extract = Extract(
+        self.extract = _SourceExtract(
+            spec,
             self.connector,
             spec.resource,
             spec.table,
@@ -328,17 +412,7 @@ class _Load:
         import psycopg
 
         spec = self.spec
-        self.stage_swapped = False
-        self.stage = create_stage(conn, self.raw, self.columns, typed=typed)
-        statement = copy_sql(self.stage, self.columns, binary=binary)
-        source_rows, staged = self.extract.copy_in(conn, statement, binary=binary)
-        if staged >= LARGE_BATCH_ROWS:
-            conn.execute(analyze_keys_sql(self.stage, spec.primary_key))
-        if source_rows != staged:
-            raise CountMismatchError(
-                f"{spec.raw_table}: the connector reported {source_rows} row(s) but COPY read {staged}; "
-                "nothing was committed"
-            )
+        source_rows, staged, unstorable = self._stage_batch(conn, typed=typed, binary=binary)
         result.path = "staged-binary" if binary else "staged-typed" if typed else "staged"
         result.source_rows = source_rows
         before = result.cursor_before
@@ -356,7 +430,10 @@ class _Load:
                 ):
                     quarantine.ensure_table(conn, spec.table)
                     quarantined = self._quarantine_duplicates(conn)
-                    loaded = staged - quarantined.total
+                if unstorable:
+                    quarantine.ensure_table(conn, spec.table)
+                    self._quarantine_unstorable(conn, quarantined)
+                loaded = staged - quarantined.total
                 inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh, typed=typed)
         except psycopg.Error as err:
             if typed or not is_data_error(err):
@@ -365,6 +442,8 @@ class _Load:
             quarantine.ensure_table(conn, spec.table)
             # duplicates first, so whether a key's rows are duplicates never depends on other columns
             quarantined = self._quarantine_duplicates(conn)
+            if unstorable:
+                self._quarantine_unstorable(conn, quarantined)
             invalid = quarantine.quarantine_invalid(
                 conn, self.stage, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
             )
@@ -391,6 +470,33 @@ class _Load:
             drop_stage(conn, self.stage)
         return cursor_max
 
+    def _stage_batch(self, conn: psycopg.Connection[Any], *, typed: bool, binary: bool) -> tuple[int, int, bool]:
+        """Create the stage and COPY the batch in: (rows read, rows staged, whether rows were set aside).
+
+        The validating stage (``typed=False``) also holds the rows set aside as unstorable, with
+        their reasons (:func:`~scrollintel.ingest.quarantine.stage_unstorable`); a typed batch
+        holding such a value fails COPY and is read again as text.
+        """
+        spec = self.spec
+        self.stage_swapped = False
+        self.stage = create_stage(conn, self.raw, self.columns, typed=typed)
+        statement = copy_sql(self.stage, self.columns, binary=binary)
+        self.extract.screen = not typed
+        source_rows, staged = self.extract.copy_in(conn, statement, binary=binary)
+        unstorable = self.extract.unstorable if not typed else []
+        if unstorable:
+            quarantine.stage_unstorable(conn, self.stage, self.columns, unstorable)
+            source_rows += len(unstorable)
+            staged += len(unstorable)
+        if staged >= LARGE_BATCH_ROWS:
+            conn.execute(analyze_keys_sql(self.stage, spec.primary_key))
+        if source_rows != staged:
+            raise CountMismatchError(
+                f"{spec.raw_table}: the connector reported {source_rows} row(s) but COPY read {staged}; "
+                "nothing was committed"
+            )
+        return source_rows, staged, bool(unstorable)
+
     def _cursor_max(self, conn: psycopg.Connection[Any], before: str | None, *, validate: bool) -> str | None:
         """The greatest cursor value of the stage (and of the previous state), as text."""
         if self.spec.cursor is None:
@@ -403,6 +509,14 @@ class _Load:
         return quarantine.quarantine_duplicates(
             conn, self.stage, spec.table, self.columns, spec.primary_key, run_id=self.run_id, batch_id=self.batch_id
         )
+
+    def _quarantine_unstorable(self, conn: psycopg.Connection[Any], counts: quarantine.QuarantineCounts) -> None:
+        """Move the rows set aside as unstorable (see :class:`_SourceSide`) to quarantine, adding to ``counts``."""
+        moved = quarantine.quarantine_unstorable(
+            conn, self.stage, self.spec.table, run_id=self.run_id, batch_id=self.batch_id
+        )
+        for reason, count in moved.by_reason.items():
+            counts.add(reason, count)
 
     def _refuse_duplicates(self, conn: psycopg.Connection[Any]) -> None:
         """Raise :class:`_DuplicateKeys` when a key is in more than one row of the typed stage."""

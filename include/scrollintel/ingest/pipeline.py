@@ -13,12 +13,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from scrollintel.ingest.errors import ConnectionNotDefined
 from scrollintel.ingest.loader import DEFAULT_CHUNK_ROWS, connect_warehouse, load_resource
 from scrollintel.ingest.spec import LoadResult, ResourceSpec
 from scrollintel.warehouse import SENSITIVITY_LEVELS, WAREHOUSE_CONN_ID, highest_sensitivity
 
 if TYPE_CHECKING:
     from scrollintel.config import Governance
+    from scrollintel.config.sources import SourceConfig
     from scrollintel.ingest.classify import ColumnClass
     from scrollintel.ingest.notifications import EventKind
     from scrollintel.ingest.quality import QualityResult
@@ -64,11 +66,105 @@ class IngestOutcome:
         }
 
 
-def airflow_connection(conn_id: str) -> Any:
-    """The Airflow connection ``conn_id`` (inside a task, or from ``AIRFLOW_CONN_*`` outside)."""
-    from airflow.sdk import BaseHook
+@dataclass(frozen=True)
+class EnvConnection:
+    """An Airflow connection defined by an ``AIRFLOW_CONN_<ID>`` variable, read without importing Airflow.
 
-    return BaseHook.get_connection(conn_id)
+    Importing Airflow costs seconds (its configuration and task runner load at import), most of a
+    CLI load of a small table. Connectors read only these attributes of a connection.
+    """
+
+    conn_id: str
+    conn_type: str | None = None
+    host: str | None = None
+    port: int | None = None
+    login: str | None = None
+    password: str | None = None
+    schema: str | None = None
+    extra_dejson: dict[str, Any] = field(default_factory=dict)
+
+
+def connection_variable(conn_id: str) -> str:
+    """The environment variable that defines the Airflow connection ``conn_id``."""
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def env_connection(conn_id: str) -> EnvConnection | None:
+    """``conn_id`` from its ``AIRFLOW_CONN_<ID>`` variable (Airflow's URI or JSON form); None when unset."""
+    import json
+    import os
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    value = os.environ.get(connection_variable(conn_id), "").strip()
+    if not value:
+        return None
+    if value.startswith("{"):
+        data = json.loads(value)
+        extra = data.get("extra") or {}
+        port = data.get("port")
+        return EnvConnection(
+            conn_id=conn_id,
+            conn_type=data.get("conn_type"),
+            host=data.get("host"),
+            port=int(port) if port not in (None, "") else None,
+            login=data.get("login"),
+            password=data.get("password"),
+            schema=data.get("schema"),
+            extra_dejson=json.loads(extra) if isinstance(extra, str) else dict(extra),
+        )
+    # Airflow's URI form: <conn-type>://[<protocol>://]<login>:<password>@<host>:<port>/<schema>?<extra>
+    conn_type, _, rest = value.partition("://")
+    protocol, _, address = rest.partition("://") if "://" in rest else ("", "", rest)
+    parts = urlsplit(f"{conn_type}://{address}")
+    host = unquote(parts.hostname or "")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    return EnvConnection(
+        conn_id=conn_id,
+        conn_type="postgres" if conn_type == "postgresql" else conn_type.replace("-", "_"),
+        host=f"{protocol}://{host}" if protocol else host or None,
+        port=parts.port,
+        login=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        schema=unquote(parts.path[1:]) or None,
+        extra_dejson=json.loads(query["__extra__"]) if "__extra__" in query else query,
+    )
+
+
+def airflow_connection(conn_id: str) -> Any | None:
+    """The Airflow connection ``conn_id``: inside a task from Airflow, outside from ``AIRFLOW_CONN_<ID>`` when set.
+
+    Outside a task an ``AIRFLOW_CONN_<ID>`` variable is read directly (see :class:`EnvConnection`),
+    unless a secrets backend is configured (Airflow asks it first); anything else goes to Airflow.
+    None when Airflow does not define it either.
+    """
+    import os
+
+    from scrollintel.audit.settings import in_airflow_task
+
+    if not in_airflow_task() and not os.environ.get("AIRFLOW__SECRETS__BACKEND"):
+        found = env_connection(conn_id)
+        if found is not None:
+            return found
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def source_connection(source: SourceConfig, resource: str) -> Any:
+    """The Airflow connection of ``source``; :class:`ConnectionNotDefined` naming what to do when missing."""
+    conn = airflow_connection(source.connection_id)
+    if conn is None:
+        raise ConnectionNotDefined(
+            f"{source.name}.{resource}: the Airflow connection {source.connection_id!r} is not defined; "
+            f"set {connection_variable(source.connection_id)}=<uri or JSON>, run "
+            f"`airflow connections add {source.connection_id} --conn-uri <uri>`, "
+            "or pass --source-url to `scrollintel ingest run`"
+        )
+    return conn
 
 
 def warehouse_url_from_airflow(conn_id: str = WAREHOUSE_CONN_ID) -> str:
@@ -119,7 +215,7 @@ def ingest_resource(
             f"source {source_name!r} has no {source.resource_label} {resource_name!r} (known: {known})"
         ) from err
     spec = ResourceSpec.from_config(source, resource_name)
-    conn = source_conn if source_conn is not None else airflow_connection(source.connection_id)
+    conn = source_conn if source_conn is not None else source_connection(source, resource_name)
     connector = connector_for(source, conn)
     result = load_resource(connector, spec, warehouse_url, run_id=run_id, chunk_rows=chunk_rows)
     result.check_counts()

@@ -8,6 +8,14 @@ any, stays as it is). Quarantined rows move from the stage to
 ``raw_quarantine.<source>__<resource>`` in the load's transaction, so they are committed (or
 not) together with the good rows and the cursor.
 
+Some values cannot even be staged as text: PostgreSQL text holds neither NUL characters nor
+bytes that are not UTF-8, and COPY rejects the whole chunk for one of them. The validating path
+screens the chunks for them (:func:`screen_chunk`); a row holding one is set aside, its bad
+values written in an escaped form the warehouse can store (backslashes doubled, each NUL and
+each byte that is not UTF-8 as a backslash, ``x`` and two hex digits: ``x00``, ``xff``), and
+staged with its reason (:func:`stage_unstorable`) so that it counts for the cursor and the keys
+like any other row, then quarantined (:func:`quarantine_unstorable`).
+
 Each quarantined row keeps its raw text values as a JSON object (``raw_row``), a ``reason``
 that names the columns and types but no values (safe to log and count), a ``detail`` with
 PostgreSQL's own message (which may quote the value), the run id and the batch id. Replaying a
@@ -17,6 +25,7 @@ copies within one batch are numbered, so each of them is kept).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +39,13 @@ if TYPE_CHECKING:
 
 SCHEMA = "raw_quarantine"
 DUPLICATE_DETAIL = "every row of the batch with this primary key value is quarantined; none was loaded"
+#: Stage columns of a set-aside row's reason and detail (added to the stage only when a chunk has one).
+UNSTORABLE_REASON = "_scrollintel_unstorable_reason"
+UNSTORABLE_DETAIL = "_scrollintel_unstorable_detail"
+#: A staged row as it is kept in the quarantine: its values without the set-aside marks.
+_RAW_ROW = f"(to_jsonb(s) - '{UNSTORABLE_REASON}' - '{UNSTORABLE_DETAIL}')"
+#: One field of chunk CSV (:mod:`scrollintel.ingest.connectors.base`): quoted, or bare up to a comma or line end.
+_CSV_FIELD = re.compile(rb'"((?:[^"]|"")*)"|([^,"\r\n]*)')
 
 
 @dataclass
@@ -119,12 +135,27 @@ def quarantine_invalid(
     hash), so the quarantine holds as many rows as the counts say; the first copy's hash is the
     row's own, so a row re-read in a later batch, or a replayed batch, adds nothing.
     """
+    flag, reason, detail = _problem_parts(columns, primary_key)
+    return _move(conn, stage, table, flag, reason=reason, detail=detail, run_id=run_id, batch_id=batch_id)
+
+
+def _move(
+    conn: psycopg.Connection[Any],
+    stage: tuple[str, ...],
+    table: str,
+    flag: sql.Composable,
+    *,
+    reason: sql.Composable,
+    detail: sql.Composable,
+    run_id: str,
+    batch_id: str,
+) -> QuarantineCounts:
+    """Move the rows of ``stage`` where ``flag`` holds to quarantine with their ``reason`` and ``detail``."""
     from psycopg import sql
 
-    flag, reason, detail = _problem_parts(columns, primary_key)
     statement = sql.SQL(
         "WITH bad AS (DELETE FROM {stage} AS s WHERE {flag} "
-        "RETURNING to_jsonb(s) AS raw_row, {reason} AS reason, {detail} AS detail), "
+        "RETURNING {raw_row} AS raw_row, {reason} AS reason, {detail} AS detail), "
         "numbered AS (SELECT *, row_number() OVER (PARTITION BY raw_row, reason) AS copy FROM bad), "
         "kept AS (INSERT INTO {target} (run_id, batch_id, reason, detail, raw_row, row_hash) "
         "SELECT {run}, {batch}, reason, detail, raw_row, "
@@ -133,6 +164,7 @@ def quarantine_invalid(
         "SELECT reason, count(*) FROM bad GROUP BY reason"
     ).format(
         stage=ident(*stage),
+        raw_row=sql.SQL(_RAW_ROW),
         flag=flag,
         reason=reason,
         detail=detail,
@@ -141,6 +173,146 @@ def quarantine_invalid(
         batch=sql.Literal(batch_id),
     )
     return _counted(conn, statement)
+
+
+# --------------------------------------------------------------------------- values text cannot hold
+
+
+@dataclass
+class Unstorable:
+    """A row set aside by :func:`screen_chunk`: its values (bad ones escaped), why, and how they were written."""
+
+    values: list[str | None]
+    reason: str
+    detail: str
+
+
+def screen_chunk(data: bytes, names: Sequence[str]) -> tuple[bytes, list[Unstorable]]:
+    """Split chunk CSV into what COPY can stage as text and the rows it cannot: (data, rows set aside).
+
+    A chunk without NUL bytes that is valid UTF-8 is returned as it is (the usual case, one scan).
+    Otherwise its rows are split (quoted fields may span lines) and a row with a NUL or a byte
+    that is not UTF-8 in any value is set aside with its values (see the module docstring).
+    """
+    if b"\x00" not in data and (data.isascii() or _is_utf8(data)):
+        return data, []
+    kept: list[bytes] = []
+    aside: list[Unstorable] = []
+    for line, fields in _csv_rows(data):
+        problems = [
+            (name, value)
+            for name, value in zip(names, fields, strict=False)
+            if value is not None and _unstorable(value)
+        ]
+        if not problems:
+            kept.append(line)
+            continue
+        values = [None if value is None else _escaped(value) for value in fields]
+        aside.append(
+            Unstorable(
+                values=values,
+                reason="; ".join(f"{name}: text cannot hold {_what(value)}" for name, value in problems),
+                detail="; ".join(
+                    f"{name}: kept in raw_row with backslashes doubled and each NUL or non-UTF-8 byte as \\xNN"
+                    for name, _ in problems
+                ),
+            )
+        )
+    return b"".join(kept), aside
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _unstorable(value: bytes) -> bool:
+    return b"\x00" in value or not _is_utf8(value)
+
+
+def _what(value: bytes) -> str:
+    nul = b"\x00" in value
+    utf8 = _is_utf8(value.replace(b"\x00", b""))
+    return " and ".join(
+        part for part, found in (("a NUL character", nul), ("bytes that are not UTF-8", not utf8)) if found
+    )
+
+
+def _escaped(value: bytes) -> str:
+    """``value`` as text the warehouse stores: backslashes doubled, NUL and bytes that are not UTF-8 as ``\\xNN``."""
+    if not _unstorable(value):
+        return value.decode()
+    text = value.decode(errors="surrogateescape").replace("\\", "\\\\").replace("\x00", "\\x00")
+    return "".join(f"\\x{ord(char) - 0xDC00:02x}" if "\udc80" <= char <= "\udcff" else char for char in text)
+
+
+def _csv_rows(data: bytes) -> list[tuple[bytes, list[bytes | None]]]:
+    """Each row of chunk CSV as (its bytes with the line end, its values: None for NULL, unquoted)."""
+    rows: list[tuple[bytes, list[bytes | None]]] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        start, fields = pos, []
+        while True:
+            match = _CSV_FIELD.match(data, pos)
+            assert match is not None  # the pattern matches the empty string
+            quoted, bare = match.group(1), match.group(2)
+            fields.append(quoted.replace(b'""', b'"') if quoted is not None else (bare or None))
+            pos = match.end()
+            if data[pos : pos + 1] == b",":
+                pos += 1
+                continue
+            if data.startswith(b"\r\n", pos):
+                pos += 2
+            elif data[pos : pos + 1] == b"\n":
+                pos += 1
+            elif pos < end:
+                raise ValueError(f"chunk CSV is malformed at byte {pos}")
+            break
+        rows.append((data[start:pos], fields))
+    return rows
+
+
+def stage_unstorable(
+    conn: psycopg.Connection[Any], stage: tuple[str, ...], columns: Sequence[SourceColumn], rows: Sequence[Unstorable]
+) -> None:
+    """Add the set-aside ``rows`` to the text stage, with their reason and detail in two added columns."""
+    from psycopg import sql
+
+    conn.execute(
+        sql.SQL("ALTER TABLE {} ADD COLUMN {} text, ADD COLUMN {} text").format(
+            ident(*stage), ident(UNSTORABLE_REASON), ident(UNSTORABLE_DETAIL)
+        )
+    )
+    names = sql.SQL(", ").join(
+        [*(ident(col.name) for col in columns), ident(UNSTORABLE_REASON), ident(UNSTORABLE_DETAIL)]
+    )
+    with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(ident(*stage), names)) as copy:
+        for row in rows:
+            copy.write_row([*row.values, row.reason, row.detail])
+
+
+def quarantine_unstorable(
+    conn: psycopg.Connection[Any], stage: tuple[str, ...], table: str, *, run_id: str, batch_id: str
+) -> QuarantineCounts:
+    """Move the rows :func:`stage_unstorable` added to quarantine and drop its two columns from the stage."""
+    from psycopg import sql
+
+    reason, detail = ident(UNSTORABLE_REASON), ident(UNSTORABLE_DETAIL)
+    counts = _move(
+        conn,
+        stage,
+        table,
+        sql.SQL("{} IS NOT NULL").format(reason),
+        reason=reason,
+        detail=detail,
+        run_id=run_id,
+        batch_id=batch_id,
+    )
+    conn.execute(sql.SQL("ALTER TABLE {} DROP COLUMN {}, DROP COLUMN {}").format(ident(*stage), reason, detail))
+    return counts
 
 
 def has_duplicates(
@@ -203,7 +375,7 @@ def quarantine_duplicates(
     statement = sql.SQL(
         "WITH dup AS (SELECT {keys}, count(*) AS n FROM {stage} AS s WHERE {parses} GROUP BY {positions} "
         "HAVING count(*) > 1), "
-        "bad AS (DELETE FROM {stage} AS s USING dup AS d WHERE {match} RETURNING to_jsonb(s) AS raw_row, d.n), "
+        "bad AS (DELETE FROM {stage} AS s USING dup AS d WHERE {match} RETURNING {raw_row} AS raw_row, d.n), "
         "numbered AS (SELECT raw_row, n, row_number() OVER (PARTITION BY raw_row) AS copy FROM bad), "
         "kept AS (INSERT INTO {target} (run_id, batch_id, reason, detail, raw_row, row_hash) "
         "SELECT {run}, {batch}, {reason}, {detail}, raw_row, md5(raw_row::text || '#' || copy) FROM numbered "
@@ -214,6 +386,7 @@ def quarantine_duplicates(
             sql.SQL("{} AS {}").format(expr, name) for expr, name in zip(key_values, names, strict=True)
         ),
         stage=ident(*stage),
+        raw_row=sql.SQL(_RAW_ROW),
         parses=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(expr) for expr in key_values),
         positions=sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(primary_key))),
         match=sql.SQL(" AND ").join(

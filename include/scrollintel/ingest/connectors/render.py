@@ -23,10 +23,6 @@ log = logging.getLogger(__name__)
 
 Row = Sequence[str | None]
 
-#: What a NUL character in a text value becomes: PostgreSQL text cannot hold NUL at all, and
-#: one NUL would make COPY reject the whole chunk instead of quarantining one row.
-NUL_REPLACEMENT = "\ufffd".encode()
-
 
 def write_options() -> Any:
     """pyarrow CSV writer options of the chunk dialect (no header, strings quoted, nulls bare)."""
@@ -44,7 +40,7 @@ def table_to_csv(table: pa.Table) -> bytes:
         return b""
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, write_options=write_options())
-    return without_nul(sink.getvalue().to_pybytes())
+    return sink.getvalue().to_pybytes()
 
 
 def rows_to_csv(rows: Sequence[Row], width: int) -> bytes:
@@ -73,15 +69,6 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, bytes | bytearray | memoryview):
         return "\\x" + bytes(value).hex()
     return str(value)
-
-
-def without_nul(data: bytes) -> bytes:
-    """``data`` with NUL bytes replaced (UTF-8 never uses 0x00 inside a multi-byte character)."""
-    if b"\x00" not in data:
-        return data
-    count = data.count(b"\x00")
-    log.warning("replaced %d NUL character(s) with U+FFFD: PostgreSQL text cannot hold NUL", count)
-    return data.replace(b"\x00", NUL_REPLACEMENT)
 
 
 def json_text(value: Any) -> str:
