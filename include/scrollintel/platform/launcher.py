@@ -139,6 +139,7 @@ def platform_secrets(lay: Layout) -> dict[str, str]:
             "admin_password": lambda: os.environ.get("SCROLLINTEL_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
             "marketing_api_key": lambda: secrets.token_urlsafe(24),
             "audit_api_password": lambda: secrets.token_urlsafe(24),
+            "team_password": lambda: os.environ.get("SCROLLINTEL_TEAM_PASSWORD") or secrets.token_urlsafe(12),
             "lineage_api_key": lambda: secrets.token_urlsafe(32),
             "masking_salt": lambda: secrets.token_hex(32),
         },
@@ -466,8 +467,35 @@ def record_config_validated(env: dict[str, str]) -> None:
         os.environ.update(saved)
 
 
+def team_users() -> list[str]:
+    """The members of governance/teams.yaml: approvers answer approval gates as themselves."""
+    from scrollintel.config import load_governance
+
+    names: list[str] = []
+    for team in load_governance(settings.governance_dir()).teams.teams:
+        names.extend(member.id for member in team.members if member.id not in names)
+    return names
+
+
 def auth_plan(keys: dict[str, str]) -> dict[str, object]:
-    """The users, roles and grants `up` ensures (see scrollintel.platform.fab_bootstrap)."""
+    """The users, roles and grants `up` ensures (see scrollintel.platform.fab_bootstrap).
+
+    Besides the admin and the audit service user, every member of governance/teams.yaml gets an
+    Airflow user (role ``User``: may trigger DAGs and answer the approval gates assigned to them),
+    sharing one generated password on a laptop (``team_password`` in the state folder, or
+    ``SCROLLINTEL_TEAM_PASSWORD``).
+    """
+    members = [
+        {
+            "username": name,
+            "role": "User",
+            "password": keys["team_password"],
+            "firstname": name,
+            "lastname": "(team member)",
+            "email": f"{name}@scrollintel.invalid",
+        }
+        for name in team_users()
+    ]
     return {
         "roles": {AUDIT_READER_ROLE: [list(p) for p in AUDIT_READER_PERMISSIONS]},
         "grants": [{"roles": list(PLUGIN_READER_ROLES), "permission": ["can_read", "Plugins"]}],
@@ -489,6 +517,7 @@ def auth_plan(keys: dict[str, str]) -> dict[str, object]:
                 "lastname": "Importer",
                 "email": "scrollintel-audit@scrollintel.invalid",
             },
+            *members,
         ],
     }
 
@@ -500,7 +529,8 @@ def ensure_auth(env: dict[str, str], keys: dict[str, str]) -> list[str]:
     # A direct look-up keeps warm starts from paying ~8 s of Airflow start-up for nothing.
     with psycopg.connect(db.libpq_url(db.database_url("airflow"))) as conn:
         row = conn.execute(
-            _AUTH_IN_PLACE, {"users": [ADMIN_USER, AUDIT_SERVICE_USER], "roles": list(PLUGIN_READER_ROLES)}
+            _AUTH_IN_PLACE,
+            {"users": [ADMIN_USER, AUDIT_SERVICE_USER, *team_users()], "roles": list(PLUGIN_READER_ROLES)},
         ).fetchone()
     if row and row[0]:
         return []
@@ -642,6 +672,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
         "url": f"http://{HOST}:{ports['api_server']}",
         "user": ADMIN_USER,
         "password": keys["admin_password"],
+        "team_password": keys["team_password"],
         "logs": str(lay.logs),
         "env_file": str(lay.env_file),
     }
