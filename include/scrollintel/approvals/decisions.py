@@ -1,0 +1,131 @@
+"""Answering an approval request as a named Airflow user, through Airflow's own human-in-the-loop API.
+
+Slack answers arrive at the governance app signed by Slack, not by an Airflow login. The
+answer is still recorded by Airflow, as the person who pressed the button: the app mints a
+short-lived Airflow token for that user (the auth manager's own ``generate_jwt``) and calls
+``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/{map_index}/hitlDetails`` with it.
+Airflow then applies its rules as for the UI: 403 for a user who is not assigned (the requester
+under separation of duties), 409 when the request was already answered (double and concurrent
+clicks give one decision), and ``responded_by`` is that user. Runs in the api-server process,
+where the auth manager is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+Choice = Literal["Approve", "Reject"]
+#: Lifetime of the token minted for one answer.
+TOKEN_SECONDS = 60
+#: Time allowed for the api-server to record one answer.
+ANSWER_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """The waiting gate: a task instance of a DAG run."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+    @property
+    def path(self) -> str:
+        parts = (self.dag_id, "dagRuns", self.run_id, "taskInstances", self.task_id, str(self.map_index))
+        return "/api/v2/dags/" + "/".join(quote(part, safe="") for part in parts) + "/hitlDetails"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What Airflow answered: ``decided``, or why not (``not_assigned``, ``already_answered``, ``gone``, ``failed``)."""
+
+    status: Literal["decided", "not_assigned", "already_answered", "gone", "failed"]
+    message: str
+    detail: dict[str, Any] | None = None
+
+
+class UnknownUser(LookupError):
+    """No active Airflow user has this name."""
+
+
+def respond_as(username: str, target: Target, choice: Choice, comment: str | None = None) -> Outcome:
+    """Record ``choice`` on ``target`` as the Airflow user ``username`` (see the module docstring)."""
+    import httpx
+
+    try:
+        token = token_for(username)
+    except UnknownUser:
+        return Outcome("not_assigned", f"{username} is not an Airflow user; ask an admin to create the account")
+    body = {"chosen_options": [choice], "params_input": {"comment": comment or ""}}
+    try:
+        response = httpx.patch(
+            api_base_url() + target.path,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=ANSWER_TIMEOUT_S,
+        )
+    except httpx.HTTPError as err:
+        log.warning("approval answer for %s/%s not recorded: %s", target.dag_id, target.task_id, type(err).__name__)
+        return Outcome("failed", "Airflow did not answer; try again in a minute")
+    detail = _json(response)
+    if response.status_code == 200:
+        return Outcome("decided", f"{choice} recorded", detail)
+    if response.status_code == 403:
+        return Outcome(
+            "not_assigned",
+            "you are not an approver of this request (under separation of duties the requester cannot approve it)",
+        )
+    if response.status_code == 409:
+        return Outcome("already_answered", "this request was already answered", detail)
+    if response.status_code == 404:
+        return Outcome("gone", "this request no longer exists (the run was cleared or deleted)")
+    log.warning("approval answer for %s/%s: Airflow answered %s", target.dag_id, target.task_id, response.status_code)
+    return Outcome("failed", f"Airflow refused the answer ({response.status_code})")
+
+
+def token_for(username: str) -> str:
+    """A short-lived Airflow token of the active user ``username``, from the configured auth manager."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    manager = get_auth_manager()
+    user = _user_named(manager, username)
+    if user is None:
+        raise UnknownUser(username)
+    return str(manager.generate_jwt(user, expiration_time_in_seconds=TOKEN_SECONDS))
+
+
+def api_base_url() -> str:
+    """Where the api-server answers (Airflow's ``[api] base_url``)."""
+    from airflow.configuration import conf
+
+    return str(conf.get("api", "base_url", fallback="http://localhost:8080")).rstrip("/")
+
+
+def _user_named(manager: Any, username: str) -> Any:
+    get_users = getattr(manager, "get_users", None)
+    if callable(get_users):  # SimpleAuthManager: users and roles come from configuration
+        return next((user for user in get_users() if user.get_name() == username), None)
+    from airflow.providers.fab.auth_manager.models import User
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None or not user.is_active:
+            return None
+        session.expunge(user)
+        return user
+
+
+def _json(response: Any) -> dict[str, Any] | None:
+    try:
+        value = response.json()
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
