@@ -303,6 +303,20 @@ def test_lookback_and_delete_detection_mistakes_are_named(gov: Path) -> None:
     ]
 
 
+def test_delete_detection_of_a_mysql_source_is_refused(gov: Path) -> None:
+    (gov / "sources" / "crm.yaml").write_text(
+        "name: crm\ntype: mysql\nconnection_id: mysql_crm\nschema: crm\nowner: data-platform\nschedule: '@daily'\n"
+        "retention_class: operational\nschema_policy: freeze\ntables:\n"
+        "  - {name: accounts, primary_key: [id], cursor: updated_at, delete_detection: {mode: soft}}\n",
+        encoding="utf-8",
+    )
+    assert problems(gov) == [
+        "governance/sources/crm.yaml: table 'accounts': delete_detection is available for PostgreSQL sources only "
+        "(the MySQL connector cannot read a table's keys alone yet); remove it, or leave the cursor out for a full "
+        "refresh, which deletes what the source no longer has"
+    ]
+
+
 def test_unknown_and_missing_source_type(gov: Path) -> None:
     edit(gov / "sources" / "stores.yaml", "type: files", "type: file")
     edit(gov / "sources" / "marketing.yaml", "type: rest\n", "")

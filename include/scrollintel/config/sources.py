@@ -253,6 +253,17 @@ class MysqlSource(DatabaseSource):
 
     type: Literal["mysql"]
 
+    @model_validator(mode="after")
+    def _no_delete_detection(self) -> MysqlSource:
+        for table in self.tables:
+            if table.delete_detection is not None:
+                raise ValueError(
+                    f"table {table.name!r}: delete_detection is available for PostgreSQL sources only (the MySQL "
+                    "connector cannot read a table's keys alone yet); remove it, or leave the cursor out for a "
+                    "full refresh, which deletes what the source no longer has"
+                )
+        return self
+
 
 class RestSource(_SourceBase):
     """An HTTP JSON API; the base URL and credentials live in the connection."""
