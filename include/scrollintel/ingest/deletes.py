@@ -17,6 +17,7 @@ is found by the next reconcile.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -24,7 +25,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from scrollintel.ingest.errors import ResourceConfigError
 from scrollintel.ingest.merge import DELETED_AT
+from scrollintel.ingest.prefetch import Prefetch
 from scrollintel.ingest.sqltypes import ident, parsed
+from scrollintel.ingest.stage import PREFETCH_CHUNKS
 
 if TYPE_CHECKING:
     import psycopg
@@ -81,8 +84,16 @@ def reconcile(
         )
     )
     source_keys = 0
-    with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(ident(SOURCE_KEYS))) as copy:
-        for chunk in connector.extract_keys(spec.resource, schema, spec.primary_key, chunk_rows=chunk_rows):
+    # the source is read in its own thread while COPY takes the current chunk, as a batch is
+    extractor = connector
+    prefetch = Prefetch(
+        lambda: extractor.extract_keys(spec.resource, schema, spec.primary_key, chunk_rows=chunk_rows),
+        depth=PREFETCH_CHUNKS,
+        name=f"keys-{spec.table}",
+    )
+    statement = sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(ident(SOURCE_KEYS))
+    with contextlib.closing(prefetch) as chunks, conn.cursor() as cur, cur.copy(statement) as copy:
+        for chunk in chunks:
             copy.write(chunk.data)
             source_keys += chunk.rows
     conn.execute(sql.SQL("ANALYZE {}").format(ident(SOURCE_KEYS)))
