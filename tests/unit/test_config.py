@@ -189,7 +189,7 @@ def test_yaml_syntax_error_names_the_line(gov: Path) -> None:
 
 def test_duplicate_yaml_key_names_the_line(gov: Path) -> None:
     edit(gov / "sources" / "shop.yaml", "    cursor: order_item_id", "    cursor: order_item_id\n    cursor: null")
-    assert problems(gov) == ["governance/sources/shop.yaml:33: invalid YAML: duplicate key 'cursor'"]
+    assert problems(gov) == ["governance/sources/shop.yaml:40: invalid YAML: duplicate key 'cursor'"]
 
 
 def test_empty_file_and_non_mapping(gov: Path) -> None:
