@@ -129,6 +129,8 @@ class LoadResult:
     updated_rows: int = 0
     unchanged_rows: int = 0
     deleted_rows: int = 0
+    """Stored rows whose key the source no longer has: absent from a full refresh, or found by delete
+    detection (:mod:`scrollintel.ingest.deletes`; soft mode: newly marked ``_deleted_at``)."""
     quarantined_rows: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     cursor_before: str | None = None
