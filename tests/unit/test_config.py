@@ -189,7 +189,7 @@ def test_yaml_syntax_error_names_the_line(gov: Path) -> None:
 
 def test_duplicate_yaml_key_names_the_line(gov: Path) -> None:
     edit(gov / "sources" / "shop.yaml", "    cursor: order_item_id", "    cursor: order_item_id\n    cursor: null")
-    assert problems(gov) == ["governance/sources/shop.yaml:33: invalid YAML: duplicate key 'cursor'"]
+    assert problems(gov) == ["governance/sources/shop.yaml:40: invalid YAML: duplicate key 'cursor'"]
 
 
 def test_empty_file_and_non_mapping(gov: Path) -> None:
@@ -268,6 +268,53 @@ def test_empty_primary_key(gov: Path) -> None:
 def test_missing_cursor_key_is_an_error_not_a_full_refresh(gov: Path) -> None:
     edit(gov / "sources" / "shop.yaml", "    cursor: order_item_id    # order lines are insert-only\n", "")
     assert problems(gov) == ["governance/sources/shop.yaml:tables[3].cursor: missing required key"]
+
+
+def test_lookback_and_delete_detection_mistakes_are_named(gov: Path) -> None:
+    shop = gov / "sources" / "shop.yaml"
+    edit(shop, "    cursor: updated_at\n", "    cursor: updated_at\n    lookback: 5m\n")
+    edit(
+        shop,
+        "    cursor: order_item_id    # order lines are insert-only\n",
+        "    cursor: order_item_id\n    lookback: -3\n",
+    )
+    edit(
+        shop,
+        "    cursor: occurred_at      # append-only event log\n",
+        "    cursor: null\n    delete_detection: {mode: hard}\n",
+    )
+    edit(
+        shop,
+        "  - name: orders\n    primary_key: [order_id]\n",
+        "  - name: orders\n    primary_key: [order_id]\n    delete_detection: {mode: gone, every: P1M}\n",
+    )
+    expected = (
+        "an ISO 8601 duration such as 'PT5M' or 'PT1H' (timestamp and date cursors), "
+        "a whole number of cursor units such as 1000 (integer cursors), or 0 for none"
+    )
+    assert problems(gov) == [
+        f"governance/sources/shop.yaml:tables[0].lookback: '5m' is not {expected}",
+        "governance/sources/shop.yaml:tables[2].delete_detection.mode: input should be 'soft' or 'hard' (got 'gone')",
+        "governance/sources/shop.yaml:tables[2].delete_detection.every: 'P1M': use days, hours or minutes here, "
+        "not years or months",
+        f"governance/sources/shop.yaml:tables[3].lookback: -3 is negative; expected {expected}",
+        "governance/sources/shop.yaml:tables[6]: 'delete_detection' needs a 'cursor': a table without one is read "
+        "in full at every load (rows deleted at the source are deleted from the raw table then)",
+    ]
+
+
+def test_delete_detection_of_a_mysql_source_is_refused(gov: Path) -> None:
+    (gov / "sources" / "crm.yaml").write_text(
+        "name: crm\ntype: mysql\nconnection_id: mysql_crm\nschema: crm\nowner: data-platform\nschedule: '@daily'\n"
+        "retention_class: operational\nschema_policy: freeze\ntables:\n"
+        "  - {name: accounts, primary_key: [id], cursor: updated_at, delete_detection: {mode: soft}}\n",
+        encoding="utf-8",
+    )
+    assert problems(gov) == [
+        "governance/sources/crm.yaml: table 'accounts': delete_detection is available for PostgreSQL sources only "
+        "(the MySQL connector cannot read a table's keys alone yet); remove it, or leave the cursor out for a full "
+        "refresh, which deletes what the source no longer has"
+    ]
 
 
 def test_unknown_and_missing_source_type(gov: Path) -> None:

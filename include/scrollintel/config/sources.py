@@ -6,9 +6,10 @@ from abc import abstractmethod
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, PlainValidator, model_validator
 
 from scrollintel.config.classification import NOT_PERSONAL
+from scrollintel.config.duration import Duration, fixed_length
 from scrollintel.config.fields import (
     ColumnName,
     ConnectionId,
@@ -42,10 +43,49 @@ class Resource(GovernanceModel):
         """How a run picks what to read, as Markdown for the ingestion DAG's documentation."""
 
 
+def _check_lookback(value: object) -> Duration | int:
+    """A duration for timestamp and date cursors, a whole number of units for integer cursors, 0 for none."""
+    expected = (
+        "an ISO 8601 duration such as 'PT5M' or 'PT1H' (timestamp and date cursors), "
+        "a whole number of cursor units such as 1000 (integer cursors), or 0 for none"
+    )
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not {expected}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{value} is negative; expected {expected}")
+        return value
+    try:
+        duration = Duration.parse(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not {expected}") from None
+    return fixed_length(duration)
+
+
+#: How far behind its cursor an incremental read starts (see ``SourceTable.lookback``).
+Lookback = Annotated[Duration | int, PlainValidator(_check_lookback)]
+
+
+class DeleteDetection(GovernanceModel):
+    """Find the rows deleted at the source: compare the raw table's primary keys with the source's.
+
+    ``hard`` deletes the rows gone from the source; ``soft`` keeps them with ``_deleted_at`` set
+    (cleared when the key comes back). A key-only read of the whole source table, so it runs at
+    the first load at least ``every`` after the previous one, not at every load.
+    """
+
+    mode: Literal["soft", "hard"]
+    every: Annotated[Duration, AfterValidator(fixed_length)] = Duration.parse("P1D")
+
+
 class SourceTable(Resource):
     """A database table, extracted incrementally on ``cursor`` or in full when it is null."""
 
     cursor: ColumnName | None
+    lookback: Lookback | None = None
+    """Re-read this far behind the last cursor value (rows committed late); None: the default of
+    the cursor's type (``scrollintel.ingest.cursors``)."""
+    delete_detection: DeleteDetection | None = None
 
     @property
     def incremental(self) -> bool:
@@ -56,6 +96,17 @@ class SourceTable(Resource):
     def incremental_label(self) -> str:
         """The cursor column, or ``full refresh``."""
         return f"`{self.cursor}`" if self.cursor else "full refresh"
+
+    @model_validator(mode="after")
+    def _incremental_options_need_a_cursor(self) -> SourceTable:
+        if self.cursor is None:
+            for key in ("lookback", "delete_detection"):
+                if getattr(self, key) is not None:
+                    raise ValueError(
+                        f"'{key}' needs a 'cursor': a table without one is read in full at every load "
+                        "(rows deleted at the source are deleted from the raw table then)"
+                    )
+        return self
 
 
 class RestEndpoint(Resource):
@@ -201,6 +252,17 @@ class MysqlSource(DatabaseSource):
     """A MySQL or MariaDB database."""
 
     type: Literal["mysql"]
+
+    @model_validator(mode="after")
+    def _no_delete_detection(self) -> MysqlSource:
+        for table in self.tables:
+            if table.delete_detection is not None:
+                raise ValueError(
+                    f"table {table.name!r}: delete_detection is available for PostgreSQL sources only (the MySQL "
+                    "connector cannot read a table's keys alone yet); remove it, or leave the cursor out for a "
+                    "full refresh, which deletes what the source no longer has"
+                )
+        return self
 
 
 class RestSource(_SourceBase):

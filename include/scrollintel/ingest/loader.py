@@ -20,11 +20,11 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import Generator, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from scrollintel import warehouse
-from scrollintel.ingest import merge, quarantine, registry, state
+from scrollintel.ingest import cursors, deletes, merge, quarantine, registry, state
 from scrollintel.ingest.connectors.base import (
     BinaryUnavailable,
     Chunk,
@@ -56,6 +56,8 @@ from scrollintel.ingest.stage import (
 from scrollintel.ingest.storage import STORAGE_SCHEMA, RawTable
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import psycopg
     from psycopg import sql
 
@@ -205,6 +207,8 @@ class _Load:
         self.extract: _SourceExtract
         self.columns: list[SourceColumn] = []
         self.types: dict[str, str] = {}
+        #: The raw table has soft delete detection's column (see merge.Batch.deleted_at).
+        self.deleted_at = False
 
     # -- entry point ------------------------------------------------------------------------
 
@@ -252,13 +256,15 @@ class _Load:
         if stored and not exists:
             log.warning("%s is missing but a cursor is stored: loading everything again", spec.raw_table)
         mode: Mode = "initial" if not exists else ("incremental" if spec.incremental else "full_refresh")
+        self.deleted_at = exists and merge.DELETED_AT in self.raw.columns(conn) and merge.DELETED_AT not in self.types
+        horizon = self._commit_horizon()  # before the read: see scrollintel.ingest.cursors
         self.extract = _SourceExtract(
             spec,
             self.connector,
             spec.resource,
             spec.table,
             self.schema,
-            before if spec.incremental else CursorState(),
+            self._read_from(conn, before) if spec.incremental else CursorState(),
             chunk_rows=self.chunk_rows,
         )
         contract, applied = self._contract(conn, contract, exists=exists)
@@ -279,6 +285,16 @@ class _Load:
         else:
             cursor_max = self._staged(conn, result, full_refresh=mode == "full_refresh")
         result.check_counts()
+        if spec.cursor is not None:
+            cursor_max = cursors.bounded(
+                conn,
+                cursor_max,
+                before=result.cursor_before,
+                horizon=horizon,
+                pg_type=self.types[spec.cursor],
+                label=spec.raw_table,
+            )
+        reconciled_at = self._detect_deletes(conn, result, None if stored is None else stored.reconciled_at)
 
         new_state = next_state(spec, before, cursor_max=cursor_max, token=self.extract.token, files=self.extract.files)
         result.cursor_after = None if new_state.value is None else str(new_state.value)
@@ -290,10 +306,51 @@ class _Load:
             schema_version=contract.version,
             run_id=self.run_id,
             batch_id=self.batch_id,
+            reconciled_at=reconciled_at,
         )
         result.seconds = self.book.elapsed()
         self.book.record_run(conn, result, status="succeeded")
         return result, applied
+
+    # -- late commits and deletes ----------------------------------------------------------------
+
+    def _commit_horizon(self) -> datetime | None:
+        """The source's commit horizon, for a ``timestamptz`` cursor of a connector that knows it."""
+        cursor = self.spec.cursor
+        if cursor is None or self.types[cursor] != "timestamptz":
+            return None
+        if not isinstance(self.connector, cursors.CommitHorizon):
+            return None
+        return self.connector.commit_horizon()
+
+    def _read_from(self, conn: psycopg.Connection[Any], before: CursorState) -> CursorState:
+        """The stored state with its cursor moved back by the lookback: where this load reads from."""
+        cursor = self.spec.cursor
+        if cursor is None:
+            return before
+        pg_type = self.types[cursor]
+        lookback = cursors.effective_lookback(self.spec.lookback, pg_type)
+        return replace(before, value=cursors.read_from(conn, before.value, pg_type, lookback))
+
+    def _detect_deletes(
+        self, conn: psycopg.Connection[Any], result: LoadResult, last: datetime | None
+    ) -> datetime | None:
+        """Reconcile the keys when delete detection is due; the reconcile's time, or None when none ran.
+
+        A first load read every row: nothing to detect, and the next reconcile is due ``every`` later.
+        """
+        spec = self.spec
+        if spec.delete_detection is None or result.mode == "full_refresh":
+            return None
+        now: datetime = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        if result.mode == "initial":
+            return now
+        if not deletes.is_due(last, now, spec.reconcile_every):
+            return None
+        result.deleted_rows = deletes.reconcile(
+            conn, self.connector, spec, self.schema, self.raw.name, run_id=self.run_id, chunk_rows=self.chunk_rows
+        )
+        return now
 
     def _contract(
         self, conn: psycopg.Connection[Any], contract: registry.Contract | None, *, exists: bool
@@ -586,11 +643,12 @@ class _Load:
             columns=self.columns,
             primary_key=self.spec.primary_key,
             run_id=self.run_id,
+            deleted_at=self.deleted_at,
         )
 
     def _removed_columns(self, conn: psycopg.Connection[Any]) -> list[str]:
         """Columns of the raw table the source no longer has (besides the loader's own)."""
-        ours = {col.name for col in self.columns} | {"_loaded_at", "_run_id"}
+        ours = {col.name for col in self.columns} | {"_loaded_at", "_run_id", merge.DELETED_AT}
         return [name for name in self.raw.columns(conn) if name not in ours]
 
     def _compare(self, conn: psycopg.Connection[Any], staged: int) -> dict[str, int]:

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from scrollintel.ingest.connectors.base import SourceColumn
 
 KEPT = "_scrollintel_kept"
+#: Soft delete detection's column of the raw table (:mod:`scrollintel.ingest.deletes`): when the
+#: source deleted the row. A row of a batch is not deleted, so every strategy clears it.
+DELETED_AT = "_deleted_at"
 #: work_mem of the join that compares a large batch with the table.
 COMPARE_WORK_MEM = "256MB"
 
@@ -40,6 +43,9 @@ class Batch:
     """The source's columns (the raw table may also hold columns removed at the source)."""
     primary_key: tuple[str, ...]
     run_id: str
+    deleted_at: bool = False
+    """The raw table has :data:`DELETED_AT`: a stored row marked deleted is changed by the batch even
+    when its values are the same (it came back), and the batch's rows are written unmarked."""
 
     def key_match(self, left: str, right: str) -> sql.Composable:
         """SQL: rows ``left`` and ``right`` (aliases of the statement) have the same primary key value."""
@@ -64,16 +70,22 @@ class Batch:
         )
 
     def same(self, stored: str, staged: str) -> sql.Composable:
-        """SQL: the non-key values of rows ``stored`` and ``staged`` are the same (nulls equal)."""
+        """SQL: the non-key values of rows ``stored`` and ``staged`` are the same (nulls equal), and
+        the stored row is not marked deleted."""
         from psycopg import sql
 
         data = [col.name for col in self.columns if col.name not in self.primary_key]
-        if not data:
-            return sql.SQL("true")
-        return sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
-            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(stored), ident(name)) for name in data),
-            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(staged), ident(name)) for name in data),
-        )
+        parts: list[sql.Composable] = []
+        if data:
+            parts.append(
+                sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
+                    sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(stored), ident(name)) for name in data),
+                    sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(staged), ident(name)) for name in data),
+                )
+            )
+        if self.deleted_at:
+            parts.append(sql.SQL("{}.{} IS NULL").format(sql.Identifier(stored), ident(DELETED_AT)))
+        return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
 
 def gen_upsert_sql(batch: Batch, target: tuple[str, str]) -> sql.Composed:
@@ -87,14 +99,13 @@ def gen_upsert_sql(batch: Batch, target: tuple[str, str]) -> sql.Composed:
     keys = set(batch.primary_key)
     data = [col for col in batch.columns if col.name not in keys]
     casts = sql.SQL(", ").join(cast(col.name, col.pg_type) for col in batch.columns)
-    if data:
-        assignments = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(ident(col.name)) for col in data)
-        current = sql.SQL(", ").join(sql.SQL("t.{}").format(ident(col.name)) for col in data)
-        incoming = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(ident(col.name)) for col in data)
+    if data or batch.deleted_at:
+        assignments = [sql.SQL("{0} = EXCLUDED.{0}").format(ident(col.name)) for col in data]
+        if batch.deleted_at:  # a marked row came back: unmark it, even when its values are the same
+            assignments.append(sql.SQL("{} = NULL").format(ident(DELETED_AT)))
         action: sql.Composable = sql.SQL(
-            "DO UPDATE SET {}, _loaded_at = EXCLUDED._loaded_at, _run_id = EXCLUDED._run_id "
-            "WHERE ({}) IS DISTINCT FROM ({})"
-        ).format(assignments, current, incoming)
+            "DO UPDATE SET {}, _loaded_at = EXCLUDED._loaded_at, _run_id = EXCLUDED._run_id WHERE NOT ({})"
+        ).format(sql.SQL(", ").join(assignments), batch.same("t", "excluded"))
     else:
         action = sql.SQL("DO NOTHING")
     return sql.SQL(
@@ -198,6 +209,8 @@ def gen_changed_rows_sql(batch: Batch, raw_columns: Sequence[str], *, matched: b
             picks.append(sql.SQL("now()"))
         elif name == "_run_id":
             picks.append(sql.Literal(batch.run_id))
+        elif name == DELETED_AT and batch.deleted_at:
+            picks.append(sql.SQL("NULL::timestamptz"))
         else:  # removed at the source: new rows have none, updated ones keep theirs
             picks.append(sql.SQL("k.{}").format(ident(name)))
     if not matched:

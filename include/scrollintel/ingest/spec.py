@@ -7,9 +7,13 @@ Kept apart from :mod:`scrollintel.ingest.loader` so the run bookkeeping
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from scrollintel.config.duration import Duration
+from scrollintel.ingest.cursors import lookback_problem
 from scrollintel.ingest.errors import CountMismatchError, ResourceConfigError
+from scrollintel.ingest.merge import DELETED_AT
 from scrollintel.ingest.sqltypes import MAX_IDENTIFIER
 from scrollintel.warehouse import raw_table, raw_table_name
 
@@ -35,11 +39,19 @@ class ResourceSpec:
     incremental: bool = True
     """False: every run reads everything (full refresh; keys absent from the batch are deleted)."""
     schema_policy: Literal["evolve", "freeze"] = "freeze"
+    lookback: timedelta | int | None = None
+    """Re-read this far behind the stored cursor (:mod:`scrollintel.ingest.cursors`); None: the type's default."""
+    delete_detection: Literal["soft", "hard"] | None = None
+    """Reconcile the raw table's keys with the source's (:mod:`scrollintel.ingest.deletes`); None: never."""
+    reconcile_every: timedelta = timedelta(days=1)
+    """How long after a reconcile the next one is due."""
 
     @classmethod
     def from_config(cls, source: SourceConfig, resource: str) -> ResourceSpec:
         """The spec of ``resource`` as ``governance/sources/<source>.yaml`` declares it."""
         item = source.resource(resource)
+        lookback = getattr(item, "lookback", None)
+        detection = getattr(item, "delete_detection", None)
         return cls(
             source=source.name,
             resource=resource,
@@ -47,6 +59,9 @@ class ResourceSpec:
             cursor=getattr(item, "cursor", None),
             incremental=item.incremental,
             schema_policy=source.schema_policy,
+            lookback=lookback.to_timedelta() if isinstance(lookback, Duration) else lookback,
+            delete_detection=detection.mode if detection else None,
+            reconcile_every=detection.every.to_timedelta() if detection else timedelta(days=1),
         )
 
     @property
@@ -78,7 +93,15 @@ class ResourceSpec:
                 f"{self.source}.{self.resource}: cursor column {self.cursor!r} not in the source "
                 f"(columns: {', '.join(schema.names)}); fix cursor in governance/sources/{self.source}.yaml"
             )
-        reserved = sorted(names & {"_loaded_at", "_run_id"})
+        if self.cursor is not None:
+            problem = lookback_problem(self.lookback, schema.column(self.cursor).pg_type)
+            if problem:
+                raise ResourceConfigError(
+                    f"governance/sources/{self.source}.yaml: {self.source}.{self.resource}: lookback of cursor "
+                    f"{self.cursor!r}: {problem}"
+                )
+        ours = {"_loaded_at", "_run_id"} | ({DELETED_AT} if self.delete_detection == "soft" else set())
+        reserved = sorted(names & ours)
         if reserved:
             raise ResourceConfigError(
                 f"{self.source}.{self.resource}: source column(s) {', '.join(reserved)} clash with the raw "
@@ -106,6 +129,8 @@ class LoadResult:
     updated_rows: int = 0
     unchanged_rows: int = 0
     deleted_rows: int = 0
+    """Stored rows whose key the source no longer has: absent from a full refresh, or found by delete
+    detection (:mod:`scrollintel.ingest.deletes`; soft mode: newly marked ``_deleted_at``)."""
     quarantined_rows: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     cursor_before: str | None = None

@@ -30,6 +30,8 @@ class StoredState:
     run_id: str
     batch_id: str
     updated_at: datetime
+    reconciled_at: datetime | None = None
+    """When delete detection last compared the raw table's keys with the source's (None: never)."""
 
 
 def read_state(
@@ -38,19 +40,20 @@ def read_state(
     """The stored state of ``source.resource``, or None before its first successful load."""
     lock = " FOR UPDATE" if for_update else ""
     row = conn.execute(
-        "SELECT cursor_value, token, files, schema_version, run_id, batch_id, updated_at "
+        "SELECT cursor_value, token, files, schema_version, run_id, batch_id, updated_at, reconciled_at "
         f"FROM {TABLE} WHERE source = %s AND resource = %s{lock}",
         (source, resource),
     ).fetchone()
     if row is None:
         return None
-    value, token, files, version, run_id, batch_id, updated_at = row
+    value, token, files, version, run_id, batch_id, updated_at, reconciled_at = row
     return StoredState(
         state=CursorState(value=value, token=token, files=dict(files or {})),
         schema_version=version,
         run_id=run_id,
         batch_id=batch_id,
         updated_at=updated_at,
+        reconciled_at=reconciled_at,
     )
 
 
@@ -63,16 +66,31 @@ def write_state(
     schema_version: int | None,
     run_id: str,
     batch_id: str,
+    reconciled_at: datetime | None = None,
 ) -> None:
-    """Insert or replace the state of ``source.resource`` (call inside the load's transaction)."""
+    """Insert or replace the state of ``source.resource`` (call inside the load's transaction).
+
+    ``reconciled_at``: this load reconciled the keys (delete detection); None keeps the stored time.
+    """
     value = None if state.value is None else str(state.value)
     conn.execute(
-        f"INSERT INTO {TABLE} AS c (source, resource, cursor_value, token, files, schema_version, run_id, batch_id) "
-        "VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s) "
+        f"INSERT INTO {TABLE} AS c (source, resource, cursor_value, token, files, schema_version, run_id, batch_id, "
+        "reconciled_at) VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s) "
         "ON CONFLICT (source, resource) DO UPDATE SET cursor_value = EXCLUDED.cursor_value, "
         "token = EXCLUDED.token, files = EXCLUDED.files, schema_version = EXCLUDED.schema_version, "
-        "run_id = EXCLUDED.run_id, batch_id = EXCLUDED.batch_id, updated_at = now()",
-        (source, resource, value, state.token, json.dumps(dict(state.files)), schema_version, run_id, batch_id),
+        "run_id = EXCLUDED.run_id, batch_id = EXCLUDED.batch_id, updated_at = now(), "
+        "reconciled_at = coalesce(EXCLUDED.reconciled_at, c.reconciled_at)",
+        (
+            source,
+            resource,
+            value,
+            state.token,
+            json.dumps(dict(state.files)),
+            schema_version,
+            run_id,
+            batch_id,
+            reconciled_at,
+        ),
     )
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
@@ -69,6 +70,15 @@ LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
 WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
+"""
+
+#: The oldest open transaction's start (or the clock, when none), and how many sessions this role
+#: cannot see. Only client backends run the transactions that write the tables.
+_HORIZON_SQL = """
+SELECT least(clock_timestamp(), min(xact_start) FILTER (WHERE backend_type = 'client backend')),
+       count(*) FILTER (WHERE query = '<insufficient privilege>')
+FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
 """
 
 
@@ -286,6 +296,48 @@ class PostgresConnector(Connector):
             raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
         statement, params = self.extract_query(resource, schema, state)
         with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params or None) as copy:
+            yield from _chunked(copy, chunk_rows, binary=False)
+
+    # -- late commits and deletes (scrollintel.ingest.cursors, scrollintel.ingest.deletes) ----
+
+    def commit_horizon(self) -> datetime | None:
+        """The start of the oldest transaction open in the source database, or the server's clock.
+
+        Asked before a read: a transaction that commits after the read began after this time,
+        so its ``now()`` is later. None when some session is hidden from the connection's role
+        (another role's sessions show their ``xact_start`` only to ``pg_read_all_stats``): then
+        the bound is unknown and only the lookback protects late commits.
+        """
+        with self._connect() as conn:
+            row = conn.execute(_HORIZON_SQL).fetchone()
+        horizon, hidden = row if row else (None, 0)
+        if hidden:
+            log.info(
+                "%s: %d session(s) in the source database are hidden from this role (grant it pg_read_all_stats "
+                "to bound the cursor by the oldest open transaction); relying on the lookback",
+                self.source.name,
+                hidden,
+            )
+            return None
+        return horizon  # type: ignore[no-any-return]
+
+    def extract_keys(
+        self, resource: str, schema: DiscoveredSchema, primary_key: Sequence[str], *, chunk_rows: int
+    ) -> Iterator[Chunk]:
+        """Every primary key of the table as CSV chunks: what delete detection compares the raw table with."""
+        from psycopg import sql
+
+        if resource not in self._base_types:
+            self.discover(resource)
+        base_types = self._base_types[resource]
+        select = sql.SQL(", ").join(
+            _select_expression(schema.column(name), base_types.get(name, schema.column(name).source_type))
+            for name in primary_key
+        )
+        statement = sql.SQL("COPY (SELECT {} FROM {}.{}) TO STDOUT (FORMAT csv)").format(
+            select, sql.Identifier(self.schema_name), sql.Identifier(resource)
+        )
+        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement) as copy:
             yield from _chunked(copy, chunk_rows, binary=False)
 
     # -- binary fast path ------------------------------------------------------------------
