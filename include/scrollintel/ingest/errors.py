@@ -10,6 +10,9 @@ and the Airflow task log say the same thing and neither shows a traceback for th
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from scrollintel.exceptions import ConfigError, DatabaseError, GateFailed, ScrollIntelError
 
 
@@ -30,7 +33,25 @@ class UnsupportedServerError(DatabaseError):
 
 
 class SchemaDriftError(GateFailed):
-    """The source's schema differs from its registered contract and the policy forbids the change."""
+    """The source's schema differs from its registered contract and the policy forbids the change.
+
+    ``changes`` (``SchemaDiff.as_dicts()``) and ``contract_version`` say what drifted from what;
+    ``approvable`` is True when only the ``freeze`` policy stands in the way (every change is one
+    ``evolve`` could apply), so a ``schema_change`` approval may let it through.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        changes: Sequence[Mapping[str, Any]] = (),
+        contract_version: int | None = None,
+        approvable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.changes = [dict(change) for change in changes]
+        self.contract_version = contract_version
+        self.approvable = approvable
 
 
 class CountMismatchError(IngestError):

@@ -234,7 +234,12 @@ class _Load:
                         result, applied = self._load(conn)
                 except DriftBlocked as blocked:
                     self.book.record_blocked(conn, blocked)
-                    raise SchemaDriftError(self.book.blocked_message(blocked)) from None
+                    raise SchemaDriftError(
+                        self.book.blocked_message(blocked),
+                        changes=blocked.diff.as_dicts(),
+                        contract_version=blocked.contract.version,
+                        approvable=blocked.diff.compatible and blocked.approved is None,
+                    ) from None
                 except BaseException as err:
                     self._record_failure(err)
                     raise
@@ -374,8 +379,9 @@ class _Load:
         diff = registry.compare(contract, self.schema)
         if not diff:
             return contract, None
-        if spec.schema_policy == "freeze" or not diff.compatible:
-            raise DriftBlocked(diff, contract)
+        approved = spec.approved_changes is not None and list(spec.approved_changes) == diff.as_dicts()
+        if (spec.schema_policy == "freeze" and not approved) or not diff.compatible:
+            raise DriftBlocked(diff, contract, approved=spec.approved_changes)
         if exists:
             self.raw.evolve(conn, diff)
         previous = contract

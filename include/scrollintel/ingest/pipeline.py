@@ -9,7 +9,9 @@ downstream runs on the batch.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -185,10 +187,13 @@ def ingest_resource(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     classify: bool = True,
     quality: bool = True,
+    approved_changes: Sequence[Mapping[str, Any]] | None = None,
 ) -> IngestOutcome:
     """Load, classify and gate one resource of a declared source.
 
     ``source_conn``: an Airflow connection or a URL; default the source's ``connection_id``.
+    ``approved_changes``: a schema change approved at the ``schema_change`` gate, applied under
+    ``freeze`` as ``evolve`` would (only if the source shows exactly this change).
 
     Raises:
         SchemaDriftError, CountMismatchError, ResourceConfigError: the load did not happen.
@@ -215,6 +220,8 @@ def ingest_resource(
             f"source {source_name!r} has no {source.resource_label} {resource_name!r} (known: {known})"
         ) from err
     spec = ResourceSpec.from_config(source, resource_name)
+    if approved_changes is not None:
+        spec = dataclasses.replace(spec, approved_changes=tuple(dict(change) for change in approved_changes))
     conn = source_conn if source_conn is not None else source_connection(source, resource_name)
     connector = connector_for(source, conn)
     result = load_resource(connector, spec, warehouse_url, run_id=run_id, chunk_rows=chunk_rows)

@@ -8,6 +8,7 @@ after the commit (observers).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +25,18 @@ if TYPE_CHECKING:
 class DriftBlocked(Exception):
     """The schema drifted and the policy forbids applying it: the load is rolled back."""
 
-    def __init__(self, diff: registry.SchemaDiff, contract: registry.Contract) -> None:
+    def __init__(
+        self,
+        diff: registry.SchemaDiff,
+        contract: registry.Contract,
+        *,
+        approved: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
         super().__init__(diff.describe())
         self.diff = diff
         self.contract = contract
+        #: The change an approval let through, when the load ran with one (and it is not this drift).
+        self.approved = approved
 
 
 def next_state(
@@ -122,15 +131,17 @@ class RunBook:
     def blocked_message(self, blocked: DriftBlocked) -> str:
         """What drifted, why it was not applied and what to do: the message of the load's failure."""
         spec = self.spec
-        why = (
-            f"schema_policy is 'freeze' in governance/sources/{spec.source}.yaml"
-            if spec.schema_policy == "freeze"
-            else "some changes cannot be applied without losing data"
-        )
+        if not blocked.diff.compatible:
+            why = "some changes cannot be applied without losing data"
+        elif blocked.approved is not None:
+            why = "the source changed again since the change that was approved; it needs a new approval"
+        else:
+            why = f"schema_policy is 'freeze' in governance/sources/{spec.source}.yaml"
         return (
             f"schema drift in {spec.source}.{spec.resource} against contract version {blocked.contract.version} "
             f"({why}); nothing was loaded and the cursor is unchanged:\n{blocked.diff.describe()}\n"
-            f"Review the change, then set schema_policy: evolve or adapt the source. "
+            f"Review the change: approve it at the schema_change gate of the DAG run, set schema_policy: evolve, "
+            f"or adapt the source. "
             f"History: governance.ingest_drift_event."
         )
 

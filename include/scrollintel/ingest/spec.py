@@ -45,6 +45,9 @@ class ResourceSpec:
     """Reconcile the raw table's keys with the source's (:mod:`scrollintel.ingest.deletes`); None: never."""
     reconcile_every: timedelta = timedelta(days=1)
     """How long after a reconcile the next one is due."""
+    approved_changes: tuple[dict[str, Any], ...] | None = None
+    """A schema change approved at the ``schema_change`` gate (``SchemaDiff.as_dicts()``): under ``freeze``
+    the load applies exactly this change, as ``evolve`` would, and refuses any other."""
 
     @classmethod
     def from_config(cls, source: SourceConfig, resource: str) -> ResourceSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -611,6 +612,44 @@ def test_drift_under_freeze_fails_with_the_diff_writes_nothing_and_keeps_the_cur
     assert run is not None and run[0] == "blocked" and "+ loyalty_tier" in run[1]
     assert audited == (1,)
     assert [(e.kind, e.details["outcome"]) for e in seen] == [("schema_drift", "blocked")]
+
+
+def test_an_approved_change_under_freeze_evolves_the_contract_and_only_that_change(
+    source_db: str, warehouse: str
+) -> None:
+    """The schema_change gate's approval: exactly the diff shown is applied, from the unchanged cursor."""
+    _simple_source_table(source_db)
+    source, spec = _customers("freeze")
+    connector = PostgresConnector(source, source_db)
+    load_resource(connector, spec, warehouse, run_id="r1")
+    execute(
+        source_db,
+        "ALTER TABLE customers ADD COLUMN loyalty_tier text",
+        "UPDATE customers SET loyalty_tier = 'gold', updated_at = '2027-01-01' WHERE customer_id <= 10",
+    )
+    with pytest.raises(SchemaDriftError) as blocked:
+        load_resource(connector, spec, warehouse, run_id="r2")
+    assert blocked.value.approvable and blocked.value.contract_version == 1
+    assert blocked.value.changes == [
+        {"kind": "added", "column": "loyalty_tier", "old_type": None, "new_type": "text", "compatible": True}
+    ]
+    # the source changes again before the rerun: the approval does not cover the new diff
+    execute(source_db, "ALTER TABLE customers ADD COLUMN segment text")
+    approved = dataclasses.replace(spec, approved_changes=tuple(blocked.value.changes))
+    with pytest.raises(SchemaDriftError, match="changed again since the change that was approved") as again:
+        load_resource(connector, approved, warehouse, run_id="r3")
+    assert not again.value.approvable
+    execute(source_db, "ALTER TABLE customers DROP COLUMN segment")
+
+    result = load_resource(connector, approved, warehouse, run_id="r4")
+
+    assert result.schema_version == 2 and result.updated_rows == 10
+    assert scalar(warehouse, "SELECT count(*) FROM raw.drift__customers WHERE loyalty_tier = 'gold'") == 10
+    with connect(warehouse) as conn:
+        events = conn.execute(
+            "SELECT outcome, policy, from_version, to_version FROM governance.ingest_drift_event ORDER BY id"
+        ).fetchall()
+    assert events == [("blocked", "freeze", 1, None), ("blocked", "freeze", 1, None), ("applied", "freeze", 1, 2)]
 
 
 def test_drift_under_evolve_adds_the_column_and_registers_a_new_version(
