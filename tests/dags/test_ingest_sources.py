@@ -28,11 +28,20 @@ def test_dag_shape_follows_the_yaml(dagbag) -> None:  # type: ignore[no-untyped-
     for name, source in load_governance().sources.items():
         dag = dagbag.dags[f"ingest_{name}"]
         assert dag.max_active_runs == 1
-        assert sorted(dag.task_ids) == sorted(item.name for item in source.resources)
+        resources = [item.name for item in source.resources]
+        frozen = source.schema_policy == "freeze"
+        gates = [f"{res}_schema_change" for res in resources] if frozen else []
+        reruns = [f"{res}_approved_load" for res in resources] if frozen else []
+        assert sorted(dag.task_ids) == sorted([*resources, *gates, *reruns])
         for task in dag.tasks:
             assert task.owner == source.owner
-            assert [outlet.uri for outlet in task.outlets] == [raw_asset_uri(name, task.task_id)]
-            assert [outlet.name for outlet in task.outlets] == [f"raw.{name}__{task.task_id}"]
+            resource = task.task_id.removesuffix("_schema_change").removesuffix("_approved_load")
+            if task.task_id in gates:  # the approval publishes nothing; the rerun does
+                assert task.outlets == [] and task.upstream_task_ids == {resource}
+                assert task.downstream_task_ids == {f"{resource}_approved_load"}
+                continue
+            assert [outlet.uri for outlet in task.outlets] == [raw_asset_uri(name, resource)]
+            assert [outlet.name for outlet in task.outlets] == [f"raw.{name}__{resource}"]
         assert f"raw.{name}__" in dag.doc_md
 
 

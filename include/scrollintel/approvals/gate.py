@@ -83,6 +83,8 @@ class ApprovalGate(ApprovalOperator):
         self.earlier_steps = tuple(earlier_steps)
         title = f"{TITLES[subject]}: {summary}" + (f" (approval {step} of {steps})" if steps > 1 else "")
         kwargs.setdefault("params", {COMMENT_PARAM: Param("", type=["string", "null"], title="Comment")})
+        # the policy's timeout from the start (the UI shows it); execute() reads the policy again
+        kwargs.setdefault("response_timeout", resolve(subject).timeout)
         super().__init__(subject=title, defaults=["Reject"], **kwargs)
 
     # -- request ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from scrollintel.approvals.gate import ApprovalGate
 from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
 if TYPE_CHECKING:
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from scrollintel.ingest.pipeline import IngestOutcome
+
+
+#: XCom key of a load's blocked, approvable schema change (read by :class:`SchemaChangeGate` and the rerun).
+SCHEMA_CHANGE_XCOM = "schema_change"
 
 
 class IngestResourceOperator(BaseOperator):
@@ -42,6 +47,7 @@ class IngestResourceOperator(BaseOperator):
         resource_name: str,
         warehouse_conn_id: str = WAREHOUSE_CONN_ID,
         chunk_rows: int | None = None,
+        approved_change_of: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -49,6 +55,8 @@ class IngestResourceOperator(BaseOperator):
         self.resource_name = resource_name
         self.warehouse_conn_id = warehouse_conn_id
         self.chunk_rows = chunk_rows
+        #: The load task whose blocked schema change this task applies (after the gate approved it).
+        self.approved_change_of = approved_change_of
         self._outcome: IngestOutcome | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -59,6 +67,12 @@ class IngestResourceOperator(BaseOperator):
         from scrollintel.ingest.pipeline import ingest_resource, warehouse_url_from_airflow
         from scrollintel.quality.errors import QualityGateFailed
 
+        approved = None
+        if self.approved_change_of:
+            request = context["ti"].xcom_pull(task_ids=self.approved_change_of, key=SCHEMA_CHANGE_XCOM)
+            if not request:
+                raise AirflowFailException(f"no schema change of {self.approved_change_of} to apply")
+            approved = request["changes"]
         try:
             outcome = ingest_resource(
                 self.source_name,
@@ -66,8 +80,21 @@ class IngestResourceOperator(BaseOperator):
                 run_id=context["run_id"],
                 warehouse_url=warehouse_url_from_airflow(self.warehouse_conn_id),
                 chunk_rows=self.chunk_rows or DEFAULT_CHUNK_ROWS,
+                approved_changes=approved,
             )
-        except (SchemaDriftError, QualityGateFailed, ResourceConfigError) as err:
+        except SchemaDriftError as err:
+            if err.approvable:  # what the schema_change gate downstream shows its approvers
+                context["ti"].xcom_push(
+                    key=SCHEMA_CHANGE_XCOM,
+                    value={
+                        "source": self.source_name,
+                        "resource": self.resource_name,
+                        "contract_version": err.contract_version,
+                        "changes": err.changes,
+                    },
+                )
+            raise AirflowFailException(str(err)) from err  # a retry would fail the same way
+        except (QualityGateFailed, ResourceConfigError) as err:
             raise AirflowFailException(str(err)) from err  # a retry would fail the same way
         self._outcome = outcome
         load = outcome.load
@@ -106,3 +133,52 @@ class IngestResourceOperator(BaseOperator):
             classes=outcome.classes,
             sensitivity=outcome.sensitivity,
         )
+
+
+class SchemaChangeGate(ApprovalGate):
+    """The ``schema_change`` approval of a frozen resource whose load was blocked by drift.
+
+    Runs only when the load failed (``all_failed``); when it failed for another reason than an
+    approvable schema change it fails too, so the DAG run stays failed (the gate and the rerun are
+    the run's last tasks, which decide its state). The request shows the
+    column diff; on approval the rerun task applies exactly that diff from the unchanged cursor;
+    on rejection or expiry the rerun is skipped and nothing changes.
+    """
+
+    def __init__(self, *, source_name: str, resource_name: str, load_task_id: str, **kwargs: Any) -> None:
+        from airflow.task.trigger_rule import TriggerRule
+
+        super().__init__(
+            subject="schema_change",
+            summary=f"{source_name}.{resource_name}: the source table's columns changed",
+            trigger_rule=TriggerRule.ALL_FAILED,
+            **kwargs,
+        )
+        self.source_name = source_name
+        self.resource_name = resource_name
+        self.load_task_id = load_task_id
+
+    def execute(self, context: Context) -> Any:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        request = context["ti"].xcom_pull(task_ids=self.load_task_id, key=SCHEMA_CHANGE_XCOM)
+        if not request:
+            raise AirflowFailException(
+                f"{self.load_task_id} failed for another reason than a schema change an approval could let "
+                "through: nothing to approve; see its log"
+            )
+        self.details = {
+            "table": f"{request['source']}.{request['resource']}",
+            "contract version": request["contract_version"],
+            **{change["column"]: describe_change(change) for change in request["changes"]},
+        }
+        return super().execute(context)
+
+
+def describe_change(change: dict[str, Any]) -> str:
+    """``added (text)``, ``removed (integer)``, ``integer -> bigint``: one column of a schema change."""
+    if change["kind"] == "added":
+        return f"added ({change['new_type']})"
+    if change["kind"] == "removed":
+        return f"removed ({change['old_type']})"
+    return f"{change['old_type']} -> {change['new_type']}"
