@@ -1,0 +1,75 @@
+"""``scrollintel demo drift-schema``: a source schema change, to watch the ``schema_change`` approval gate.
+
+Adds a column to a table of the demo ``shop`` database (frozen contract: ``schema_policy:
+freeze``), gives a few rows a value and a fresh cursor, then triggers ``ingest_shop`` as a team
+member (the requester). The load is blocked by the drift, the ``<table>_schema_change`` gate asks
+the policy's approvers (Slack, the Approvals page, Airflow's Required Actions), and on approval
+``<table>_approved_load`` applies the change and loads the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from scrollintel.config import load_governance
+from scrollintel.exceptions import ConfigError
+
+SOURCE = "shop"
+DEFAULT_TABLE = "customers"
+DEFAULT_COLUMN = "loyalty_tier"
+#: Who asks: a data engineer (separation of duties keeps them out of the approvers).
+DEFAULT_REQUESTER = "dp-engineer"
+ROWS = 10
+
+
+@dataclass(frozen=True)
+class Drift:
+    """What the command changed and the DAG run it started."""
+
+    table: str
+    column: str
+    rows: int
+    dag_id: str
+    run_id: str | None
+
+
+def add_column(shop_url: str, table: str, column: str, *, rows: int = ROWS) -> int:
+    """``ALTER TABLE <table> ADD COLUMN <column> text`` and a value in ``rows`` rows (their cursor moves to now)."""
+    import psycopg
+
+    source = load_governance().source(SOURCE)
+    try:
+        resource = source.resource(table)
+    except KeyError as err:
+        known = ", ".join(item.name for item in source.resources)
+        raise ConfigError(f"the shop source has no table {table!r} (known: {known})") from err
+    cursor = getattr(resource, "cursor", None)
+    key = resource.primary_key[0]
+    target = sql.Identifier(getattr(source, "db_schema", "public"), table)
+    with psycopg.connect(shop_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} text").format(target, sql.Identifier(column)))
+        moved = sql.SQL(", {} = now()").format(sql.Identifier(cursor)) if cursor else sql.SQL("")
+        update = sql.SQL("UPDATE {t} SET {c} = 'gold'{moved} WHERE {k} IN (SELECT {k} FROM {t} ORDER BY {k} LIMIT %s)")
+        names = {"t": target, "c": sql.Identifier(column), "moved": moved, "k": sql.Identifier(key)}
+        changed = conn.execute(update.format(**names), (rows,)).rowcount
+    return changed
+
+
+def trigger(api_url: str, username: str, password: str, dag_id: str) -> str:
+    """Trigger ``dag_id`` through the Airflow API as ``username``; returns the run id."""
+    import httpx
+
+    token = httpx.post(f"{api_url}/auth/token", json={"username": username, "password": password}, timeout=30)
+    if token.status_code not in {200, 201}:
+        raise ConfigError(f"cannot sign in to Airflow as {username} ({token.status_code}): is the platform up?")
+    response = httpx.post(
+        f"{api_url}/api/v2/dags/{dag_id}/dagRuns",
+        json={"logical_date": None, "note": "schema change (scrollintel demo drift-schema)"},
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        timeout=30,
+    )
+    if response.status_code != 200:
+        raise ConfigError(f"cannot trigger {dag_id} ({response.status_code}): {response.text[:200]}")
+    return str(response.json()["dag_run_id"])
