@@ -401,7 +401,7 @@ def respond(
 
     response = WebhookClient(response_url, timeout=10).send(
         text=text,
-        blocks=list(blocks) if blocks is not None else None,
+        blocks=[dict(block) for block in blocks] if blocks is not None else None,
         response_type="ephemeral" if ephemeral else "in_channel",
         replace_original=not ephemeral,
     )
