@@ -470,7 +470,7 @@ def test_all_problems_across_files_are_collected(gov: Path) -> None:
     edit(gov / "sources" / "shop.yaml", "owner: data-platform", "owner: nobody")
     found = problems(gov)
     assert found == [
-        "governance/teams.yaml:58: invalid YAML: duplicate key 'transform'",
+        "governance/teams.yaml:71: invalid YAML: duplicate key 'transform'",
         "governance/dag_policy.yaml:required_fields: missing required key",
         "governance/dag_policy.yaml:required_field: unknown key 'required_field' (did you mean 'required_fields'?)",
         "governance/roi.yaml: missing required file",

@@ -122,6 +122,7 @@ Schedule = Annotated[str | None, AfterValidator(_check_schedule)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ConnectionId = Annotated[str, matching(r"[a-z][a-z0-9_]{0,249}", "an Airflow connection id such as 'postgres_shop'")]
 SlackChannel = Annotated[str, matching(r"#[a-z0-9][a-z0-9._-]{0,79}", "a Slack channel such as '#data-platform'")]
+SlackUserId = Annotated[str, matching(r"[UW][A-Z0-9]{2,20}", "a Slack user id such as 'U024BE7LH'")]
 Dataset = Annotated[
     str, matching(r"(raw|staging|marts)\.[a-z_][a-z0-9_]*", "a dataset such as 'raw.shop__orders' or 'marts.orders'")
 ]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from scrollintel.config.fields import GovernanceModel, Id, Role, SlackChannel, Text
+from scrollintel.config.fields import GovernanceModel, Id, Role, SlackChannel, SlackUserId, Text
 
 
 class Member(GovernanceModel):
-    """A team member: the Airflow user id and a role, nothing else personal."""
+    """A team member: the Airflow user id, a role and optionally the Slack user id, nothing else personal."""
 
     id: Id
     role: Role
+    slack_user: SlackUserId | None = None
+    """The member's Slack user id (``U024BE7LH``): a button pressed in Slack by that user acts as ``id``."""
 
 
 class Team(GovernanceModel):
@@ -47,3 +49,27 @@ class TeamsConfig(GovernanceModel):
 
     teams: list[Team] = Field(min_length=1)
     owners: Owners
+
+    @model_validator(mode="after")
+    def _one_airflow_user_per_slack_user(self) -> TeamsConfig:
+        """A Slack user id names one Airflow user wherever it appears (a member may be in several teams)."""
+        seen: dict[str, str] = {}
+        for team in self.teams:
+            for member in team.members:
+                if member.slack_user is None:
+                    continue
+                other = seen.setdefault(member.slack_user, member.id)
+                if other != member.id:
+                    raise ValueError(
+                        f"Slack user {member.slack_user} is mapped to both {other!r} and {member.id!r}; "
+                        "a Slack user acts as one Airflow user"
+                    )
+        return self
+
+    def member_for_slack_user(self, slack_user_id: str) -> str | None:
+        """The Airflow user id mapped to ``slack_user_id``, or None when no member carries it."""
+        for team in self.teams:
+            for member in team.members:
+                if member.slack_user == slack_user_id:
+                    return member.id
+        return None

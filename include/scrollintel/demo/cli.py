@@ -1,4 +1,4 @@
-"""``scrollintel demo``: seed the demo source systems and serve the marketing API."""
+"""``scrollintel demo``: seed the demo source systems, serve the marketing API and the demo Slack workspace."""
 
 from __future__ import annotations
 
@@ -74,6 +74,46 @@ def serve_marketing_command(
             api_key=api_key,
             rate_limit_per_minute=rate_limit,
             n_customers=demo_sizes(scale).customers,
+        )
+    except ScrollIntelError as err:
+        raise click.ClickException(str(err)) from err
+
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@demo_group.command("serve-slack")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8766, show_default=True)
+@click.option(
+    "--interactivity-url",
+    envvar="SCROLLINTEL_SLACK_INTERACTIVITY_URL",
+    default="http://127.0.0.1:8080/scrollintel/slack/interactivity",
+    show_default=True,
+    help="The platform's Slack interactivity endpoint, where button presses are sent.",
+)
+@click.option("--public-url", default=None, help="This workspace's URL as the platform reaches it (response_url).")
+def serve_slack_command(*, host: str, port: int, interactivity_url: str, public_url: str | None) -> None:
+    """Serve the demo Slack workspace: Web API at /api/, the message page at /.
+
+    The bot token (SCROLLINTEL_SLACK_BOT_TOKEN) and signing secret (SCROLLINTEL_SLACK_SIGNING_SECRET)
+    must equal the password and the signing_secret extra of the platform's Airflow connection
+    slack_api_default, whose base_url extra is http://<host>:<port>/api/.
+    """
+    from scrollintel.demo.slack_workspace import ENV_BOT_TOKEN, ENV_SIGNING_SECRET, create_slack_workspace
+
+    token = os.environ.get(ENV_BOT_TOKEN, "").strip()
+    secret = os.environ.get(ENV_SIGNING_SECRET, "").strip()
+    missing = [name for name, value in ((ENV_BOT_TOKEN, token), (ENV_SIGNING_SECRET, secret)) if not value]
+    if missing:
+        raise click.UsageError(f"set {' and '.join(missing)}; refusing to start without them")
+    try:
+        app = create_slack_workspace(
+            bot_token=token,
+            signing_secret=secret,
+            interactivity_url=interactivity_url,
+            public_url=public_url or f"http://{host}:{port}",
         )
     except ScrollIntelError as err:
         raise click.ClickException(str(err)) from err

@@ -99,12 +99,14 @@ def relative_slash_redirects(router: Router) -> None:
 
 
 def create_app() -> FastAPI:
-    """Build the governance FastAPI app; every route requires an authenticated Airflow user.
+    """Build the governance FastAPI app; every route requires an authenticated Airflow user, or Slack's signature.
 
     Airflow does not authenticate plugin apps, so the app carries Airflow's own security
     dependency (see :mod:`scrollintel.web.deps`) at app level: each route added to any router
     included here inherits it, with the parameter checks and the permission of state-changing
-    routes; building the app fails when such a route has no permission. The interactive docs and
+    routes; building the app fails when such a route has no permission. The one exception is the
+    small Slack app at ``/slack`` (:mod:`scrollintel.web.routes.slack`), whose route verifies Slack's
+    request signature instead (``SLACK_SIGNATURE`` in the table). The interactive docs and
     OpenAPI routes FastAPI would add without that dependency are switched off. Redirects never
     carry the request's ``Host`` (:func:`relative_slash_redirects`). No database connection is
     opened here.
@@ -115,7 +117,18 @@ def create_app() -> FastAPI:
 
     from scrollintel.web.deps import check_route_permissions, route_dependencies
     from scrollintel.web.problems import handle_http_exception
-    from scrollintel.web.routes import approvals, audit, compliance, cost, home, lineage, lineage_api, quality, static
+    from scrollintel.web.routes import (
+        approvals,
+        audit,
+        compliance,
+        cost,
+        home,
+        lineage,
+        lineage_api,
+        quality,
+        slack,
+        static,
+    )
 
     app = FastAPI(
         title="ScrollIntel governance",
@@ -128,6 +141,7 @@ def create_app() -> FastAPI:
     for module in (home, approvals, audit, quality, lineage, cost, compliance, static):
         app.include_router(module.router)
     lineage_api.install(app)  # the lineage store's API: /api/lineage/* and the Marquez-compatible /api/v1
+    slack.install(app)  # /slack/interactivity: authenticated by Slack's signature, not by Airflow login
     check_route_permissions(app.routes)  # every state-changing route names its permission
     relative_slash_redirects(app.router)
     for route in app.routes:

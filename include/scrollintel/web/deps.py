@@ -139,6 +139,9 @@ class Permission:
     """The Airflow permission in words, with the FAB roles that have it by default."""
     is_authorized: Callable[[BaseAuthManager, BaseUser], bool]
     """Ask the auth manager (``is_authorized_*``, as Airflow's ``requires_access_*`` do)."""
+    airflow_user: bool = True
+    """False for a route called by another system that signs its requests (:data:`SLACK_SIGNATURE`): no
+    Airflow login, no auth manager question; the route verifies the signature itself."""
 
 
 def _may_edit_warehouse_connection(manager: BaseAuthManager, user: BaseUser) -> bool:
@@ -175,6 +178,22 @@ LINEAGE_WRITE = Permission(
 )
 """Post OpenLineage events as an Airflow user (producers send the lineage API key instead)."""
 
+
+def _no_airflow_user(manager: BaseAuthManager, user: BaseUser) -> bool:
+    return False
+
+
+SLACK_SIGNATURE = Permission(
+    "slack:signature",
+    action="answering an approval from Slack",
+    needs="a request signed with the Slack app's signing secret (Slack signature, not an Airflow login)",
+    is_authorized=_no_airflow_user,
+    airflow_user=False,
+)
+"""Slack signature: Slack's interactivity requests carry no Airflow credential; the route checks Slack's
+``X-Slack-Signature`` (401 otherwise) and acts as the Airflow user the Slack user is mapped to
+(:mod:`scrollintel.web.routes.slack`). No Airflow user is ever granted this line."""
+
 ROUTE_PERMISSIONS: Mapping[tuple[str, str], Permission] = MappingProxyType(
     {
         ("POST", "/audit/verify"): AUDIT_VERIFY,
@@ -187,13 +206,16 @@ ROUTE_PERMISSIONS: Mapping[tuple[str, str], Permission] = MappingProxyType(
         ("PUT", "/api/v1/sources/{path:path}"): LINEAGE_WRITE,
         ("PUT", "/api/v1/tags/{path:path}"): LINEAGE_WRITE,
         ("POST", "/api/v1/jobs/runs/{path:path}"): LINEAGE_WRITE,
+        # A separate small app at /slack, without the app-level Airflow login: Slack signs its requests.
+        ("POST", "/slack/interactivity"): SLACK_SIGNATURE,
     }
 )
 """``(method, path inside the app) -> Permission`` for every state-changing route, and only those.
 
 Paths are route templates as the app declares them (``/audit/entries/{seq}``), mounted apps'
 routes with their mount path. The lineage writes are enforced by :func:`lineage_writer` (which
-also accepts the API key); all others by :func:`check_route_permission`.
+also accepts the API key), the Slack interactivity endpoint by Slack's signature
+(:data:`SLACK_SIGNATURE`); all others by :func:`check_route_permission`.
 """
 
 

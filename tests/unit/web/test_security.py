@@ -67,6 +67,11 @@ CALLS = {
 }
 
 
+#: The lines of the table for routes an Airflow user calls (the others verify a signature: SLACK_SIGNATURE).
+AIRFLOW_LINES = sorted(line for line, permission in ROUTE_PERMISSIONS.items() if permission.airflow_user)
+SIGNED_LINES = sorted(line for line, permission in ROUTE_PERMISSIONS.items() if not permission.airflow_user)
+
+
 @pytest.fixture(autouse=True)
 def _warehouse_unreachable(web_app: FastAPI) -> Iterator[None]:
     web_app.dependency_overrides[warehouse_url] = lambda: UNREACHABLE
@@ -91,11 +96,25 @@ def _send(client: Any, method: str, path: str, headers: dict[str, str] | None = 
 
 def test_every_request_of_this_module_has_a_line_in_the_permission_table() -> None:
     """The walk over every registered route against the table is in test_auth.py."""
-    assert set(CALLS) == set(ROUTE_PERMISSIONS), "add a request for the new route to CALLS"
-    assert {permission.name for permission in ROUTE_PERMISSIONS.values()} <= set(ALLOWED_ROLES)
+    assert set(CALLS) == set(AIRFLOW_LINES), "add a request for the new route to CALLS"
+    assert {ROUTE_PERMISSIONS[line].name for line in AIRFLOW_LINES} <= set(ALLOWED_ROLES)
+    assert SIGNED_LINES == [("POST", "/slack/interactivity")]
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(ROUTE_PERMISSIONS), ids=" ".join)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("credential", ["cookie", "bearer"])
+def test_an_airflow_login_does_not_open_a_signed_route(
+    client_factory: Callable[..., Any], make_token: Callable[..., str], role: str, credential: str
+) -> None:
+    """Slack's endpoint knows no Airflow user: even an admin's token without Slack's signature is 401."""
+    client = client_factory(**{credential: make_token(username=f"gov-{role}", role=role)})
+
+    for method, path in SIGNED_LINES:
+        response = client.request(method, f"{URL_PREFIX}{path}", content=b"payload=%7B%7D", headers=SAME_ORIGIN)
+        assert response.status_code == 401, response.text
+
+
+@pytest.mark.parametrize(("method", "path"), AIRFLOW_LINES, ids=" ".join)
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_gets_exactly_the_status_of_the_table(
     client_factory: Callable[..., Any], make_token: Callable[..., str], method: str, path: str, role: str
@@ -179,7 +198,7 @@ ORIGIN_CASES = {
 }
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(ROUTE_PERMISSIONS), ids=" ".join)
+@pytest.mark.parametrize(("method", "path"), AIRFLOW_LINES, ids=" ".join)
 @pytest.mark.parametrize("case", ORIGIN_CASES)
 def test_a_cookie_post_not_from_our_pages_is_refused(
     client_factory: Callable[..., Any], make_token: Callable[..., str], method: str, path: str, case: str
@@ -203,7 +222,7 @@ SAME_SITE_CASES = {
 }
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(ROUTE_PERMISSIONS), ids=" ".join)
+@pytest.mark.parametrize(("method", "path"), AIRFLOW_LINES, ids=" ".join)
 @pytest.mark.parametrize("case", SAME_SITE_CASES)
 def test_a_cookie_post_from_our_pages_passes(
     client_factory: Callable[..., Any], make_token: Callable[..., str], method: str, path: str, case: str
@@ -215,7 +234,7 @@ def test_a_cookie_post_from_our_pages_passes(
     assert response.status_code == CALLS[(method, path)].passed, response.text
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(ROUTE_PERMISSIONS), ids=" ".join)
+@pytest.mark.parametrize(("method", "path"), AIRFLOW_LINES, ids=" ".join)
 def test_bearer_calls_are_not_checked_for_origin(
     client_factory: Callable[..., Any], make_token: Callable[..., str], method: str, path: str
 ) -> None:
