@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from scrollintel.approvals.slack import SlackAnswer
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +132,39 @@ def _json(response: Any) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+# --------------------------------------------------------------------------- Slack
+
+
+NOT_MAPPED = (
+    "You are not mapped to an Airflow user, so nothing was decided. Ask a platform admin to add your "
+    "Slack user id ({slack_user}) as `slack_user` of your member entry in governance/teams.yaml."
+)
+
+
+def handle_slack_answer(answer: SlackAnswer) -> None:
+    """A verified button press (after the endpoint acknowledged it): the answer, as the mapped Airflow user.
+
+    An unmapped Slack user changes nothing and is told so; every other outcome (recorded, not an
+    approver, already answered, gone) is an ephemeral reply only the presser sees. The message in
+    the channel is replaced by the gate itself once it resumes (who decided, comment), whichever
+    way the answer came (Slack, the Approvals page, Airflow's Required Actions).
+    """
+    from scrollintel.approvals import slack
+    from scrollintel.config import load_governance
+
+    username = load_governance().teams.member_for_slack_user(answer.slack_user_id)
+    if username is None:
+        text = NOT_MAPPED.format(slack_user=answer.slack_user_id)
+    else:
+        target = Target(answer.dag_id, answer.run_id, answer.task_id, answer.map_index)
+        outcome = respond_as(username, target, answer.choice)
+        text = (
+            f"{answer.choice} recorded as {username}; the gate goes on in a few seconds."
+            if outcome.status == "decided"
+            else f"Nothing was decided: {outcome.message}."
+        )
+        log.info("Slack answer %s on %s/%s: %s", answer.choice, answer.dag_id, answer.task_id, outcome.status)
+    if answer.response_url:
+        slack.respond(answer.response_url, text)

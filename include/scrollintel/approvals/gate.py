@@ -22,6 +22,7 @@ succeeds, because a "no" is an answer, not a failure.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -34,10 +35,16 @@ from scrollintel.approvals.policy import ResolvedPolicy, resolve
 if TYPE_CHECKING:
     from airflow.sdk import Context, TaskGroup
 
+log = logging.getLogger(__name__)
+
 #: The HITL parameter a decision's comment is written to (Slack, the Approvals page, Required Actions).
 COMMENT_PARAM = "comment"
 #: Outcomes as the ledger records them (``approval.<outcome>``).
 GRANTED, REJECTED, EXPIRED, REQUESTED = "granted", "rejected", "expired", "requested"
+#: Outcomes as the Slack message shows them.
+SLACK_OUTCOMES = {GRANTED: "approved", REJECTED: "rejected", EXPIRED: "expired"}
+#: XCom key of the Slack messages a request posted ([channel, ts] pairs), updated with the outcome.
+SLACK_XCOM = "slack_messages"
 #: Title of each subject's request, before the summary.
 TITLES = {
     "model_promotion": "Model promotion",
@@ -81,6 +88,8 @@ class ApprovalGate(ApprovalOperator):
         self.requester = requester
         self.step, self.steps = step, steps
         self.earlier_steps = tuple(earlier_steps)
+        #: A schema change's columns (``SchemaDiff.as_dicts()``), shown as a table in Slack.
+        self.column_changes: list[dict[str, Any]] = []
         title = f"{TITLES[subject]}: {summary}" + (f" (approval {step} of {steps})" if steps > 1 else "")
         kwargs.setdefault("params", {COMMENT_PARAM: Param("", type=["string", "null"], title="Comment")})
         # the policy's timeout from the start (the UI shows it); execute() reads the policy again
@@ -111,7 +120,38 @@ class ApprovalGate(ApprovalOperator):
                 "deadline": (datetime.now(UTC) + policy.timeout).isoformat(timespec="seconds"),
             },
         )
+        message = self._slack_message(context, requester, datetime.now(UTC) + policy.timeout, details)
+        posted = _post_to_slack(policy.channels, message)
+        if posted:
+            context["ti"].xcom_push(key=SLACK_XCOM, value=[[item.channel, item.ts] for item in posted])
         return super().execute(context)
+
+    def _slack_message(
+        self, context: Context, requester: str | None, deadline: datetime, details: Mapping[str, Any] | str | None
+    ) -> Any:
+        from scrollintel.approvals import slack
+        from scrollintel.approvals.decisions import api_base_url
+
+        ti = context["ti"]
+        map_index = ti.map_index if ti.map_index is not None else -1
+        identity = slack.RequestIdentity(ti.dag_id, context["run_id"], ti.task_id, map_index)
+        text = None
+        if isinstance(details, Mapping):
+            text = "\n".join(f"{key}: {_cell(value)}" for key, value in details.items())
+        elif isinstance(details, str):
+            text = details
+        base = api_base_url()
+        return slack.ApprovalMessage(
+            identity=identity,
+            subject=self.decision,
+            summary=self.summary,
+            requested_by=requester or "the schedule",
+            deadline=deadline,
+            task_url=slack.task_url(base, identity),
+            approvals_url=slack.approvals_url(base),
+            details=text or None,
+            column_changes=self.column_changes,
+        )
 
     # -- answer -------------------------------------------------------------------------------------
 
@@ -129,7 +169,32 @@ class ApprovalGate(ApprovalOperator):
                 actor=responder.get("id") if responder else None,
                 extra={"comment": comment, "chosen_options": chosen},
             )
+            self._update_slack(context, outcome, responder.get("name") or responder.get("id"), comment)
         return super().execute_complete(context, event)
+
+    def _update_slack(self, context: Context, outcome: str, decided_by: str | None, comment: str | None) -> None:
+        """Replace the request's Slack messages by the outcome (who decided, when, comment)."""
+        from scrollintel.approvals import slack
+
+        posted = context["ti"].xcom_pull(task_ids=context["ti"].task_id, key=SLACK_XCOM) or []
+        if not posted:
+            return
+        policy = resolve(self.decision)
+        message = self._slack_message(
+            context, self.requester, datetime.now(UTC) + policy.timeout, _details(self.details)
+        )
+        notifier = slack.SlackNotifier()
+        for channel, ts in posted:
+            try:
+                notifier.post_outcome(
+                    slack.PostedMessage(channel, ts),
+                    message,
+                    SLACK_OUTCOMES[outcome],  # type: ignore[arg-type]
+                    decided_by=decided_by,
+                    comment=comment,
+                )
+            except Exception as err:  # Slack is a notification: the decision stands without it
+                self.log.warning("Slack message %s in %s not updated: %s", ts, channel, type(err).__name__)
 
     # -- ledger ---------------------------------------------------------------------------------------
 
@@ -239,6 +304,25 @@ def _details(value: Mapping[str, Any] | str | None) -> Mapping[str, Any] | str |
             return value
         return parsed if isinstance(parsed, dict) else value
     return value
+
+
+def _post_to_slack(channels: Sequence[str], message: Any) -> list[Any]:
+    """Post the request to the approver teams' channels; none when Slack is not configured or fails."""
+    from scrollintel.approvals import slack
+
+    try:
+        notifier = slack.SlackNotifier()
+        notifier.client  # noqa: B018 - the connection is looked up here: no connection, no Slack
+    except Exception as err:  # Slack is optional: the request stands in Airflow and on the Approvals page
+        log.info("no Slack notification (%s: the %s connection)", type(err).__name__, slack.SLACK_CONN_ID)
+        return []
+    posted = []
+    for channel in channels:
+        try:
+            posted.append(notifier.post_request(channel, message))
+        except Exception as err:  # one channel failing costs the others nothing
+            log.warning("approval request not posted to %s: %s", channel, type(err).__name__)
+    return posted
 
 
 def _triggering_user(context: Context) -> str | None:

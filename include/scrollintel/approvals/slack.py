@@ -408,15 +408,6 @@ def respond(
     return int(response.status_code)
 
 
-APPROVALS_NOT_ENABLED = "Approvals are not enabled on this platform yet: nothing was decided."
-
-
-def approvals_not_enabled(answer: SlackAnswer) -> None:
-    """The handler used while the platform has no decision handler: tell the user, change nothing."""
-    if answer.response_url:
-        respond(answer.response_url, APPROVALS_NOT_ENABLED)
-
-
 # -- signed interactivity requests ------------------------------------------------------------------
 
 

@@ -167,6 +167,7 @@ class SchemaChangeGate(ApprovalGate):
                 f"{self.load_task_id} failed for another reason than a schema change an approval could let "
                 "through: nothing to approve; see its log"
             )
+        self.column_changes = list(request["changes"])
         self.details = {
             "table": f"{request['source']}.{request['resource']}",
             "contract version": request["contract_version"],

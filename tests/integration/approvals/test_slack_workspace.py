@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from scrollintel.approvals import slack
+from scrollintel.approvals.decisions import NOT_MAPPED
 from scrollintel.approvals.slack import (
-    APPROVALS_NOT_ENABLED,
     ApprovalMessage,
     RequestIdentity,
     SlackAnswer,
@@ -156,12 +156,12 @@ def test_a_press_on_the_page_reaches_the_handler_and_the_answer_replaces_the_mes
     assert "Approved" in page
 
 
-def test_without_a_decision_handler_the_user_is_told_approvals_are_not_enabled(
+def test_a_slack_user_not_mapped_to_an_airflow_user_is_told_and_nothing_changes(
     workspace: str, recorder: Recorder, web_app: Any
 ) -> None:
     from scrollintel.web.routes.slack import answer_handler
 
-    web_app.dependency_overrides.pop(answer_handler)  # the default: scrollintel.approvals.decisions, absent here
+    web_app.dependency_overrides.pop(answer_handler)  # the platform's handler: scrollintel.approvals.decisions
     posted = SlackNotifier(client(workspace)).post_request("#data-platform", MESSAGE)
 
     assert _press(workspace, posted, "U0OUTSIDER", slack.REJECT_ACTION).status_code == 303
@@ -171,7 +171,7 @@ def test_without_a_decision_handler_the_user_is_told_approvals_are_not_enabled(
         if any(m["ephemeral"] for m in messages):
             break
     [note] = [m for m in messages if m["ephemeral"]]
-    assert note["text"] == APPROVALS_NOT_ENABLED
+    assert note["text"] == NOT_MAPPED.format(slack_user="U0OUTSIDER")
     assert note["user"] == "U0OUTSIDER"
     assert recorder.answers == []
 

@@ -12,8 +12,8 @@ table lists it as :data:`~scrollintel.web.deps.SLACK_SIGNATURE`. Like Bolt:
 * a verified body that is not a press of our buttons is 400; a body over 1 MiB is 413;
 * a valid press is acknowledged (200, empty) at once and handed to the decision handler after the
   response (Slack waits 3 s): :func:`answer_handler`, by default
-  ``scrollintel.approvals.decisions.handle_slack_answer``; while that module does not exist the user
-  is told through ``response_url`` that approvals are not enabled.
+  ``scrollintel.approvals.decisions.handle_slack_answer``, which records the answer through
+  Airflow's own human-in-the-loop API as the Airflow user the Slack user is mapped to.
 
 Tests replace the handler and the secret through the governance app's ``dependency_overrides``
 (:func:`answer_handler`, :func:`slack_signing_secret`).
@@ -21,7 +21,6 @@ Tests replace the handler and the secret through the governance app's ``dependen
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Annotated
 
@@ -33,7 +32,6 @@ from scrollintel.approvals.slack import (
     AnswerHandler,
     InvalidInteraction,
     SlackAnswer,
-    approvals_not_enabled,
     is_secret_cached,
     parse_interactivity,
     signing_secret,
@@ -45,7 +43,6 @@ log = logging.getLogger(__name__)
 MOUNT_PATH = "/slack"
 #: Slack's interactivity payloads are a few kB (the message's blocks included); more is not Slack.
 MAX_BODY_BYTES = 1024 * 1024
-DECISIONS_MODULE = "scrollintel.approvals.decisions"
 UNSIGNED = "Unauthorized: the request is not signed by Slack with this platform's signing secret"
 MISSING_SIGNING_KEY = (
     "Unauthorized: no Slack signing secret is configured (extra signing_secret of connection slack_api_default)"
@@ -55,13 +52,10 @@ router = APIRouter()
 
 
 def answer_handler() -> AnswerHandler:
-    """The decision handler: ``handle_slack_answer`` of :data:`DECISIONS_MODULE`, else "approvals are not enabled"."""
-    try:
-        module = importlib.import_module(DECISIONS_MODULE)
-    except ImportError:
-        return approvals_not_enabled
-    handler = getattr(module, "handle_slack_answer", None)
-    return handler if callable(handler) else approvals_not_enabled
+    """The decision handler: :func:`scrollintel.approvals.decisions.handle_slack_answer` (tests override it)."""
+    from scrollintel.approvals.decisions import handle_slack_answer
+
+    return handle_slack_answer
 
 
 async def slack_signing_secret() -> str | None:
