@@ -75,6 +75,7 @@ ScrollIntel DataOps is up ({time.monotonic() - started:.0f}s).
   Airflow UI   {info["url"]}
   Login        {info["user"]} / {info["password"]}   (kept in .scrollintel/secrets.json)
   Team users   the members of governance/teams.yaml (dp-lead, an-lead, ...) / {info["team_password"]}
+  Demo Slack   {info["slack"]}   (approval requests and their buttons; scrollintel demo drift-schema)
   Look at      Dags > platform_health: checks every connection hourly (trigger it: all green)
                Plugins > Governance: Approvals, Audit, Lineage, Cost & ROI, Compliance
   Logs         {info["logs"]}

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: Started before everything else; the rest start once the api-server's execution API answers.
-STARTED_FIRST = ("marketing-api", "api-server")
+STARTED_FIRST = ("marketing-api", "slack-workspace", "api-server")
 ADMIN_USER = "admin"
 HEALTH_TIMEOUT_S = 240.0
 
@@ -141,6 +141,8 @@ def platform_secrets(lay: Layout) -> dict[str, str]:
             "audit_api_password": lambda: secrets.token_urlsafe(24),
             "team_password": lambda: os.environ.get("SCROLLINTEL_TEAM_PASSWORD") or secrets.token_urlsafe(12),
             "lineage_api_key": lambda: secrets.token_urlsafe(32),
+            "slack_bot_token": lambda: "xoxb-demo-" + secrets.token_hex(16),
+            "slack_signing_secret": lambda: secrets.token_hex(32),
             "masking_salt": lambda: secrets.token_hex(32),
         },
     )
@@ -154,6 +156,7 @@ def platform_ports(lay: Layout) -> dict[str, int]:
         {
             "api_server": lambda: free_port(8080),
             "marketing": lambda: free_port(8765),
+            "slack": lambda: free_port(8766),
             "worker_log_server": lambda: free_port(8793),
             "trigger_log_server": lambda: free_port(8794),
         },
@@ -180,6 +183,30 @@ def refresh_ports(lay: Layout, report: Reporter) -> None:
 def _conn_uri(url: str) -> str:
     """Airflow connection URI for a SQLAlchemy URL (Airflow's postgres hook wants ``postgres://``)."""
     return "postgres://" + url.split("://", 1)[1]
+
+
+def slack_env(api: str, keys: dict[str, str], port: int) -> dict[str, str]:
+    """The Slack connection, pointed at the demo Slack workspace, and that workspace's settings.
+
+    The approval gates post through the Airflow connection ``slack_api_default`` (bot token,
+    extras ``base_url`` and ``signing_secret``): here its ``base_url`` is the demo workspace
+    started beside the platform; with a real Slack app the same connection has Slack's token and
+    signing secret and no ``base_url`` (README: approvals in Slack).
+    """
+    from scrollintel.approvals.slack import SIGNING_SECRET_EXTRA, SLACK_CONN_ID
+    from scrollintel.demo.slack_workspace import ENV_BOT_TOKEN, ENV_SIGNING_SECRET
+
+    connection = {
+        "conn_type": "slack",
+        "password": keys["slack_bot_token"],
+        "extra": {"base_url": f"http://{HOST}:{port}/api/", SIGNING_SECRET_EXTRA: keys["slack_signing_secret"]},
+    }
+    return {
+        f"AIRFLOW_CONN_{SLACK_CONN_ID.upper()}": json.dumps(connection),
+        ENV_BOT_TOKEN: keys["slack_bot_token"],
+        ENV_SIGNING_SECRET: keys["slack_signing_secret"],
+        "SCROLLINTEL_SLACK_INTERACTIVITY_URL": f"{api}/scrollintel/slack/interactivity",
+    }
 
 
 def airflow_env(lay: Layout) -> dict[str, str]:
@@ -248,6 +275,7 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         settings.ENV_PROJECT_ROOT: str(root),
         settings.ENV_HOME: str(lay.state),
         "SCROLLINTEL_MARKETING_API_KEY": keys["marketing_api_key"],
+        **slack_env(api, keys, ports["slack"]),
         "SCROLLINTEL_API_URL": api,
         **({} if settings.external_database_url() else {ENV_EMBEDDED_MARKER: "1"}),
         **{key: value for key, value in os.environ.items() if key in (settings.ENV_DATABASE_URL, ENV_USER_AIRFLOW_DB)},
@@ -368,6 +396,13 @@ def managed_processes(lay: Layout) -> list[ManagedProcess]:
         ManagedProcess(
             "marketing-api",
             [_bin("scrollintel"), "demo", "serve-marketing", "--host", HOST, "--port", str(ports["marketing"])],
+            lay.run,
+            lay.logs,
+        ),
+        # The demo Slack workspace: approval requests land there, its buttons answer them.
+        ManagedProcess(
+            "slack-workspace",
+            [_bin("scrollintel"), "demo", "serve-slack", "--host", HOST, "--port", str(ports["slack"])],
             lay.run,
             lay.logs,
         ),
@@ -656,7 +691,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
             )
     with step(report, "building the dbt manifest (the transform DAG is rendered from it)"):
         build_dbt_manifest(env, report)
-    with step(report, "starting the Airflow api-server and the demo marketing API"):
+    with step(report, "starting the Airflow api-server and the demo marketing API and Slack workspace"):
         start_processes(lay, env, first=True)
     with step(report, "waiting until the execution API answers (tasks report their start to it)"):
         wait_execution_api(lay)
@@ -673,6 +708,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
         "user": ADMIN_USER,
         "password": keys["admin_password"],
         "team_password": keys["team_password"],
+        "slack": f"http://{HOST}:{ports['slack']}",
         "logs": str(lay.logs),
         "env_file": str(lay.env_file),
     }
