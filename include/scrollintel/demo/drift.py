@@ -9,30 +9,21 @@ the policy's approvers (Slack, the Approvals page, Airflow's Required Actions), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from psycopg import sql
 
 from scrollintel.config import load_governance
 from scrollintel.exceptions import ConfigError
 
 SOURCE = "shop"
-DEFAULT_TABLE = "customers"
-DEFAULT_COLUMN = "loyalty_tier"
-#: Who asks: a data engineer (separation of duties keeps them out of the approvers).
-DEFAULT_REQUESTER = "dp-engineer"
+DAG_ID = "ingest_shop"
 ROWS = 10
 
 
-@dataclass(frozen=True)
-class Drift:
-    """What the command changed and the DAG run it started."""
+def approvers(requester: str) -> tuple[str, ...]:
+    """Who may approve a schema change ``requester`` asked for."""
+    from scrollintel.approvals.policy import resolve
 
-    table: str
-    column: str
-    rows: int
-    dag_id: str
-    run_id: str | None
+    return resolve("schema_change").approvers_for(requester)
 
 
 def add_column(shop_url: str, table: str, column: str, *, rows: int = ROWS) -> int:
