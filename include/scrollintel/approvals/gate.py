@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
@@ -163,13 +163,15 @@ class ApprovalGate(ApprovalOperator):
             outcome = EXPIRED if expired else GRANTED if chosen == [self.APPROVE] else REJECTED
             responder = event.get("responded_by_user") or {}
             comment = (event.get("params_input") or {}).get(COMMENT_PARAM) or None
+            # the user's name, as teams.yaml and the assigned users spell it (FAB's id is a database number)
+            responded_by = responder.get("name") or responder.get("id") if responder else None
             self._record(
                 context,
                 outcome,
-                actor=responder.get("id") if responder else None,
-                extra={"comment": comment, "chosen_options": chosen},
+                actor=responded_by,
+                extra={"comment": comment, "chosen_options": chosen, "responded_by": responded_by},
             )
-            self._update_slack(context, outcome, responder.get("name") or responder.get("id"), comment)
+            self._update_slack(context, outcome, responded_by, comment)
         return super().execute_complete(context, event)
 
     def _update_slack(self, context: Context, outcome: str, decided_by: str | None, comment: str | None) -> None:
@@ -286,8 +288,18 @@ def render_body(
     elif isinstance(details, str) and details.strip():
         lines += [details.strip(), ""]
     lines.append(f"Requested by: {requester or 'the schedule'}. Approvers: {', '.join(approvers)}.")
-    lines.append(f"Unanswered after {policy.timeout} the request is rejected.")
+    lines.append(f"Unanswered after {_duration(policy.timeout)} the request is rejected.")
     return "\n".join(lines)
+
+
+def _duration(value: timedelta) -> str:
+    """``2 days``, ``24 hours``, ``90 minutes``: a policy timeout as people say it."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def _cell(value: Any) -> str:
