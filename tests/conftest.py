@@ -164,9 +164,11 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         mp.delenv("AIRFLOW__API__BASE_URL", raising=False)
         settings.configure_vars()
         settings.reconfigure_orm()
-        from airflow.models.revoked_token import RevokedToken
+        from airflow.models import import_all_models
+        from airflow.models.base import Base
 
-        RevokedToken.__table__.create(settings.engine, checkfirst=True)  # type: ignore[attr-defined]
+        import_all_models()
+        Base.metadata.create_all(settings.engine)  # the tables the api-server reads (tokens, HITL requests)
         try:
             yield env
         finally:

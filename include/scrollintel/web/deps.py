@@ -179,6 +179,22 @@ LINEAGE_WRITE = Permission(
 """Post OpenLineage events as an Airflow user (producers send the lineage API key instead)."""
 
 
+def _may_answer_hitl(manager: BaseAuthManager, user: BaseUser) -> bool:
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+
+    return manager.is_authorized_dag(method="PUT", access_entity=DagAccessEntity.HITL_DETAIL, user=user)
+
+
+APPROVALS_ANSWER = Permission(
+    "approvals:answer",
+    action="answering an approval request",
+    needs="the right to answer human-in-the-loop tasks (roles User, Op and Admin) and being an assigned approver",
+    is_authorized=_may_answer_hitl,
+)
+"""Approve or reject on the Approvals page. Airflow's own HITL API then checks the user is assigned
+(403 otherwise: the requester under separation of duties) and that nobody answered first (409)."""
+
+
 def _no_airflow_user(manager: BaseAuthManager, user: BaseUser) -> bool:
     return False
 
@@ -198,6 +214,7 @@ ROUTE_PERMISSIONS: Mapping[tuple[str, str], Permission] = MappingProxyType(
     {
         ("POST", "/audit/verify"): AUDIT_VERIFY,
         ("POST", "/api/audit/verify"): AUDIT_VERIFY,
+        ("POST", "/approvals/answer"): APPROVALS_ANSWER,
         ("POST", "/api/v1/lineage"): LINEAGE_WRITE,
         ("POST", "/api/v1/lineage/batch"): LINEAGE_WRITE,
         # Marquez's deprecated resource writes: a lineage writer is told (405) to post OpenLineage instead.

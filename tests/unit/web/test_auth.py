@@ -21,7 +21,7 @@ pytestmark = pytest.mark.unit
 PAGE_PATHS = ["/", *(p.path for p in PAGES)]
 API_PATHS = ["/api", *(p.api_path for p in PAGES)]
 EMPTY_NOTICES = {
-    "approvals": "No approval requests yet — approvals arrive when the model promotion gate lands.",
+    "approvals": "No approval requests yet.",
     "audit": "No audit records yet",
     "lineage": "No lineage yet",
     "cost": "No cost data yet",
@@ -190,7 +190,8 @@ def test_json_endpoints_return_empty_collections_with_a_clear_shape(
     bodies = {path: client.get(f"{URL_PREFIX}{path}").json() for path in API_PATHS}
 
     collection = {"items": [], "total_entries": 0}
-    assert bodies["/api/approvals"] == {**collection, "notice": EMPTY_NOTICES["approvals"]}
+    assert bodies["/api/approvals"] == {"pending": [], "answered": [], "notice": bodies["/api/approvals"]["notice"]}
+    assert bodies["/api/approvals"]["notice"].startswith(EMPTY_NOTICES["approvals"])
     unreachable = "The warehouse cannot be reached: " + REFUSED
     assert bodies["/api/audit"]["detail"] == unreachable
     assert bodies["/api/quality"]["detail"] == unreachable

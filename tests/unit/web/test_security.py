@@ -17,6 +17,7 @@ import pytest
 
 from scrollintel.web import URL_PREFIX
 from scrollintel.web.deps import (
+    APPROVALS_ANSWER,
     AUDIT_VERIFY,
     LINEAGE_WRITE,
     MAX_BIGINT,
@@ -38,6 +39,7 @@ ROLES = ("viewer", "user", "op", "admin")
 ALLOWED_ROLES: dict[str, set[str]] = {
     AUDIT_VERIFY.name: {"op", "admin"},
     LINEAGE_WRITE.name: {"user", "op", "admin"},
+    APPROVALS_ANSWER.name: {"user", "op", "admin"},
 }
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 EVIL = "https://evil.example"
@@ -56,6 +58,8 @@ class Call:
 CALLS = {
     ("POST", "/audit/verify"): Call(None, 503),
     ("POST", "/api/audit/verify"): Call(None, 503),
+    # an answer without its form fields is refused before anything is asked of Airflow
+    ("POST", "/approvals/answer"): Call({}, 422),
     ("POST", "/api/v1/lineage"): Call({}, 400),
     ("POST", "/api/v1/lineage/batch"): Call({}, 400),
     # Marquez's deprecated resource writes: refused with 405 once the writer is known.
