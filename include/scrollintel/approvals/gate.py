@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param
+from airflow.sdk.bases.notifier import BaseNotifier
 
 from scrollintel.approvals.policy import ResolvedPolicy, resolve
 
@@ -121,9 +122,8 @@ class ApprovalGate(ApprovalOperator):
             },
         )
         message = self._slack_message(context, requester, datetime.now(UTC) + policy.timeout, details)
-        posted = _post_to_slack(policy.channels, message)
-        if posted:
-            context["ti"].xcom_push(key=SLACK_XCOM, value=[[item.channel, item.ts] for item in posted])
+        # posted once Airflow holds the request: a button pressed at once finds it
+        self.notifiers = [*self.notifiers, SlackRequestNotifier(policy.channels, message)]
         return super().execute(context)
 
     def _slack_message(
@@ -318,23 +318,34 @@ def _details(value: Mapping[str, Any] | str | None) -> Mapping[str, Any] | str |
     return value
 
 
-def _post_to_slack(channels: Sequence[str], message: Any) -> list[Any]:
-    """Post the request to the approver teams' channels; none when Slack is not configured or fails."""
-    from scrollintel.approvals import slack
+class SlackRequestNotifier(BaseNotifier):
+    """Posts the request to the approver teams' channels, as Airflow's HITL ``notifiers`` run: after the
+    request is stored, before the task waits. Where the messages landed goes to XCom (:data:`SLACK_XCOM`)
+    for the outcome. Slack is optional: without its connection, or when it fails, the request stands
+    in Airflow and on the Approvals page."""
 
-    try:
-        notifier = slack.SlackNotifier()
-        notifier.client  # noqa: B018 - the connection is looked up here: no connection, no Slack
-    except Exception as err:  # Slack is optional: the request stands in Airflow and on the Approvals page
-        log.info("no Slack notification (%s: the %s connection)", type(err).__name__, slack.SLACK_CONN_ID)
-        return []
-    posted = []
-    for channel in channels:
+    def __init__(self, channels: Sequence[str], message: Any) -> None:
+        super().__init__()
+        self.channels = tuple(channels)
+        self.message = message
+
+    def notify(self, context: Context) -> None:
+        from scrollintel.approvals import slack
+
         try:
-            posted.append(notifier.post_request(channel, message))
-        except Exception as err:  # one channel failing costs the others nothing
-            log.warning("approval request not posted to %s: %s", channel, type(err).__name__)
-    return posted
+            notifier = slack.SlackNotifier()
+            notifier.client  # noqa: B018 - the connection is looked up here: no connection, no Slack
+        except Exception as err:
+            log.info("no Slack notification (%s: the %s connection)", type(err).__name__, slack.SLACK_CONN_ID)
+            return
+        posted = []
+        for channel in self.channels:
+            try:
+                posted.append(notifier.post_request(channel, self.message))
+            except Exception as err:  # one channel failing costs the others nothing
+                log.warning("approval request not posted to %s: %s", channel, type(err).__name__)
+        if posted:
+            context["ti"].xcom_push(key=SLACK_XCOM, value=[[item.channel, item.ts] for item in posted])
 
 
 def _triggering_user(context: Context) -> str | None:
