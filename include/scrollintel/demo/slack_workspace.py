@@ -564,7 +564,10 @@ def create_slack_workspace(
         """Every channel's messages (ephemeral ones with their user), and the presses: for tests and scripts."""
         return {
             "channels": {
-                name: [m.as_slack() | {"ephemeral": m.user is not None} for m in workspace.messages[channel_id]]
+                name: [
+                    m.as_slack() | {"ephemeral": m.user is not None, "channel": channel_id}
+                    for m in workspace.messages[channel_id]
+                ]
                 for name, channel_id in workspace.channels.items()
             },
             "presses": [p.__dict__ for p in workspace.presses],

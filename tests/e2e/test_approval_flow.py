@@ -1,0 +1,236 @@
+"""The schema_change approval gate on the running platform, answered in the demo Slack workspace.
+
+One ``ingest_shop`` run, triggered by a data engineer after three shop tables each gained a
+column (the source's contract is frozen): ``customers`` is approved (the requester's own press is
+refused first; then 50 concurrent presses by both approvers, starting as soon as Airflow holds the
+request), ``products`` is rejected, and ``subscriptions`` expires (its deadline moved into the
+past, as if a day went by). Then the raw tables, the contracts, the ledger and the Slack messages
+say exactly that. The columns that were not approved are dropped again afterwards, so the other
+modules' runs of ``ingest_shop`` are not blocked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from scrollintel import db
+from scrollintel.demo import drift
+from scrollintel.platform import launcher
+from tests.e2e.conftest import RunningPlatform, wait_for_json
+
+pytestmark = pytest.mark.e2e
+
+DAG_ID = "ingest_shop"
+REQUESTER = "dp-engineer"
+APPROVED, REJECTED, EXPIRED = "customers", "products", "subscriptions"
+COLUMNS = {APPROVED: "loyalty_tier", REJECTED: "eco_label", EXPIRED: "promo_code"}
+SLACK_USERS = {"dp-engineer": "U01DPENG", "dp-lead": "U01DPLEAD", "an-lead": "U02ANLEAD"}
+CLICKS = 50
+
+
+def _sql(url: str) -> str:
+    return url.replace(db.DRIVER, "postgresql")
+
+
+def _client(platform: RunningPlatform, user: str, password: str) -> httpx.Client:
+    token = httpx.post(f"{platform.url}/auth/token", json={"username": user, "password": password}, timeout=30)
+    token.raise_for_status()
+    return httpx.Client(
+        base_url=platform.url, headers={"Authorization": f"Bearer {token.json()['access_token']}"}, timeout=30
+    )
+
+
+def _states(client: httpx.Client, run_id: str) -> dict[str, str | None]:
+    tasks = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": 100}).json()
+    return {task["task_id"]: task["state"] for task in tasks["task_instances"]}
+
+
+def _wait(what: str, check: Callable[[], Any], timeout: float = 300.0, every: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+@pytest.fixture(scope="module")
+def slack(platform: RunningPlatform) -> str:
+    return f"http://{launcher.HOST}:{launcher.platform_ports(launcher.layout())['slack']}"
+
+
+@pytest.fixture(scope="module")
+def drifted(platform: RunningPlatform) -> Iterator[None]:
+    """A first load (contract version 1), then a new column in three shop tables; the unapproved ones go after."""
+    with platform.client() as admin:
+        wait_for_json(admin, f"/api/v2/dags/{DAG_ID}", lambda d: d.get("dag_id") is not None)
+        run = admin.post(f"/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
+        final = wait_for_json(
+            admin, f"/api/v2/dags/{DAG_ID}/dagRuns/{run}", lambda r: r.get("state") in ("success", "failed"), 400
+        )
+        assert final["state"] == "success", _states(admin, run)
+    for table, column in COLUMNS.items():
+        assert drift.add_column(db.database_url("shop"), table, column) == drift.ROWS
+    yield
+    with psycopg.connect(_sql(db.database_url("shop"))) as conn:
+        for table in (REJECTED, EXPIRED):
+            conn.execute(f'ALTER TABLE public.{table} DROP COLUMN IF EXISTS "{COLUMNS[table]}"')
+
+
+def _messages(slack: str) -> dict[str, list[dict[str, Any]]]:
+    return httpx.get(f"{slack}/demo/messages", timeout=10).json()["channels"]  # type: ignore[no-any-return]
+
+
+def _request_message(slack: str, channel: str, task_id: str) -> dict[str, Any] | None:
+    for message in _messages(slack)[channel]:
+        if not message["ephemeral"] and task_id in json.dumps(message["blocks"]):
+            return message
+    return None
+
+
+def _press(slack: str, message: dict[str, Any], user: str, action: str) -> None:
+    button = next(
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == action
+    )
+    form = {
+        "channel": message["channel"],
+        "ts": message["ts"],
+        "user": SLACK_USERS[user],
+        "action_id": action,
+        "value": button["value"],
+    }
+    assert httpx.post(f"{slack}/demo/press", data=form, timeout=30).status_code == 303
+
+
+def _ledger(action_prefix: str, run_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+    with psycopg.connect(_sql(db.warehouse_url())) as conn:
+        rows = conn.execute(
+            "SELECT action, actor, details FROM governance.audit_entry WHERE action LIKE %s ORDER BY seq",
+            (action_prefix + "%",),
+        ).fetchall()
+    found = [(action, actor, json.loads(details)) for action, actor, details in rows]
+    return [row for row in found if row[2].get("run_id") == run_id]
+
+
+def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
+    platform: RunningPlatform, slack: str, drifted: None
+) -> None:
+    password = launcher.platform_secrets(launcher.layout())["team_password"]
+    with _client(platform, REQUESTER, password) as engineer:
+        run_id = engineer.post(f"/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
+    gate = {table: f"{table}_schema_change" for table in COLUMNS}
+
+    # The approved gate is answered as soon as Airflow holds its request (the task may not be waiting yet).
+    customers = _wait(
+        "the customers request in #data-platform", lambda: _request_message(slack, "data-platform", gate[APPROVED])
+    )
+    _press(slack, customers, REQUESTER, "scrollintel_approve")  # separation of duties: refused by Airflow
+    refused = _wait(
+        "the requester's ephemeral refusal",
+        lambda: [
+            m for m in _messages(slack)["data-platform"] if m["ephemeral"] and m["user"] == SLACK_USERS[REQUESTER]
+        ],
+    )
+    assert "not an approver" in refused[0]["text"]
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(
+            pool.map(
+                lambda i: _press(slack, customers, ("dp-lead", "an-lead")[i % 2], "scrollintel_approve"), range(CLICKS)
+            )
+        )
+    with platform.client() as admin:
+        _wait(
+            "the approved load to start",
+            lambda: _states(admin, run_id).get(f"{APPROVED}_approved_load") in ("queued", "running", "success"),
+            every=0.2,
+        )
+        resumed = time.monotonic() - started
+        print(f"approve -> rerun scheduled: {resumed:.1f} s")
+
+        products = _wait("the products request", lambda: _request_message(slack, "analytics", gate[REJECTED]))
+        _press(slack, products, "an-lead", "scrollintel_reject")
+        _wait(
+            "the subscriptions request to wait", lambda: _states(admin, run_id).get(gate[EXPIRED]) == "awaiting_input"
+        )
+        with psycopg.connect(_sql(db.database_url("airflow"))) as conn:  # a day goes by
+            conn.execute(
+                "UPDATE task_instance SET trigger_timeout = now() - interval '1 second' "
+                "WHERE dag_id = %s AND run_id = %s AND task_id = %s",
+                (DAG_ID, run_id, gate[EXPIRED]),
+            )
+        final = wait_for_json(
+            admin, f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}", lambda r: r.get("state") in ("success", "failed"), 400
+        )
+        states = _states(admin, run_id)
+        details = admin.get("/api/v2/dags/~/dagRuns/~/hitlDetails", params={"limit": 100}).json()["hitl_details"]
+
+    assert final["state"] == "success", states
+    for table in COLUMNS:
+        assert states[table] == "failed" and states[gate[table]] == "success", states
+    assert states[f"{APPROVED}_approved_load"] == "success"
+    assert states[f"{REJECTED}_approved_load"] == states[f"{EXPIRED}_approved_load"] == "skipped"
+    answered = {d["task_instance"]["task_id"]: d for d in details if d["task_instance"]["dag_run_id"] == run_id}
+    assert answered[gate[APPROVED]]["responded_by_user"]["name"] in ("dp-lead", "an-lead")
+    assert answered[gate[REJECTED]]["chosen_options"] == ["Reject"]
+    assert answered[gate[EXPIRED]]["responded_by_user"] is None and answered[gate[EXPIRED]]["chosen_options"] == [
+        "Reject"
+    ]
+
+    # exactly one decision per request, one ledger entry each, by name
+    ledger = _ledger("approval.", run_id)
+    outcomes = sorted((action, details["task_id"]) for action, _, details in ledger)
+    assert outcomes == sorted(
+        [
+            *(("approval.requested", gate[table]) for table in COLUMNS),
+            ("approval.granted", gate[APPROVED]),
+            ("approval.rejected", gate[REJECTED]),
+            ("approval.expired", gate[EXPIRED]),
+        ]
+    )
+    requested = {
+        details["task_id"]: (actor, details) for action, actor, details in ledger if action == "approval.requested"
+    }
+    assert requested[gate[APPROVED]][0] == REQUESTER and requested[gate[APPROVED]][1]["approvers"] == [
+        "dp-lead",
+        "an-lead",
+    ]
+
+    # the approved column landed with its rows; the others changed nothing
+    with psycopg.connect(_sql(db.warehouse_url())) as conn:
+        gold = conn.execute("SELECT count(*) FROM raw.shop__customers WHERE loyalty_tier = 'gold'").fetchone()
+        columns = {
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' "
+                "AND table_name IN ('shop__products', 'shop__subscriptions')"
+            )
+        }
+        versions: dict[str, int] = dict(
+            conn.execute(
+                "SELECT resource, max(version) FROM governance.ingest_schema_version "
+                "WHERE source = 'shop' GROUP BY resource"
+            ).fetchall()
+        )
+    assert gold == (drift.ROWS,)
+    assert not {COLUMNS[REJECTED], COLUMNS[EXPIRED]} & columns
+    assert versions[APPROVED] == 2 and versions[REJECTED] == versions[EXPIRED] == 1
+
+    # the Slack messages show each outcome instead of the buttons
+    texts = {task: (_request_message(slack, "data-platform", gate[task]) or {}).get("text", "") for task in COLUMNS}
+    assert texts[APPROVED].startswith("Approved by ") and texts[REJECTED].startswith("Rejected by an-lead")
+    assert texts[EXPIRED].startswith("Expired")
