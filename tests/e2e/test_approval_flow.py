@@ -1,12 +1,19 @@
-"""The schema_change approval gate on the running platform, answered in the demo Slack workspace.
+"""The schema_change approval gate on the running platform, answered in Slack, on the page, or not at all.
 
-One ``ingest_shop`` run, triggered by a data engineer after three shop tables each gained a
-column (the source's contract is frozen): ``customers`` is approved (the requester's own press is
-refused first; then 50 concurrent presses by both approvers, starting as soon as Airflow holds the
-request), ``products`` is rejected, and ``subscriptions`` expires (its deadline moved into the
-past, as if a day went by). Then the raw tables, the contracts, the ledger and the Slack messages
-say exactly that. The columns that were not approved are dropped again afterwards, so the other
-modules' runs of ``ingest_shop`` are not blocked.
+One ``ingest_shop`` run, triggered by a data engineer after four shop tables each gained a column
+(the source's contract is frozen):
+
+- ``customers`` is approved in the demo Slack workspace: the requester's own press is refused
+  first; then 50 concurrent presses by both approvers, from the moment Airflow holds the request
+  (the task may not be waiting yet), give one decision;
+- ``products`` is rejected in Slack;
+- ``subscriptions`` expires (its deadline moved into the past, as if a day went by);
+- ``orders`` is approved on the Approvals page in headless Chromium, with a comment (screenshots
+  saved; without Chromium the page's form is posted over HTTP instead).
+
+Then the raw tables, the contracts, the ledger and the Slack messages say exactly that. The
+columns that were not approved are dropped again afterwards, so the other modules' runs of
+``ingest_shop`` are not blocked.
 """
 
 from __future__ import annotations
@@ -30,8 +37,9 @@ pytestmark = pytest.mark.e2e
 
 DAG_ID = "ingest_shop"
 REQUESTER = "dp-engineer"
-APPROVED, REJECTED, EXPIRED = "customers", "products", "subscriptions"
-COLUMNS = {APPROVED: "loyalty_tier", REJECTED: "eco_label", EXPIRED: "promo_code"}
+APPROVED, REJECTED, EXPIRED, ON_PAGE = "customers", "products", "subscriptions", "orders"
+COLUMNS = {APPROVED: "loyalty_tier", REJECTED: "eco_label", EXPIRED: "promo_code", ON_PAGE: "gift_wrap"}
+PAGE_COMMENT = "checked with the shop team"
 SLACK_USERS = {"dp-engineer": "U01DPENG", "dp-lead": "U01DPLEAD", "an-lead": "U02ANLEAD"}
 CLICKS = 50
 
@@ -116,6 +124,45 @@ def _press(slack: str, message: dict[str, Any], user: str, action: str) -> None:
     assert httpx.post(f"{slack}/demo/press", data=form, timeout=30).status_code == 303
 
 
+def _answer_on_the_page(platform: RunningPlatform, password: str, task_id: str) -> None:
+    """An approver opens the Approvals page from the Airflow menu, writes a comment and presses Approve."""
+    from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, open_from_menu
+
+    if CHROMIUM is None:  # the same form, posted as the page would (the browser test says loudly it did not run)
+        with _client(platform, "an-lead", password) as approver:
+            page_html = approver.get("/scrollintel/approvals").text
+            assert task_id in page_html and "Approve" in page_html
+            fields = {"dag_id": DAG_ID, "task_id": task_id, "choice": "Approve", "comment": PAGE_COMMENT}
+            run_id = page_html.split('name="run_id" value="', 1)[1].split('"', 1)[0]
+            answer = approver.post("/scrollintel/approvals/answer", data={**fields, "run_id": run_id, "map_index": -1})
+            assert answer.status_code == 303 and "recorded" in answer.headers["location"], answer.text
+        return
+    from playwright.sync_api import expect, sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(platform.url + "/")
+            page.wait_for_url("**/auth/login/**", timeout=30_000)
+            page.fill("input[name=username]", "an-lead")
+            page.fill("input[name=password]", password)
+            page.click("input[type=submit], button[type=submit]")
+            page.wait_for_url(platform.url + "/", timeout=30_000)
+            open_from_menu(page, "Approvals", "/plugin/scrollintel-approvals")
+            frame = page.frame_locator("iframe").first
+            card = frame.locator("article.si-approval", has_text=task_id.removesuffix("_schema_change"))
+            expect(card).to_be_visible(timeout=30_000)
+            card.locator("input[name=comment]").fill(PAGE_COMMENT)
+            page.screenshot(path=str(SCREENSHOTS / "20-approvals-pending.png"))
+            card.get_by_role("button", name="Approve").click()
+            expect(frame.locator(".si-flash")).to_have_text("Approve recorded.", timeout=30_000)
+            page.screenshot(path=str(SCREENSHOTS / "21-approvals-approved.png"))
+        finally:
+            browser.close()
+
+
 def _ledger(action_prefix: str, run_id: str) -> list[tuple[str, str, dict[str, Any]]]:
     with psycopg.connect(_sql(db.warehouse_url())) as conn:
         rows = conn.execute(
@@ -164,6 +211,8 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
 
         products = _wait("the products request", lambda: _request_message(slack, "analytics", gate[REJECTED]))
         _press(slack, products, "an-lead", "scrollintel_reject")
+        _wait("the orders request to wait", lambda: _states(admin, run_id).get(gate[ON_PAGE]) == "awaiting_input")
+        _answer_on_the_page(platform, password, gate[ON_PAGE])
         _wait(
             "the subscriptions request to wait", lambda: _states(admin, run_id).get(gate[EXPIRED]) == "awaiting_input"
         )
@@ -182,7 +231,7 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
     assert final["state"] == "success", states
     for table in COLUMNS:
         assert states[table] == "failed" and states[gate[table]] == "success", states
-    assert states[f"{APPROVED}_approved_load"] == "success"
+    assert states[f"{APPROVED}_approved_load"] == states[f"{ON_PAGE}_approved_load"] == "success"
     assert states[f"{REJECTED}_approved_load"] == states[f"{EXPIRED}_approved_load"] == "skipped"
     answered = {d["task_instance"]["task_id"]: d for d in details if d["task_instance"]["dag_run_id"] == run_id}
     assert answered[gate[APPROVED]]["responded_by_user"]["name"] in ("dp-lead", "an-lead")
@@ -200,8 +249,11 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
             ("approval.granted", gate[APPROVED]),
             ("approval.rejected", gate[REJECTED]),
             ("approval.expired", gate[EXPIRED]),
+            ("approval.granted", gate[ON_PAGE]),
         ]
     )
+    on_page = next(d for action, _, d in ledger if action == "approval.granted" and d["task_id"] == gate[ON_PAGE])
+    assert on_page["responded_by"] == "an-lead" and on_page["comment"] == PAGE_COMMENT
     requested = {
         details["task_id"]: (actor, details) for action, actor, details in ledger if action == "approval.requested"
     }
@@ -233,4 +285,5 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
     # the Slack messages show each outcome instead of the buttons
     texts = {task: (_request_message(slack, "data-platform", gate[task]) or {}).get("text", "") for task in COLUMNS}
     assert texts[APPROVED].startswith("Approved by ") and texts[REJECTED].startswith("Rejected by an-lead")
+    assert texts[ON_PAGE].startswith("Approved by an-lead")
     assert texts[EXPIRED].startswith("Expired")

@@ -42,7 +42,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _open_from_menu(page: Any, title: str, path: str, attempts: int = 3) -> None:
+def open_from_menu(page: Any, title: str, path: str, attempts: int = 3) -> None:
     """As a person would: the Plugins menu, its Governance group, then the page.
 
     The menu opens with an animation; a click that lands while it is still moving is retried
@@ -157,7 +157,7 @@ def test_login_and_every_nav_page(platform: RunningPlatform) -> None:
             page.screenshot(path=str(SCREENSHOTS / "00-home.png"))
 
             for number, governance_page in enumerate(PAGES, start=1):
-                _open_from_menu(page, governance_page.title, f"/plugin/scrollintel-{governance_page.slug}")
+                open_from_menu(page, governance_page.title, f"/plugin/scrollintel-{governance_page.slug}")
                 frame = page.frame_locator("iframe").first
                 expect(frame.locator("h1")).to_have_text(governance_page.title, timeout=30_000)
                 expect(frame.locator(".si-user")).to_contain_text(platform.user)
