@@ -8,6 +8,7 @@ The helpers below are handed to templates in their context: :func:`code_spans` s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,19 @@ def render_page(request: Request, slug: str, template: str, *, user: BaseUser | 
     """Render the nav page ``slug`` from ``template``: titled as in the nav, and marked current there."""
     page = nav_page(slug)
     return render(request, template, user=user, title=page.title, current=page.slug, **context)
+
+
+@functools.cache
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    # CommonMark with tables; raw HTML in the text is escaped, never passed through
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def markdown(text: str) -> Markup:
+    """``text`` (Markdown, e.g. an approval request's body) as safe HTML: tags written in it are escaped."""
+    return Markup(_markdown().render(text))  # noqa: S704 - markdown-it escapes the text (html=False)
 
 
 def code_spans(text: str) -> Markup:

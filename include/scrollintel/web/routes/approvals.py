@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from scrollintel.approvals.requests import ApprovalRequest, list_requests
 from scrollintel.web.deps import APPROVALS_ANSWER, CurrentUser, PageUser, may
-from scrollintel.web.templating import format_time, render_page, time_ago
+from scrollintel.web.templating import format_time, markdown, render_page, time_ago
 
 router = APIRouter()
 
@@ -125,6 +125,7 @@ def approvals_page(
         answer_permission=APPROVALS_ANSWER,
         format_time=format_time,
         time_ago=time_ago,
+        markdown=markdown,
     )
 
 
