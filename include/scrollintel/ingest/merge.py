@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scrollintel.ingest.sqltypes import cast, column_list, ident
+from scrollintel.ingest.sqltypes import cast, column_list, comparable, ident
 
 if TYPE_CHECKING:
     from psycopg import sql
@@ -67,12 +67,12 @@ class Batch:
         """SQL: the non-key values of rows ``stored`` and ``staged`` are the same (nulls equal)."""
         from psycopg import sql
 
-        data = [col.name for col in self.columns if col.name not in self.primary_key]
+        data = [col for col in self.columns if col.name not in self.primary_key]
         if not data:
             return sql.SQL("true")
         return sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
-            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(stored), ident(name)) for name in data),
-            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(staged), ident(name)) for name in data),
+            sql.SQL(", ").join(comparable(stored, col.name, col.pg_type) for col in data),
+            sql.SQL(", ").join(comparable(staged, col.name, col.pg_type) for col in data),
         )
 
 
@@ -89,8 +89,8 @@ def gen_upsert_sql(batch: Batch, target: tuple[str, str]) -> sql.Composed:
     casts = sql.SQL(", ").join(cast(col.name, col.pg_type) for col in batch.columns)
     if data:
         assignments = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(ident(col.name)) for col in data)
-        current = sql.SQL(", ").join(sql.SQL("t.{}").format(ident(col.name)) for col in data)
-        incoming = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(ident(col.name)) for col in data)
+        current = sql.SQL(", ").join(comparable("t", col.name, col.pg_type) for col in data)
+        incoming = sql.SQL(", ").join(comparable("excluded", col.name, col.pg_type) for col in data)
         action: sql.Composable = sql.SQL(
             "DO UPDATE SET {}, _loaded_at = EXCLUDED._loaded_at, _run_id = EXCLUDED._run_id "
             "WHERE ({}) IS DISTINCT FROM ({})"

@@ -305,7 +305,7 @@ def test_migration_upgrades_an_existing_ledger(pg_server: Any, audit_env: Path) 
 
         migrate.upgrade(owner, runtime_role=runtime_role)
 
-        assert migrate.current_revision(owner) == "0008"
+        assert migrate.current_revision(owner) == "0009"
         _record(runtime, 14)  # 34 entries: completes the node of leaves 16..31 and (5, 0)
         report = verify_ledger(runtime, store=LocalAnchorStore(audit_env / "anchors"))
         assert report.ok and report.size == 34, report.summary()
