@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from scrollintel.ingest import loader
+from scrollintel.ingest.connectors.base import DiscoveredSchema, SourceColumn
 from scrollintel.ingest.connectors.postgres import PostgresConnector
 from scrollintel.ingest.loader import load_resource
 from scrollintel.ingest.registry import drift_events
@@ -234,3 +235,38 @@ def test_the_registry_says_what_each_column_became(source_db: str, warehouse: st
     assert mapping["pair"].startswith("mapped: composite type public.pair lands as jsonb")
     assert mapping["vc"].startswith("mapped: length dropped") and "lc_monetary" in mapping["price"]
     assert {col["name"]: col.get("labels") for col in columns}["Mood"] == ["sad", "ok", "happy"]
+
+
+class _OlderRelease(PostgresConnector):
+    """The mapping of releases before types were kept: json as jsonb, enums and tsvector as text."""
+
+    def discover(self, resource: str) -> DiscoveredSchema:
+        older = {"json": "jsonb", "tsvector": "text", "mood": "text"}
+        schema = super().discover(resource)
+        columns = tuple(
+            SourceColumn(col.name, col.source_type, older[col.source_type], col.nullable)
+            if col.source_type in older
+            else col
+            for col in schema.columns
+        )
+        return DiscoveredSchema(resource, columns)
+
+
+def test_a_raw_table_of_an_older_release_takes_the_kept_types_under_evolve(source_db: str, warehouse: str) -> None:
+    execute(
+        source_db,
+        "CREATE TYPE mood AS ENUM ('sad', 'ok')",
+        "CREATE TABLE t (id integer PRIMARY KEY, j json, v tsvector, m mood, at timestamptz)",
+        "INSERT INTO t VALUES (1, '{\"a\": 1,  \"a\": 2}', 'b a', 'ok', '2026-01-01')",
+    )
+    source = postgres_source("leg", [{"name": "t", "primary_key": ["id"], "cursor": "at"}], policy="evolve")
+    spec = ResourceSpec.from_config(source, "t")
+    load_resource(_OlderRelease(source, source_db), spec, warehouse, run_id="old")
+    assert _types(warehouse, "raw", "leg__t")["j"] == "jsonb"
+    execute(source_db, "INSERT INTO t VALUES (2, '{\"b\" : 1}', 'c', 'sad', '2026-01-02')")
+    result = load_resource(PostgresConnector(source, source_db), spec, warehouse, run_id="new")
+    assert {change["column"] for change in result.drift} == {"j", "v", "m"}
+    landed = _types(warehouse, "raw", "leg__t")
+    assert (landed["j"], landed["v"], landed["m"]) == ("json", "tsvector", "raw_types.leg__mood")
+    assert scalar(warehouse, "SELECT j::text FROM raw.leg__t WHERE id = 2") == '{"b" : 1}'
+    assert scalar(warehouse, "SELECT m FROM raw.leg__t WHERE id = 1") == "ok"
