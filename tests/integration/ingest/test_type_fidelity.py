@@ -270,3 +270,26 @@ def test_a_raw_table_of_an_older_release_takes_the_kept_types_under_evolve(sourc
     assert (landed["j"], landed["v"], landed["m"]) == ("json", "tsvector", "raw_types.leg__mood")
     assert scalar(warehouse, "SELECT j::text FROM raw.leg__t WHERE id = 2") == '{"b" : 1}'
     assert scalar(warehouse, "SELECT m FROM raw.leg__t WHERE id = 1") == "ok"
+
+
+def test_the_partition_has_the_statistics_of_the_raw_table_after_a_load(source_db: str, warehouse: str) -> None:
+    execute(
+        source_db,
+        "CREATE TABLE s (id integer PRIMARY KEY, kind text, tags text[], span int4range)",
+        "INSERT INTO s SELECT g, 'k' || g % 3, ARRAY['t' || g % 5], int4range(g, g + 2) FROM generate_series(1, 500) g",
+    )
+    source = postgres_source("st", [{"name": "s", "primary_key": ["id"], "cursor": None}])
+    load_resource(PostgresConnector(source, source_db), ResourceSpec.from_config(source, "s"), warehouse, run_id="r")
+    stats = (
+        "SELECT attname, null_frac, n_distinct, most_common_vals::text, histogram_bounds::text, "
+        "most_common_elems::text, range_bounds_histogram::text FROM pg_stats "
+        "WHERE schemaname = %s AND tablename = %s AND inherited = %s ORDER BY attname"
+    )
+    with connect(warehouse) as conn:
+        (partition,) = conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = 'raw.st__s'::regclass"
+        ).fetchall()
+        table = conn.execute(stats, ("raw", "st__s", True)).fetchall()
+        own = conn.execute(stats, (*partition, False)).fetchall()
+    assert len(table) == 6 and own == table
