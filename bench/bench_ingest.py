@@ -21,7 +21,11 @@ load and its peak RSS from ``resource.getrusage``):
 - peak RSS of a full load at N and at ``--big-rows`` rows (default 10,000,000);
 - files: the same N rows as one Parquet and one CSV file through the files connector (full
   load, all rows changed in a new version of the file, rerun without new files), against a
-  raw ``COPY`` of the CSV file into a typed table with a primary key.
+  raw ``COPY`` of the CSV file into a typed table with a primary key;
+- wide: a type-rich table of ``--wide-rows`` rows (default 300,000) x 46 columns (~2.5 KB of
+  text per row, json and jsonb, arrays, an enum, ranges, geometric, network and bit types,
+  money), its first load against a raw binary ``COPY`` pipe of the same table into a
+  same-typed table with a primary key (``--wide-only`` runs this case alone).
 
 Timed cases run ``--repeat`` times (default 3) and the best time counts, for the baselines and
 for our loader alike: each loader trial starts from an empty warehouse (full load), then changes
@@ -77,6 +81,58 @@ SELECT g, (g * 7919) % 100000, (g % 100000) / 100.0, (g % 17)::integer,
 FROM generate_series({start}::bigint, {stop}::bigint) g
 """
 CHUNK_ROWS = 50_000
+
+#: The wide, type-rich table: (name, type, value for row g).
+WIDE_COLUMNS = (
+    ("id", "bigint", "g"),
+    ("updated_at", "timestamptz", "timestamptz '2025-06-01' + g * interval '1 second'"),
+    ("created_at", "timestamptz", "timestamptz '2025-01-01 00:00+05:45' + g * interval '1 minute'"),
+    ("customer_id", "bigint", "(g * 7919) % 100000"),
+    ("qty", "integer", "(g % 17)::integer"),
+    ("small", "smallint", "(g % 300)::smallint"),
+    ("amount", "numeric(12,2)", "(g % 100000) / 100.0"),
+    ("big", "numeric", "CASE WHEN g % 1000 = 0 THEN 'NaN'::numeric ELSE g * 1234567.000001 END"),
+    ("pct", "numeric(5,2)", "(g % 10000) / 100.0"),
+    ("ratio", "double precision", "g / 3.0"),
+    ("score", "real", "(g % 1000) / 7.0"),
+    ("active", "boolean", "g % 3 = 0"),
+    ("day", "date", "date '2020-01-01' + (g % 3000)::integer"),
+    ("at_local", "timestamp", "timestamp '2025-01-01' + g * interval '1 second'"),
+    ("clock", "time", "time '00:00' + g * interval '1 second'"),
+    ("clock_tz", "time with time zone", "(time '00:00' + g * interval '1 second')::timetz"),
+    ("span", "interval", "g * interval '1 minute'"),
+    ("uid", "uuid", "md5(g::text)::uuid"),
+    ("code", "char(3)", "lpad((g % 1000)::text, 3, '0')"),
+    ("label", "varchar(40)", "'label ' || g"),
+    ("status", "bench_status", "(ARRAY['new', 'paid', 'shipped', 'cancelled'])[1 + g % 4]::bench_status"),
+    ("title", "text", "'Title, \"quoted\" ' || g"),
+    ("body", "text", "repeat(md5(g::text) || md5((g + 1)::text), 32)"),
+    ("notes", "text", "repeat(md5((g * 3)::text), 12)"),
+    ("payload", "json", "json_build_object('id', g, 'tags', json_build_array('a', g % 7), 'note', md5(g::text))"),
+    ("attrs", "jsonb", "jsonb_build_object('k', g % 10, 'v', md5(g::text), 'n', jsonb_build_array(g, null))"),
+    ("tags", "text[]", "ARRAY['t' || g % 5, 't' || g % 7, md5(g::text)]"),
+    ("counts", "integer[]", "ARRAY[g % 10, g % 100, NULL, g % 1000]::integer[]"),
+    ("grid", "integer[]", "ARRAY[[g % 2, g % 3], [g % 5, g % 7]]::integer[]"),
+    ("ip", "inet", "('10.' || g % 256 || '.' || (g / 256) % 256 || '.1')::inet"),
+    ("net", "cidr", "'192.168.0.0/16'::cidr"),
+    ("mac", "macaddr", "('08:00:2b:' || lpad(to_hex(g % 256), 2, '0') || ':00:01')::macaddr"),
+    ("blob", "bytea", "decode(md5(g::text) || md5((g + 7)::text), 'hex')"),
+    ("flags", "bit(8)", "(g % 256)::bit(8)"),
+    ("vflags", "bit varying(16)", "(g % 4096)::bit(12)::varbit"),
+    ("lsn", "pg_lsn", "('0/' || to_hex(g))::pg_lsn"),
+    ("doc", "tsvector", "to_tsvector('simple', 'order ' || g || ' item ' || g % 13)"),
+    ("valid_during", "tstzrange", "tstzrange(timestamptz '2025-01-01' + g * interval '1 hour', NULL)"),
+    ("ids", "int4range", "int4range((g % 1000)::integer, (g % 1000)::integer + 10)"),
+    ("pos", "point", "point(g / 10.0, -g / 7.0)"),
+    ("area", "box", "box(point(0, 0), point(g % 100, g % 50))"),
+    ("price", "money", "((g % 100000) / 100.0)::numeric::money"),
+    ("hits", "bigint", "g * 31"),
+    ("extra_a", "text", "md5((g * 5)::text)"),
+    ("extra_b", "text", "CASE WHEN g % 4 = 0 THEN NULL ELSE 'b' || g END"),
+    ("extra_c", "text", "E'line one\\nline two, ' || g"),
+)
+WIDE_DDL = ", ".join(f"{name} {pg_type}" for name, pg_type, _ in WIDE_COLUMNS)
+WIDE_TYPES = "CREATE TYPE bench_status AS ENUM ('new', 'paid', 'shipped', 'cancelled')"
 
 
 def plain(url: str) -> str:
@@ -242,6 +298,22 @@ def make_table(url: str, table: str, rows: int) -> None:
         conn.execute(f"VACUUM ANALYZE {table}")
 
 
+def make_wide_table(url: str, rows: int) -> None:
+    with connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS wide")
+        conn.execute("DROP TYPE IF EXISTS bench_status")
+        conn.execute(WIDE_TYPES)
+        conn.execute(f"CREATE TABLE wide ({WIDE_DDL})")
+        values = ", ".join(value for _, _, value in WIDE_COLUMNS)
+        step = 200_000
+        for start in range(1, rows + 1, step):
+            stop = min(rows, start + step - 1)
+            conn.execute(f"INSERT INTO wide SELECT {values} FROM generate_series({start}::bigint, {stop}::bigint) g")
+        conn.execute("ALTER TABLE wide ADD PRIMARY KEY (id)")
+        conn.execute("CREATE INDEX ON wide (updated_at)")
+        conn.execute("VACUUM ANALYZE wide")
+
+
 def reset_warehouse(ctx: Context, table: str = "bench__bench") -> None:
     source, _, resource_name = table.partition("__")
     with connect(ctx.warehouse, autocommit=True) as conn:
@@ -258,16 +330,21 @@ def reset_warehouse(ctx: Context, table: str = "bench__bench") -> None:
 # --------------------------------------------------------------------------- baselines
 
 
-def copy_pipe(ctx: Context, *, with_key: bool) -> float:
-    """Raw binary COPY from the source table into a same-typed table of the baseline database."""
+def copy_pipe(ctx: Context, *, with_key: bool, table: str = "bench", ddl: str = COLUMN_DDL) -> float:
+    """Raw binary COPY from the source table into a same-typed table of the baseline database.
+
+    The baseline database has the source's enum (the wide table's) under the same name.
+    """
     with connect(ctx.dst, autocommit=True) as dst:
         dst.execute("DROP TABLE IF EXISTS piped")
-        dst.execute(f"CREATE TABLE piped ({COLUMN_DDL}{', PRIMARY KEY (id)' if with_key else ''})")
+        if dst.execute("SELECT to_regtype('bench_status')").fetchone() == (None,):
+            dst.execute(WIDE_TYPES)
+        dst.execute(f"CREATE TABLE piped ({ddl}{', PRIMARY KEY (id)' if with_key else ''})")
         dst.execute("CHECKPOINT")
     started = time.perf_counter()
     with connect(ctx.source) as src, connect(ctx.dst) as dst:
         with (
-            src.cursor().copy("COPY bench TO STDOUT (FORMAT binary)") as out,
+            src.cursor().copy(f"COPY {table} TO STDOUT (FORMAT binary)") as out,
             dst.cursor().copy("COPY piped FROM STDIN (FORMAT binary)") as into,
         ):
             for data in out:
@@ -411,6 +488,29 @@ def verdict(label: str, value: float, goal: str, met: bool) -> None:
     print(f"  {label:<58} {value:8.2f}   goal {goal:<10} {'met' if met else 'NOT MET'}")
 
 
+def wide_case(ctx: Context, rows: int, repeat: int) -> tuple[Row, Row]:
+    """The wide, type-rich table: the raw binary COPY pipe (reference) and the loader's first load."""
+    print(f"generating the wide table ({rows:,} rows x {len(WIDE_COLUMNS)} columns) ...", flush=True)
+    make_wide_table(ctx.source, rows)
+    size = connect(ctx.source).execute("SELECT pg_size_pretty(pg_table_size('wide'))").fetchone()[0]  # type: ignore[index]
+    print(f"wide table: {size} (heap + toast, without indexes)", flush=True)
+    best = f"best of {repeat}" if repeat > 1 else ""
+    pipes: list[float] = []
+    fulls: list[dict[str, Any]] = []
+    for trial in range(repeat):  # a pipe then a load per trial: both see the machine's load of the moment
+        print(f"wide trial {trial + 1}/{repeat}: raw COPY pipe, then the loader's full load ...", flush=True)
+        pipes.append(copy_pipe(ctx, with_key=True, table="wide", ddl=WIDE_DDL))
+        reset_warehouse(ctx, "bench__wide")
+        fulls.append(run_child("pg", ctx, table="wide", run_id=f"wide-{trial}"))
+    pipe = Row("raw binary COPY pipe -> table with primary key (reference)", rows, min(pipes), best)
+    return pipe, fastest("loader: wide table, full load", rows, fulls, "path", best)
+
+
+def wide_verdict(pipe: Row, full: Row) -> None:
+    ratio = pipe.seconds / full.seconds
+    verdict("wide table: full load speed / raw COPY (with key)", ratio, ">= 0.8x", ratio >= 0.8)
+
+
 def main() -> None:  # noqa: PLR0912, PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -418,6 +518,8 @@ def main() -> None:  # noqa: PLR0912, PLR0915 - one linear script
     parser.add_argument("--baseline-rows", type=int, default=250_000, help="pandas and dlt run at this size")
     parser.add_argument("--full-baselines", action="store_true", help="run pandas and dlt at --rows")
     parser.add_argument("--skip-files", action="store_true")
+    parser.add_argument("--wide-rows", type=int, default=300_000, help="rows of the wide table; 0 skips it")
+    parser.add_argument("--wide-only", action="store_true", help="run the wide table's case alone")
     parser.add_argument(
         "--repeat", type=int, default=3, help="best of N for the raw COPY baselines, the full loads and the merges"
     )
@@ -453,6 +555,16 @@ def main() -> None:  # noqa: PLR0912, PLR0915 - one linear script
             f"ingestion benchmark: {n:,} rows x {len(COLUMNS)} columns; PostgreSQL {version}; "
             f"{os.cpu_count()} CPU(s); Python {platform.python_version()}"
         )
+        wide: tuple[Row, Row] | None = None
+        if args.wide_rows:
+            wide = wide_case(ctx, args.wide_rows, args.repeat)
+        if args.wide_only:
+            if wide is None:
+                raise SystemExit("--wide-only needs --wide-rows > 0")
+            print()
+            table(list(wide), wide[0])
+            wide_verdict(*wide)
+            return
         print(f"generating the source table ({n:,} rows) ...", flush=True)
         make_table(ctx.source, "bench", n)
         size = connect(ctx.source).execute("SELECT pg_size_pretty(pg_table_size('bench'))").fetchone()[0]  # type: ignore[index]
@@ -618,6 +730,10 @@ def main() -> None:  # noqa: PLR0912, PLR0915 - one linear script
                     "< 300",
                     max(first_row.rss_mb or 0, changed_row.rss_mb or 0) < 300,
                 )
+        if wide is not None:
+            print()
+            table(list(wide), wide[0])
+            wide_verdict(*wide)
         if small != n:
             print(
                 f"\npandas.to_sql and dlt were measured at {small:,} rows; their times above are extrapolated to {n:,}."

@@ -45,8 +45,9 @@ TABLE = "governance.column_classification"
 VALUE_ONLY_VALIDATORS = frozenset({"email", "iban", "luhn"})
 #: Fewest non-null sampled values for a values-only decision.
 MIN_VALUES_FOR_VALUE_ONLY = 20
-#: Warehouse types whose values are worth sampling.
-SAMPLED_TYPES = frozenset({"text", "date", "timestamp", "timestamptz", "jsonb"})
+#: Warehouse types whose values are worth sampling (a PostgreSQL source's json and text arrays
+#: keep their types in raw).
+SAMPLED_TYPES = frozenset({"text", "date", "timestamp", "timestamptz", "jsonb", "json", "text[]"})
 
 # --------------------------------------------------------------------------- validators
 

@@ -24,7 +24,7 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from scrollintel import warehouse
-from scrollintel.ingest import cursors, deletes, merge, quarantine, registry, state
+from scrollintel.ingest import cursors, deletes, enums, merge, quarantine, registry, state
 from scrollintel.ingest.connectors.base import (
     BinaryUnavailable,
     Chunk,
@@ -228,6 +228,7 @@ class _Load:
             with connect_warehouse(self.url) as conn:
                 info = conn.info
                 check_server_version(info.server_version, conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+                enums.ensure_enums(conn, self.columns)  # committed first: a label is usable once committed
                 conn.commit()
                 try:
                     with conn.transaction():

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scrollintel.ingest.sqltypes import cast, column_list, ident
+from scrollintel.ingest.sqltypes import cast, column_list, comparable, ident
 
 if TYPE_CHECKING:
     from psycopg import sql
@@ -74,13 +74,13 @@ class Batch:
         the stored row is not marked deleted."""
         from psycopg import sql
 
-        data = [col.name for col in self.columns if col.name not in self.primary_key]
+        data = [col for col in self.columns if col.name not in self.primary_key]
         parts: list[sql.Composable] = []
         if data:
             parts.append(
                 sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
-                    sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(stored), ident(name)) for name in data),
-                    sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(staged), ident(name)) for name in data),
+                    sql.SQL(", ").join(comparable(stored, col.name, col.pg_type) for col in data),
+                    sql.SQL(", ").join(comparable(staged, col.name, col.pg_type) for col in data),
                 )
             )
         if self.deleted_at:

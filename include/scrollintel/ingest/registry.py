@@ -1,22 +1,28 @@
 """Schema registry: versioned contracts of every resource, and drift between a contract and the source.
 
-A contract is the list of columns (name, source type, warehouse type, nullability) and the
-primary key the raw table was built for, stored as numbered versions in
-``governance.ingest_schema_version``. Before each load the discovered schema is compared with
-the latest version (:func:`compare`); what counts as drift is a column *added*, *removed* or
-*retyped* (its warehouse type changed). A change of the source type that maps to the same
-warehouse type (``varchar(50)`` -> ``varchar(100)``) is not drift.
+A contract is the list of columns (name, source type, warehouse type, nullability, what became
+of the source type and why, an enum's labels) and the primary key the raw table was built for,
+stored as numbered versions in ``governance.ingest_schema_version``. A column whose source type
+could not be kept as it is is logged once, when the version is registered. Before each load the
+discovered schema is compared with the latest version (:func:`compare`); what counts as drift is
+a column *added*, *removed*, *retyped* (its warehouse type changed) or *relabelled* (an enum's
+labels changed; the warehouse enum already has them, see :mod:`scrollintel.ingest.enums`). A
+change of the source type that maps to the same warehouse type (``varchar(50)`` ->
+``varchar(100)``) is not drift.
 
 Policy ``evolve`` applies compatible changes: new columns are added to the raw table, a removed
 column stays in the raw table (no new values), and a retyped column is widened when no value
 can be lost (``integer`` -> ``bigint``, ``real`` -> ``double precision``, wider ``numeric``, any
-type -> ``text``). Anything else, and every change under ``freeze``, blocks the load.
+type -> ``text``), and so is a column of an unchanged source type that an older release landed
+as ``text`` or ``jsonb`` and that now keeps its type (its stored text parses as that type).
+Anything else, and every change under ``freeze``, blocks the load.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,10 +33,12 @@ from scrollintel.ingest.connectors.base import DiscoveredSchema, SourceColumn
 if TYPE_CHECKING:
     import psycopg
 
+log = logging.getLogger(__name__)
+
 VERSIONS = "governance.ingest_schema_version"
 DRIFT_EVENTS = "governance.ingest_drift_event"
 
-ChangeKind = Literal["added", "removed", "retyped"]
+ChangeKind = Literal["added", "removed", "retyped", "relabelled"]
 
 _INTEGER_DIGITS = {"smallint": 5, "integer": 10, "bigint": 19}
 _NUMERIC = re.compile(r"^numeric\((\d+),(\d+)\)$")
@@ -74,6 +82,8 @@ class ColumnChange:
             return f"+ {self.column} ({self.new_type})"
         if self.kind == "removed":
             return f"- {self.column} ({self.old_type})"
+        if self.kind == "relabelled":
+            return f"~ {self.column}: enum labels {self.old_type} -> {self.new_type}"
         how = "widening" if self.compatible else "not a widening: values could be lost"
         return f"~ {self.column}: {self.old_type} -> {self.new_type} ({how})"
 
@@ -139,7 +149,7 @@ def is_widening(old: str, new: str) -> bool:
 
 
 def compare(contract: Contract, discovered: DiscoveredSchema) -> SchemaDiff:
-    """Columns added, removed or retyped in ``discovered`` relative to ``contract``."""
+    """Columns added, removed, retyped or relabelled in ``discovered`` relative to ``contract``."""
     changes: list[ColumnChange] = []
     known = {col.name: col for col in contract.columns}
     now = {col.name: col for col in discovered.columns}
@@ -148,20 +158,25 @@ def compare(contract: Contract, discovered: DiscoveredSchema) -> SchemaDiff:
         if before is None:
             changes.append(ColumnChange("added", col.name, None, col.pg_type, compatible=True))
         elif before.pg_type != col.pg_type:
-            changes.append(
-                ColumnChange(
-                    "retyped",
-                    col.name,
-                    before.pg_type,
-                    col.pg_type,
-                    compatible=is_widening(before.pg_type, col.pg_type),
-                )
-            )
+            compatible = is_widening(before.pg_type, col.pg_type) or _type_now_kept(before, col)
+            changes.append(ColumnChange("retyped", col.name, before.pg_type, col.pg_type, compatible=compatible))
+        elif before.labels != col.labels:
+            # labels only ever add up in the warehouse enum: every stored value stays valid
+            old, new = (", ".join(labels) for labels in (before.labels, col.labels))
+            changes.append(ColumnChange("relabelled", col.name, f"({old})", f"({new})", compatible=True))
     for col in contract.columns:
         if col.name not in now:
             keeps_key = col.name not in contract.primary_key
             changes.append(ColumnChange("removed", col.name, col.pg_type, None, compatible=keeps_key))
     return SchemaDiff(tuple(changes))
+
+
+def _type_now_kept(before: SourceColumn, now: SourceColumn) -> bool:
+    """A source type an older release landed as ``text`` (its printed form) or ``jsonb`` (``json``),
+    kept as it is now: the stored values convert to it (``USING column::type``)."""
+    if before.source_type != now.source_type:
+        return False
+    return before.pg_type == "text" or (before.pg_type, now.pg_type) == ("jsonb", "json")
 
 
 def fingerprint(columns: Sequence[SourceColumn]) -> str:
@@ -172,7 +187,17 @@ def fingerprint(columns: Sequence[SourceColumn]) -> str:
 
 def _columns_json(columns: Sequence[SourceColumn]) -> str:
     return json.dumps(
-        [{"name": c.name, "source_type": c.source_type, "pg_type": c.pg_type, "nullable": c.nullable} for c in columns]
+        [
+            {
+                "name": c.name,
+                "source_type": c.source_type,
+                "pg_type": c.pg_type,
+                "nullable": c.nullable,
+                "mapping": c.mapping,
+                **({"labels": list(c.labels)} if c.labels else {}),
+            }
+            for c in columns
+        ]
     )
 
 
@@ -190,7 +215,12 @@ def current_contract(conn: psycopg.Connection[Any], source: str, resource: str) 
         version=version,
         columns=tuple(
             SourceColumn(
-                name=c["name"], source_type=c["source_type"], pg_type=c["pg_type"], nullable=c.get("nullable", True)
+                name=c["name"],
+                source_type=c["source_type"],
+                pg_type=c["pg_type"],
+                nullable=c.get("nullable", True),
+                mapping=c.get("mapping"),
+                labels=tuple(c.get("labels", ())),
             )
             for c in columns
         ),
@@ -210,8 +240,22 @@ def register_version(
     previous: Contract | None = None,
     diff: SchemaDiff | None = None,
 ) -> Contract:
-    """Store ``schema`` as the next version of the contract (call inside the load's transaction)."""
+    """Store ``schema`` as the next version of the contract (call inside the load's transaction).
+
+    The columns whose source type lands as another type are logged here, once per version,
+    rather than on every load.
+    """
     version = previous.version + 1 if previous else 1
+    mapped = [col for col in schema.columns if col.mapping and col.mapping.startswith("mapped:")]
+    if mapped:
+        log.warning(
+            "%s.%s contract version %d: %d column(s) not kept as their source type: %s",
+            source,
+            resource,
+            version,
+            len(mapped),
+            "; ".join(f"{col.name} ({col.source_type} -> {col.pg_type}, {col.mapping})" for col in mapped),
+        )
     digest = fingerprint(schema.columns)
     conn.execute(
         f"INSERT INTO {VERSIONS} (source, resource, version, columns, primary_key, fingerprint, changes, run_id) "

@@ -2,23 +2,33 @@
 
 :mod:`scrollintel.ingest.types` maps source types to warehouse type names; this module writes
 those names, and the columns that hold them, into the SQL the loader and the quarantine run.
-A type name is spliced into SQL as it is, so :func:`type_sql` checks it first.
+A type name is spliced into SQL only after :func:`type_sql` has checked it: a built-in name
+(``integer``, ``numeric(12,2)``, ``bit varying(8)``, ``text[]``), or a type the loader created in
+the warehouse, spelt ``"schema"."name"`` (:func:`user_type`) and rebuilt with ``sql.Identifier``.
+Either may end in ``[]`` (an array of it).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from psycopg import sql
 
-    from scrollintel.ingest.connectors.base import SourceColumn
+
+class Named(Protocol):
+    """A column with a name (``SourceColumn``; this module imports no connector)."""
+
+    @property
+    def name(self) -> str: ...
+
 
 #: PostgreSQL truncates longer identifiers.
 MAX_IDENTIFIER = 63
-_TYPE_NAME = re.compile(r"[a-z][a-z0-9 ]*(\(\d+(,\d+)?\))?")
+_TYPE_NAME = re.compile(r"[a-z][a-z0-9_ ]*(\(\d+(,\d+)?\))?(\[\])*")
+_USER_TYPE = re.compile(r'"(?P<schema>(?:[^"\x00]|"")+)"\."(?P<name>(?:[^"\x00]|"")+)"(?P<dims>(?:\[\])*)')
 
 
 def ident(*parts: str) -> sql.Identifier:
@@ -28,20 +38,52 @@ def ident(*parts: str) -> sql.Identifier:
     return sql.Identifier(*parts)
 
 
-def column_list(columns: Iterable[SourceColumn]) -> sql.Composable:
+def column_list(columns: Iterable[Named]) -> sql.Composable:
     """The columns' quoted names, comma separated."""
     from psycopg import sql
 
     return sql.SQL(", ").join(ident(col.name) for col in columns)
 
 
-def type_sql(pg_type: str) -> sql.SQL:
-    """A warehouse type name as SQL, after checking it is a plain type name (it is spliced in)."""
+def user_type(schema: str, name: str) -> str:
+    """How a warehouse type column names a type the loader created: ``"schema"."name"``."""
+    return ".".join('"{}"'.format(part.replace('"', '""')) for part in (schema, name))
+
+
+def split_user_type(pg_type: str) -> tuple[str, str, str]:
+    """(schema, name, ``[]`` per dimension) of a created type's name (:func:`user_type`); ValueError otherwise."""
+    user = _USER_TYPE.fullmatch(pg_type)
+    if user is None:
+        raise ValueError(f"not a created type's name: {pg_type!r}")
+    return user["schema"].replace('""', '"'), user["name"].replace('""', '"'), user["dims"]
+
+
+def type_sql(pg_type: str) -> sql.Composable:
+    """A warehouse type name as SQL, after checking it is a plain or a created type's name (it is spliced in)."""
     from psycopg import sql
 
-    if not _TYPE_NAME.fullmatch(pg_type):
+    if _TYPE_NAME.fullmatch(pg_type):
+        return sql.SQL(pg_type)
+    if _USER_TYPE.fullmatch(pg_type) is None:
         raise ValueError(f"not a plain PostgreSQL type name: {pg_type!r}")
-    return sql.SQL(pg_type)
+    schema, name, dims = split_user_type(pg_type)
+    return sql.Composed([sql.Identifier(schema, name), sql.SQL(dims)])
+
+
+#: Types whose ``=`` is missing (json, xml, point) or says less than "the same value" (box and
+#: circle compare areas, path the number of points): two values are the same when their text is.
+_NO_EXACT_EQUALITY = frozenset({"json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"})
+
+
+def comparable(alias: str, name: str, pg_type: str) -> sql.Composable:
+    """Column ``name`` of row ``alias`` as a merge compares it: itself, or its text when its type's
+    ``=`` cannot tell two values apart (see ``_NO_EXACT_EQUALITY``)."""
+    from psycopg import sql
+
+    column = sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(name))
+    if pg_type.removesuffix("[]") in _NO_EXACT_EQUALITY:
+        return sql.SQL("{}::text").format(column)
+    return column
 
 
 def cast(name: str, pg_type: str) -> sql.Composable:

@@ -99,7 +99,8 @@ class Extract:
             with contextlib.closing(prefetch) as chunks, conn.cursor() as cur:
                 with cur.copy(statement) as copy:
                     for chunk in chunks:
-                        copy.write(chunk.data)
+                        # a view: psycopg sends a large buffer in slices, which of bytes would be copies
+                        copy.write(memoryview(chunk.data))
                         source_rows += chunk.rows
                 copied = cur.rowcount
         except psycopg.errors.BadCopyFileFormat as err:

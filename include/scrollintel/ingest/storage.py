@@ -28,6 +28,24 @@ if TYPE_CHECKING:
 #: Where the rows of a raw table are kept: its one partition (migration 0007).
 STORAGE_SCHEMA = "raw_storage"
 
+#: ``ANALYZE ONLY`` (the partitioned table, not its partitions) and ``pg_restore_attribute_stats``
+#: arrived in PostgreSQL 18.
+ANALYZE_ONLY_VERSION = 180_000
+
+#: The statistics of a partitioned table (inherited) written as its partition's own.
+_COPY_STATISTICS = """
+SELECT count(pg_restore_attribute_stats(
+    'schemaname', %s::text, 'relname', %s::text, 'attname', s.attname::text, 'inherited', false,
+    'null_frac', s.null_frac, 'avg_width', s.avg_width, 'n_distinct', s.n_distinct,
+    'most_common_vals', s.most_common_vals::text, 'most_common_freqs', s.most_common_freqs,
+    'histogram_bounds', s.histogram_bounds::text, 'correlation', s.correlation,
+    'most_common_elems', s.most_common_elems::text, 'most_common_elem_freqs', s.most_common_elem_freqs,
+    'elem_count_histogram', s.elem_count_histogram,
+    'range_length_histogram', s.range_length_histogram::text, 'range_empty_frac', s.range_empty_frac,
+    'range_bounds_histogram', s.range_bounds_histogram::text))
+FROM pg_stats s WHERE s.schemaname = %s AND s.tablename = %s AND s.inherited
+"""
+
 #: The oid of a table named by a (schema, name) pair, in the catalog queries below.
 _REGCLASS = "to_regclass(format('%%I.%%I', %s::text, %s::text))"
 
@@ -137,7 +155,24 @@ class RawTable:
         # statistics of the raw table itself (and of its new partition): autovacuum never analyzes a
         # partitioned table, and without them the planner guesses 200 distinct values per column
         # for any query that reads it (a dbt model's join would be planned for millions of rows)
-        conn.execute(sql.SQL("ANALYZE {}").format(raw))
+        self.analyze(conn, table)
+
+    def analyze(self, conn: psycopg.Connection[Any], partition: tuple[str, str]) -> None:
+        """Statistics of the raw table and of its one partition, from one sample of its rows.
+
+        ANALYZE of a partitioned table also analyzes each partition: the same rows sampled twice,
+        a fifth of a wide table's first load. From PostgreSQL 18 the table alone is analyzed
+        (``ONLY``) and its statistics are written as the partition's, which holds the same rows
+        (``pg_restore_attribute_stats``, as ``pg_dump --statistics`` does; its row count is known
+        from the key build).
+        """
+        from psycopg import sql
+
+        if conn.info.server_version < ANALYZE_ONLY_VERSION:
+            conn.execute(sql.SQL("ANALYZE {}").format(ident(*self.name)))
+            return
+        conn.execute(sql.SQL("ANALYZE ONLY {}").format(ident(*self.name)))
+        conn.execute(_COPY_STATISTICS, (*partition, *self.name))
 
     def target(self, conn: psycopg.Connection[Any]) -> tuple[str, str]:
         """The table rows are written to: the raw table's partition (or the raw table, when plain).

@@ -1,45 +1,60 @@
 """Explicit mapping from source column types to warehouse (PostgreSQL) types.
 
-One table per source dialect. Lengths of character types are dropped on purpose: the raw layer
-keeps whatever text the source holds, and a source widening ``varchar(50)`` to ``varchar(100)``
-is not drift worth failing a load for. Precision of numerics is kept: narrowing would lose data.
-A type no table names maps to ``text`` (nothing is lost: the value lands as the source printed
-it) and :func:`map_type` reports it through ``exact=False`` so callers can warn.
+One table per source dialect. A PostgreSQL source keeps its built-in types as they are
+(``json`` stays ``json``, arrays stay arrays, ranges, geometric and text-search types too); the
+few it maps say why in :attr:`Mapped.reason`, which the schema registry records. Lengths of
+character types are dropped on purpose: the raw layer keeps whatever text the source holds, and
+a source widening ``varchar(50)`` to ``varchar(100)`` is not drift worth failing a load for.
+Precision of numerics is kept: narrowing would lose data. A type no table names maps to
+``text`` (nothing is lost: the value lands as the source printed it) and :func:`map_type`
+reports it through ``exact=False`` so callers can warn.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
+from scrollintel.ingest.sqltypes import MAX_IDENTIFIER, user_type
+
 POSTGRES: dict[str, str] = {
-    "smallint": "smallint",
-    "integer": "integer",
-    "bigint": "bigint",
-    "real": "real",
-    "double precision": "double precision",
-    "numeric": "numeric",
-    "boolean": "boolean",
-    "text": "text",
     "character varying": "text",
     "character": "text",
+    '"char"': "text",
     "citext": "text",
     "name": "text",
-    "uuid": "uuid",
-    "date": "date",
     "time without time zone": "time",
-    "time with time zone": "time with time zone",
     "timestamp without time zone": "timestamp",
     "timestamp with time zone": "timestamptz",
-    "interval": "interval",
-    "json": "jsonb",
-    "jsonb": "jsonb",
-    "bytea": "bytea",
-    "inet": "inet",
-    "cidr": "cidr",
+    # money's text and binary forms depend on the server's lc_monetary (currency symbol, and how
+    # many digits the stored integer has after the point): the source prints it as numeric
     "money": "numeric(19,2)",
 }
 
+#: PostgreSQL built-in types the warehouse keeps as they are (``format_type``'s spelling; the
+#: parameters of ``numeric``, ``bit`` and ``bit varying`` are kept too).
+POSTGRES_KEPT = frozenset(
+    {
+        "smallint", "integer", "bigint", "real", "double precision", "numeric", "boolean", "text",
+        "uuid", "date", "time with time zone", "interval", "json", "jsonb", "xml", "bytea",
+        "inet", "cidr", "macaddr", "macaddr8", "pg_lsn", "bit", "bit varying",
+        "tsvector", "tsquery", "point", "line", "lseg", "box", "path", "polygon", "circle",
+        "int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange",
+        "int4multirange", "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange", "datemultirange",
+    }
+)  # fmt: skip
+
+#: Why a PostgreSQL type lands as another one (recorded in the schema registry, see ``Mapped.reason``).
+POSTGRES_REASONS: dict[str, str] = {
+    "character varying": "length dropped: the raw layer keeps any text the source holds",
+    "character": "length dropped: the raw layer keeps any text the source holds (padding kept)",
+    '"char"': "single-byte internal type kept as its text",
+    "citext": "case-insensitive text kept as text (no extension needed in the warehouse)",
+    "name": "identifier type kept as text",
+    "money": "its text and binary forms depend on lc_monetary; read as numeric",
+}
+_POSTGRES_PRECISION_DROPPED = "precision dropped: the source already rounded the values, the wider type keeps them"
 MYSQL: dict[str, str] = {
     "tinyint(1)": "boolean",
     "bit(1)": "boolean",
@@ -124,6 +139,23 @@ ARROW: dict[str, str] = {
 
 DIALECTS: dict[str, dict[str, str]] = {"postgres": POSTGRES, "mysql": MYSQL, "json": JSON, "arrow": ARROW}
 
+#: Where the enums of sources are created (migration 0010).
+TYPES_SCHEMA = "raw_types"
+
+
+def warehouse_enum(source: str, source_schema: str, type_schema: str, name: str) -> str:
+    """The warehouse type (as ``SourceColumn.pg_type`` spells it) of the enum ``type_schema.name`` of ``source``.
+
+    ``<source>__<type>``, or ``<source>__<schema>__<type>`` when the type is not in the source's
+    schema; a name longer than PostgreSQL keeps ends in a hash of the whole.
+    """
+    wanted = f"{source}__{name}" if type_schema == source_schema else f"{source}__{type_schema}__{name}"
+    if len(wanted.encode()) > MAX_IDENTIFIER:
+        digest = hashlib.sha256(wanted.encode()).hexdigest()[:8]
+        wanted = wanted.encode()[: MAX_IDENTIFIER - 9].decode(errors="ignore") + "_" + digest
+    return user_type(TYPES_SCHEMA, wanted)
+
+
 _PARAMS = re.compile(r"^(?P<base>[a-z ]+?)\s*\((?P<args>[0-9, ]+)\)(?P<rest>.*)$")
 _ARROW_TIMESTAMP = re.compile(r"^timestamp\[(?:s|ms|us|ns)(?:, tz=(?P<tz>[^\]]+))?\]$")
 _ARROW_DECIMAL = re.compile(r"^decimal(?:32|64|128|256)\((?P<p>\d+), (?P<s>\d+)\)$")
@@ -135,6 +167,8 @@ class Mapped:
 
     pg_type: str
     exact: bool
+    reason: str = ""
+    """Why the warehouse type differs from the source's (empty: kept as it is, or not a PostgreSQL source)."""
 
 
 def map_type(dialect: str, source_type: str) -> Mapped:
@@ -145,8 +179,8 @@ def map_type(dialect: str, source_type: str) -> Mapped:
     normalised = " ".join(source_type.strip().lower().split())
     if dialect == "arrow":
         return _map_arrow(normalised)
-    if normalised.endswith("[]") and dialect == "postgres":
-        return Mapped("jsonb", True)  # arrays land as JSON arrays: stable across element types
+    if dialect == "postgres":
+        return _map_postgres(normalised)
     if normalised in table:
         return Mapped(table[normalised], True)
     if dialect == "mysql" and normalised.startswith(("enum(", "set(")):
@@ -162,6 +196,40 @@ def map_type(dialect: str, source_type: str) -> Mapped:
         if base in table:
             return Mapped(table[base], True)
     return Mapped("text", False)
+
+
+def _map_postgres(normalised: str) -> Mapped:
+    """A built-in PostgreSQL type (``format_type``'s spelling): kept, or mapped with a reason.
+
+    An array keeps its element's mapping (``integer[]``, ``text[]`` for ``varchar(n)[]``);
+    ``format_type`` spells every array with one ``[]`` whatever its dimensions, and the value's
+    text carries its dimensions and lower bounds. User types (enums, domains, composites) are
+    the connector's: it reads them from the catalog.
+    """
+    if normalised.endswith("[]"):
+        element = _map_postgres(normalised[:-2])
+        if not element.exact:
+            return Mapped("text", False, "array of a type the warehouse does not have: kept as its text")
+        return Mapped(f"{element.pg_type}[]", True, element.reason)
+    if normalised in POSTGRES_KEPT:
+        return Mapped(normalised, True)
+    if normalised in POSTGRES:
+        return Mapped(POSTGRES[normalised], True, POSTGRES_REASONS.get(normalised, ""))
+    if normalised.startswith("interval "):  # interval day to second(3), interval year to month
+        return Mapped("interval", True, "fields and precision dropped: interval keeps every value they allow")
+    params = _PARAMS.match(normalised)
+    if params:
+        base, args, rest = params["base"].strip(), params["args"].replace(" ", ""), params["rest"].strip()
+        if base in ("numeric", "bit", "bit varying") and not rest:
+            return Mapped(f"{base}({args})", True)
+        unparameterised = f"{base} {rest}".strip()
+        if unparameterised in POSTGRES_REASONS:  # varchar(n), character(n): the length policy
+            return Mapped(POSTGRES[unparameterised], True, POSTGRES_REASONS[unparameterised])
+        if unparameterised in POSTGRES_KEPT:
+            return Mapped(unparameterised, True, _POSTGRES_PRECISION_DROPPED)
+        if unparameterised in POSTGRES:
+            return Mapped(POSTGRES[unparameterised], True, _POSTGRES_PRECISION_DROPPED)
+    return Mapped("text", False, "no warehouse equivalent: lands as the source prints it")
 
 
 def _map_arrow(normalised: str) -> Mapped:

@@ -77,3 +77,35 @@ def test_fingerprint_depends_on_names_types_and_order() -> None:
     assert fingerprint(a) == fingerprint(tuple(a))
     assert fingerprint(a) != fingerprint(tuple(reversed(a)))
     assert fingerprint(a) != fingerprint((SourceColumn("a", "int", "bigint"), a[1]))
+
+
+def test_new_enum_labels_are_compatible_drift() -> None:
+    enum = '"raw_types"."s__mood"'
+    contract = Contract(
+        version=1,
+        columns=(SourceColumn("id", "bigint", "bigint"), SourceColumn("m", "mood", enum, labels=("ok", "sad"))),
+        primary_key=("id",),
+        fingerprint="",
+    )
+    schema = DiscoveredSchema(
+        "t", (SourceColumn("id", "bigint", "bigint"), SourceColumn("m", "mood", enum, labels=("ok", "meh", "sad")))
+    )
+    diff = compare(contract, schema)
+    assert diff.compatible and diff.describe() == "~ m: enum labels (ok, sad) -> (ok, meh, sad)"
+
+
+def test_a_type_an_older_release_landed_as_text_or_jsonb_may_be_kept_now() -> None:
+    contract = _contract(("id", "bigint"))
+    before = (
+        SourceColumn("v", "tsvector", "text"),
+        SourceColumn("j", "json", "jsonb"),
+        SourceColumn("a", "int[]", "jsonb"),
+    )
+    contract = Contract(3, contract.columns + before, ("id",), "")
+    now = (
+        SourceColumn("v", "tsvector", "tsvector"),
+        SourceColumn("j", "json", "json"),
+        SourceColumn("a", "int[]", "int[]"),
+    )
+    diff = compare(contract, DiscoveredSchema("t", (SourceColumn("id", "bigint", "bigint"), *now)))
+    assert {change.column: change.compatible for change in diff.changes} == {"v": True, "j": True, "a": False}

@@ -38,6 +38,11 @@ class SourceColumn:
     pg_type: str
     """The PostgreSQL type of the raw table column (``scrollintel.ingest.types.map_type``)."""
     nullable: bool = True
+    mapping: str | None = None
+    """What became of the source type, for the schema registry: ``kept``, ``created enum`` or
+    ``mapped: <reason>`` (None: the connector's type table, no more said)."""
+    labels: tuple[str, ...] = ()
+    """The labels of an enum the loader creates in the warehouse (``pg_type`` names it), in source order."""
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,16 @@
 """PostgreSQL source connector: catalog discovery and ``COPY ... TO STDOUT`` extraction.
 
-Discovery reads ``pg_attribute`` with ``format_type`` and maps each type with
-``map_type("postgres", ...)``; domains are mapped by their base type, enums land as text and
-composite types, arrays and ``json`` as ``jsonb``. Extraction is one
+Discovery reads ``pg_attribute`` with ``format_type`` and the catalog entries of every type a
+column reaches (a domain's base, an array's element), and decides where each column lands:
+built-in types as they are (``map_type("postgres", ...)``: ``json``, arrays, ranges, geometric
+and text-search types are kept), enums as an enum the loader creates in the warehouse
+(:mod:`scrollintel.ingest.enums`; arrays of them too), domains as their base type (a domain's
+CHECK is the source's rule: the raw layer keeps what the source accepted), composite types as
+``jsonb``. Each column says what became of it (``SourceColumn.mapping``, kept by the schema
+registry). Extraction is one
 ``COPY (SELECT ... WHERE cursor >= last ORDER BY cursor) TO STDOUT (FORMAT csv)``: the server
 formats every value, the connector only concatenates CopyData messages (one per row) into
-chunks, so no Python object is built per value. Columns that land as ``jsonb`` are selected as
+chunks, so no Python object is built per value. Composite columns are selected as
 ``to_jsonb(column)`` (JSON text), ``money`` as ``numeric`` (its text form carries a currency
 symbol).
 
@@ -19,14 +24,15 @@ extras passed to libpq such as ``sslmode``) or a PostgreSQL URL.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
 from scrollintel.ingest.errors import IngestError, ResourceConfigError
-from scrollintel.ingest.types import map_type
+from scrollintel.ingest.sqltypes import type_sql
+from scrollintel.ingest.types import map_type, warehouse_enum
 
 if TYPE_CHECKING:
     import psycopg
@@ -37,40 +43,73 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Upper bound of one chunk's size, whatever ``chunk_rows`` says (wide rows stay bounded in memory).
-MAX_CHUNK_BYTES = 16 * 1024 * 1024
+#: Small enough that the warehouse's COPY starts, and ends, soon after the source's: with 16 MB
+#: chunks a wide table's first load took ~10% longer, the two servers overlapping less.
+MAX_CHUNK_BYTES = 1024 * 1024
 #: Session settings that make the text of a value independent of the source's configuration.
 SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c default_transaction_read_only=on"
 #: libpq parameters an Airflow connection's extras may carry.
 LIBPQ_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "target_session_attrs")
 CONNECT_TIMEOUT_S = 15
-#: Warehouse types whose binary COPY form every supported server reads and writes alike.
-BINARY_SAFE_TYPES = frozenset(
-    {
-        "smallint", "integer", "bigint", "real", "double precision", "numeric", "boolean", "text",
-        "date", "timestamp", "timestamptz", "time", "interval", "uuid", "bytea", "jsonb",
-    }
-)  # fmt: skip
-_NUMERIC_TYPMOD = re.compile(r"numeric\(\d+,\d+\)")
-_TEXT_TYPES = frozenset({"text", "character varying", "name", "citext"})
+#: Source types whose binary form is text's (their characters; ``character(n)``'s padding included).
+_TEXT_SEND_TYPES = frozenset({"text", "character varying", "character", "name", "citext"})
 _BINARY_HEADER = 19  # signature (11), flags (4), header extension length (4)
 _BINARY_TRAILER = b"\xff\xff"
 
 _DISCOVER_SQL = """
-SELECT a.attname,
-       format_type(a.atttypid, a.atttypmod),
-       NOT a.attnotnull,
-       t.typtype,
-       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
-       CASE WHEN t.typtype = 'd' THEN bt.typtype END
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, a.atttypid
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_type t ON t.oid = a.atttypid
-LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
 WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
+#: Every type the columns reach (a domain's base type, an array's element), with an enum's labels.
+_TYPES_SQL = """
+WITH RECURSIVE reached(oid) AS (
+    SELECT unnest(%s::oid[])
+    UNION
+    SELECT next.oid FROM reached r JOIN pg_type t ON t.oid = r.oid,
+        LATERAL (VALUES (t.typbasetype), (CASE WHEN t.typlen = -1 THEN t.typelem ELSE 0 END)) AS next(oid)
+    WHERE next.oid <> 0
+)
+SELECT t.oid, t.typtype, CASE WHEN t.typlen = -1 THEN t.typelem ELSE 0 END, t.typbasetype,
+       format_type(t.typbasetype, t.typtypmod), format_type(t.oid, NULL), n.nspname, t.typname,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
+FROM reached r JOIN pg_type t ON t.oid = r.oid JOIN pg_namespace n ON n.oid = t.typnamespace
+"""
+
+
+@dataclass(frozen=True)
+class _SourceType:
+    """One ``pg_type`` row a column reaches."""
+
+    typtype: str
+    element: int
+    """The element type of an array (0: not an array)."""
+    base: int
+    """The base type of a domain (0: not a domain)."""
+    base_formatted: str
+    formatted: str
+    schema: str
+    name: str
+    labels: tuple[str, ...]
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class _Landing:
+    """Where a source column lands: its warehouse type, what became of its type, its enum labels,
+    and the source type its values are printed from (a domain's base type)."""
+
+    pg_type: str
+    mapping: str
+    labels: tuple[str, ...]
+    effective: str
 
 #: The oldest open transaction's start (or the clock, when none), and how many sessions this role
 #: cannot see. Only client backends run the transactions that write the tables.
@@ -122,39 +161,51 @@ def conninfo_from(conn: ConnectionLike | str, *, options: str = SESSION_OPTIONS)
 
 
 def _select_expression(col: SourceColumn, base_type: str, *, binary: bool = False) -> psycopg.sql.Composable:
-    """How a column is selected: as the server prints it (CSV), or cast to its warehouse type (binary).
+    """How a column is selected: as the server prints it (CSV), or as its warehouse type's binary form.
 
-    Both give the same stored value: a cast to ``text`` would trim ``character(n)`` padding, so a
-    text column of another source type goes through its output function (``format('%s', ...)``).
+    Both give the same stored value. A column kept as it is, an enum (whose binary form is its
+    label) and a character type landing as text (whose binary form is text's) are selected as
+    they are: no work per value. A column of another type landing as text goes through its
+    output function (``concat(...)``); a mapped array through its text form (which a cast to the
+    warehouse's array type then parses, as COPY would), since its binary form names its element
+    type by OID.
     """
     from psycopg import sql
 
     ident = sql.Identifier(col.name)
-    if col.pg_type == "jsonb":
+    if col.pg_type == "jsonb" and base_type != "jsonb":
         return sql.SQL("to_jsonb({})").format(ident)
-    if base_type == "money":
-        return sql.SQL("{}::numeric").format(ident)
-    if not binary:
+    if base_type.startswith("money"):
+        return sql.SQL("{}::{}").format(ident, sql.SQL("numeric[]" if base_type.endswith("[]") else "numeric"))
+    if not binary or col.mapping == "kept" or col.labels:
         return ident
     if col.pg_type == "text":
-        if base_type in _TEXT_TYPES or base_type.startswith("character varying"):
-            return sql.SQL("{}::text").format(ident)
-        return sql.SQL("CASE WHEN {0} IS NULL THEN NULL ELSE format('%s', {0}) END").format(ident)
-    return sql.SQL("{}::{}").format(ident, sql.SQL(col.pg_type))
+        if base_type.split("(", 1)[0] in _TEXT_SEND_TYPES:
+            return ident
+        # concat() prints with the type's output function; no "%" that a query's parameters would take
+        return sql.SQL("CASE WHEN {0} IS NULL THEN NULL ELSE concat({0}) END").format(ident)
+    if col.pg_type.endswith("[]"):
+        return sql.SQL("{}::text::{}").format(ident, type_sql(col.pg_type))
+    return sql.SQL("{}::{}").format(ident, type_sql(col.pg_type))
 
 
-def _binary_safe(pg_type: str) -> bool:
-    return pg_type in BINARY_SAFE_TYPES or _NUMERIC_TYPMOD.fullmatch(pg_type) is not None
+def _binary_safe(col: SourceColumn) -> bool:
+    """Whether a column's binary COPY form reads the same in the warehouse.
+
+    The binary form of every built-in type is the same on every supported server, and an
+    array's names its element type by OID, fixed for built-in types (below 16384). An array of
+    enums names the source's enum, whose OID means nothing in the warehouse: such a table is
+    read as CSV. (An enum's own binary form is its label.)
+    """
+    return not (col.labels and col.pg_type.endswith("[]"))
 
 
-def _is_row(message: memoryview | bytes, first: bool) -> bool:
-    """Whether a binary COPY message carries a row: not just the header, not the 2-byte trailer.
+def _first_carries_row(message: Buffer) -> bool:
+    """Whether the first message of a binary COPY carries a row after the header (or the header alone).
 
-    A row is a field count (2 bytes) and at least one field length (4 bytes), so any message
+    A row is a field count (2 bytes) and at least one field length (4 bytes), so anything
     longer than the trailer after the header is a row.
     """
-    if not first:
-        return len(message) > len(_BINARY_TRAILER)
     extension = int.from_bytes(bytes(message[15:_BINARY_HEADER]), "big")
     return len(message) - _BINARY_HEADER - extension > len(_BINARY_TRAILER)
 
@@ -163,21 +214,29 @@ def _chunked(messages: Iterable[Buffer], chunk_rows: int, *, binary: bool) -> It
     """Group COPY messages into chunks of at most ``chunk_rows`` rows or about ``MAX_CHUNK_BYTES``.
 
     A text COPY sends one message per row; a binary one also carries its header on the first
-    message and its trailer alone in the last, which ``Chunk.rows`` does not count.
+    message and its trailer alone in the last, which ``Chunk.rows`` does not count. A chunk's
+    messages are joined once (appending each to a growing buffer, then copying that, moved
+    every byte twice: the largest cost in Python of a wide table's extraction).
     """
-    buffer = bytearray()
-    rows = 0
+    parts: list[Buffer] = []
+    size = rows = 0
     first = True
     for message in messages:
-        buffer += message
-        rows += _is_row(message, first) if binary else 1
-        first = False
-        if rows >= chunk_rows or len(buffer) >= MAX_CHUNK_BYTES:
-            yield Chunk(data=bytes(buffer), rows=rows)
-            buffer = bytearray()
-            rows = 0
-    if buffer:
-        yield Chunk(data=bytes(buffer), rows=rows)
+        parts.append(message)
+        size += len(message)
+        if not binary:
+            rows += 1
+        elif first:
+            rows += _first_carries_row(message)
+            first = False
+        elif len(message) > len(_BINARY_TRAILER):
+            rows += 1
+        if rows >= chunk_rows or size >= MAX_CHUNK_BYTES:
+            yield Chunk(data=b"".join(parts), rows=rows)
+            parts = []
+            size = rows = 0
+    if parts:
+        yield Chunk(data=b"".join(parts), rows=rows)
 
 
 class PostgresConnector(Connector):
@@ -222,34 +281,56 @@ class PostgresConnector(Connector):
         """Columns of ``<schema>.<resource>`` in catalog order, with their warehouse types."""
         with self._connect() as conn:
             rows = conn.execute(_DISCOVER_SQL, (self.schema_name, resource)).fetchall()
+            found = conn.execute(_TYPES_SQL, ([row[3] for row in rows],)).fetchall() if rows else []
         if not rows:
             raise ResourceConfigError(
                 f"table {self.schema_name}.{resource} of source {self.source.name!r} does not exist "
                 f"(or the connection's role cannot see it)"
             )
+        types = {
+            oid: _SourceType(typtype, element, base, base_formatted, formatted, schema, name, tuple(labels))
+            for oid, typtype, element, base, base_formatted, formatted, schema, name, labels in found
+        }
         columns = []
         base_types: dict[str, str] = {}
-        for name, source_type, nullable, typtype, base_type, base_typtype in rows:
-            effective, kind = (base_type, base_typtype) if typtype == "d" else (source_type, typtype)
-            if kind == "e":
-                pg_type = "text"
-            elif kind == "c":
-                pg_type = "jsonb"
-            else:
-                mapped = map_type(self.dialect, effective)
-                pg_type = mapped.pg_type
-                if not mapped.exact:
-                    log.warning(
-                        "%s.%s.%s: no mapping for type %r; it lands as text",
-                        self.source.name,
-                        resource,
-                        name,
-                        effective,
-                    )
-            base_types[name] = effective
-            columns.append(SourceColumn(name=name, source_type=source_type, pg_type=pg_type, nullable=nullable))
+        for name, source_type, nullable, type_oid in rows:
+            landing = self._landing(types, type_oid, source_type)
+            base_types[name] = landing.effective
+            columns.append(
+                SourceColumn(
+                    name=name,
+                    source_type=source_type,
+                    pg_type=landing.pg_type,
+                    nullable=nullable,
+                    mapping=landing.mapping,
+                    labels=landing.labels,
+                )
+            )
         self._base_types[resource] = base_types
         return DiscoveredSchema(resource=resource, columns=tuple(columns))
+
+    def _landing(self, types: Mapping[int, _SourceType], oid: int, formatted: str) -> _Landing:
+        """Where a value of type ``oid`` (spelt ``formatted``, with the column's modifier) lands."""
+        found = types[oid]
+        if found.base:
+            base = self._landing(types, found.base, found.base_formatted)
+            why = f"domain {found.qualified} lands as its base type (its constraints are the source's rules)"
+            mapping = f"mapped: {why}" if base.mapping == "kept" else f"{base.mapping}; {why}"
+            return _Landing(base.pg_type, mapping, base.labels, base.effective)
+        if found.element and types[found.element].typtype in ("c", "d", "e"):
+            element = self._landing(types, found.element, types[found.element].formatted)
+            if element.pg_type == "jsonb":
+                return _Landing("jsonb", f"{element.mapping}, an array of them as a JSON array", (), formatted)
+            return _Landing(f"{element.pg_type}[]", element.mapping, element.labels, f"{element.effective}[]")
+        if found.typtype == "e":
+            enum = warehouse_enum(self.source.name, self.schema_name, found.schema, found.name)
+            return _Landing(enum, f"created enum {enum}", found.labels, formatted)
+        if found.typtype == "c":
+            return _Landing(
+                "jsonb", f"mapped: composite type {found.qualified} lands as jsonb (one object)", (), formatted
+            )
+        mapped = map_type(self.dialect, formatted)
+        return _Landing(mapped.pg_type, f"mapped: {mapped.reason}" if mapped.reason else "kept", (), formatted)
 
     def extract_query(
         self, resource: str, schema: DiscoveredSchema, state: CursorState, *, binary: bool = False
@@ -263,7 +344,7 @@ class PostgresConnector(Connector):
             self.discover(resource)
         base_types = self._base_types[resource]
         select = sql.SQL(", ").join(
-            _select_expression(col, base_types.get(col.name, col.source_type)) for col in schema.columns
+            _select_expression(col, base_types.get(col.name, col.source_type), binary=binary) for col in schema.columns
         )
         query = sql.SQL("SELECT {} FROM {}.{}").format(
             select, sql.Identifier(self.schema_name), sql.Identifier(resource)
@@ -344,7 +425,7 @@ class PostgresConnector(Connector):
 
     def supports_binary(self, schema: DiscoveredSchema) -> bool:
         """True when every column lands as a type :meth:`extract_binary` can hand over in binary."""
-        return all(_binary_safe(col.pg_type) for col in schema.columns)
+        return all(_binary_safe(col) for col in schema.columns)
 
     def extract_binary(
         self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
