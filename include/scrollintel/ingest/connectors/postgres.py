@@ -111,6 +111,7 @@ class _Landing:
     labels: tuple[str, ...]
     effective: str
 
+
 #: The oldest open transaction's start (or the clock, when none), and how many sessions this role
 #: cannot see. Only client backends run the transactions that write the tables.
 _HORIZON_SQL = """
