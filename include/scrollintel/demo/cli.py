@@ -123,42 +123,6 @@ def serve_slack_command(*, host: str, port: int, interactivity_url: str, public_
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
-@demo_group.command("drift-schema")
-@click.option("--table", default="customers", show_default=True, help="Shop table that gets a new column.")
-@click.option("--column", default="loyalty_tier", show_default=True, help="Name of the new (text) column.")
-@click.option("--as", "requester", default="dp-engineer", show_default=True, help="Team member who triggers the load.")
-def drift_schema_command(*, table: str, column: str, requester: str) -> None:
-    """Change a shop table's schema and trigger ingest_shop: the frozen contract asks for an approval."""
-    from scrollintel.demo import drift
-    from scrollintel.exceptions import ScrollIntelError
-    from scrollintel.platform import launcher
-
-    lay = launcher.layout()
-    ports = launcher.platform_ports(lay)
-    try:
-        rows = drift.add_column(_platform_shop_url(), table, column)
-        run_id = drift.trigger(
-            f"http://{launcher.HOST}:{ports['api_server']}",
-            requester,
-            launcher.platform_secrets(lay)["team_password"],
-            drift.DAG_ID,
-        )
-    except ScrollIntelError as err:
-        raise click.ClickException(str(err)) from err
-    approvers = ", ".join(drift.approvers(requester))
-    click.echo(
-        f"""Added column {column} to shop.{table} ({rows} rows with a value).
-Triggered {drift.DAG_ID} as {requester}: run {run_id}
-
-The load of {table} is blocked by the frozen contract and {table}_schema_change asks for an approval
-(approvers: {approvers}; {requester} asked, so separation of duties leaves them out). Answer it:
-  - in the demo Slack workspace  http://{launcher.HOST}:{ports["slack"]}/
-  - on the Approvals page        http://{launcher.HOST}:{ports["api_server"]}/scrollintel/approvals
-  - in Airflow's Required Actions (sign in as an approver)
-On approval {table}_approved_load applies the change and loads the rows; on rejection nothing changes."""
-    )
-
-
 def _echo_step(step: str, seconds: float, rows: int) -> None:
     _echo_line(step, seconds, f"{rows:,} rows" if rows else "")
 
