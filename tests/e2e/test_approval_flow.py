@@ -246,6 +246,7 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
     assert outcomes == sorted(
         [
             *(("approval.requested", gate[table]) for table in COLUMNS),
+            *(("approval.notified", gate[table]) for table in COLUMNS),  # posted to Slack (reminders go there)
             ("approval.granted", gate[APPROVED]),
             ("approval.rejected", gate[REJECTED]),
             ("approval.expired", gate[EXPIRED]),

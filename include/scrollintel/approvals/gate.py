@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 #: The HITL parameter a decision's comment is written to (Slack, the Approvals page, Required Actions).
 COMMENT_PARAM = "comment"
 #: Outcomes as the ledger records them (``approval.<outcome>``).
-GRANTED, REJECTED, EXPIRED, REQUESTED = "granted", "rejected", "expired", "requested"
+GRANTED, REJECTED, EXPIRED, REQUESTED, NOTIFIED = "granted", "rejected", "expired", "requested", "notified"
 #: Outcomes as the Slack message shows them.
 SLACK_OUTCOMES = {GRANTED: "approved", REJECTED: "rejected", EXPIRED: "expired"}
 #: XCom key of the Slack messages a request posted ([channel, ts] pairs), updated with the outcome.
@@ -123,7 +123,7 @@ class ApprovalGate(ApprovalOperator):
         )
         message = self._slack_message(context, requester, datetime.now(UTC) + policy.timeout, details)
         # posted once Airflow holds the request: a button pressed at once finds it
-        self.notifiers = [*self.notifiers, SlackRequestNotifier(policy.channels, message)]
+        self.notifiers = [*self.notifiers, SlackRequestNotifier(self, policy.channels, message)]
         return super().execute(context)
 
     def _slack_message(
@@ -324,8 +324,9 @@ class SlackRequestNotifier(BaseNotifier):
     for the outcome. Slack is optional: without its connection, or when it fails, the request stands
     in Airflow and on the Approvals page."""
 
-    def __init__(self, channels: Sequence[str], message: Any) -> None:
+    def __init__(self, gate: ApprovalGate, channels: Sequence[str], message: Any) -> None:
         super().__init__()
+        self.gate = gate
         self.channels = tuple(channels)
         self.message = message
 
@@ -345,7 +346,10 @@ class SlackRequestNotifier(BaseNotifier):
             except Exception as err:  # one channel failing costs the others nothing
                 log.warning("approval request not posted to %s: %s", channel, type(err).__name__)
         if posted:
-            context["ti"].xcom_push(key=SLACK_XCOM, value=[[item.channel, item.ts] for item in posted])
+            messages = [[item.channel, item.ts] for item in posted]
+            context["ti"].xcom_push(key=SLACK_XCOM, value=messages)
+            # where the request was posted: the reminders (scrollintel.approvals.reminders) go in its threads
+            self.gate._record(context, NOTIFIED, actor=None, extra={"messages": messages})
 
 
 def _triggering_user(context: Context) -> str | None:
