@@ -27,6 +27,9 @@ Choice = Literal["Approve", "Reject"]
 TOKEN_SECONDS = 60
 #: Time allowed for the api-server to record one answer.
 ANSWER_TIMEOUT_S = 15.0
+#: Longest wait of an answer for its task to park (see :func:`wait_until_parked`), and how often it looks.
+PARK_TIMEOUT_S = 60.0
+PARK_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Target:
 
     @property
     def path(self) -> str:
+        """The HITL detail of the task instance (where the answer is written)."""
         parts = (self.dag_id, "dagRuns", self.run_id, "taskInstances", self.task_id, str(self.map_index))
         return "/api/v2/dags/" + "/".join(quote(part, safe="") for part in parts) + "/hitlDetails"
 
@@ -66,13 +70,10 @@ def respond_as(username: str, target: Target, choice: Choice, comment: str | Non
     except UnknownUser:
         return Outcome("not_assigned", f"{username} is not an Airflow user; ask an admin to create the account")
     body = {"chosen_options": [choice], "params_input": {"comment": comment or ""}}
+    headers = {"Authorization": f"Bearer {token}"}
     try:
-        response = httpx.patch(
-            api_base_url() + target.path,
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=ANSWER_TIMEOUT_S,
-        )
+        wait_until_parked(target, headers)
+        response = httpx.patch(api_base_url() + target.path, json=body, headers=headers, timeout=ANSWER_TIMEOUT_S)
     except httpx.HTTPError as err:
         log.warning("approval answer for %s/%s not recorded: %s", target.dag_id, target.task_id, type(err).__name__)
         return Outcome("failed", "Airflow did not answer; try again in a minute")
@@ -90,6 +91,31 @@ def respond_as(username: str, target: Target, choice: Choice, comment: str | Non
         return Outcome("gone", "this request no longer exists (the run was cleared or deleted)")
     log.warning("approval answer for %s/%s: Airflow answered %s", target.dag_id, target.task_id, response.status_code)
     return Outcome("failed", f"Airflow refused the answer ({response.status_code})")
+
+
+def wait_until_parked(target: Target, headers: dict[str, str], *, timeout: float = PARK_TIMEOUT_S) -> str | None:
+    """Wait while the gate's task is still running towards its wait; returns the last state seen.
+
+    Airflow stores a request a moment before the task parks (``awaiting_input``), and Slack shows
+    it at once. An answer recorded in that window is taken by Airflow, but the resumed task can be
+    queued while the worker is still finishing the parking one, and the scheduler then fails it
+    ("finished with state success, but the task instance's state attribute is queued"). So an
+    answer waits, at most ``timeout`` seconds, until the task waits for it. A request already
+    answered, or a task in any state but ``running``, goes straight on to Airflow's own answer.
+    """
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(api_base_url() + target.path, headers=headers, timeout=ANSWER_TIMEOUT_S)
+        detail = (_json(response) or {}) if response.status_code == 200 else {}
+        state = (detail.get("task_instance") or {}).get("state")
+        # answered already (a double click, a resumed task): Airflow says so at once, no wait
+        if state != "running" or detail.get("response_received") or time.monotonic() >= deadline:
+            return state
+        time.sleep(PARK_POLL_S)
 
 
 def token_for(username: str) -> str:

@@ -46,6 +46,8 @@ GRANTED, REJECTED, EXPIRED, REQUESTED, NOTIFIED = "granted", "rejected", "expire
 SLACK_OUTCOMES = {GRANTED: "approved", REJECTED: "rejected", EXPIRED: "expired"}
 #: XCom key of the Slack messages a request posted ([channel, ts] pairs), updated with the outcome.
 SLACK_XCOM = "slack_messages"
+#: XCom key of the request's deadline (shown again in the outcome message).
+DEADLINE_XCOM = "deadline"
 #: Title of each subject's request, before the summary.
 TITLES = {
     "model_promotion": "Model promotion",
@@ -109,6 +111,8 @@ class ApprovalGate(ApprovalOperator):
         self.response_timeout = policy.timeout
         details = _details(self.details)
         self.body = render_body(policy, self.summary, details, requester=requester, approvers=approvers)
+        deadline = datetime.now(UTC) + policy.timeout  # Airflow's own is set when the task parks, a moment later
+        context["ti"].xcom_push(key=DEADLINE_XCOM, value=deadline.isoformat(timespec="seconds"))
         self._record(
             context,
             REQUESTED,
@@ -118,10 +122,10 @@ class ApprovalGate(ApprovalOperator):
                 "details": details,
                 "requester": requester,
                 "approvers": list(approvers),
-                "deadline": (datetime.now(UTC) + policy.timeout).isoformat(timespec="seconds"),
+                "deadline": deadline.isoformat(timespec="seconds"),
             },
         )
-        message = self._slack_message(context, requester, datetime.now(UTC) + policy.timeout, details)
+        message = self._slack_message(context, requester, deadline, details)
         # posted once Airflow holds the request: a button pressed at once finds it
         self.notifiers = [*self.notifiers, SlackRequestNotifier(self, policy.channels, message)]
         return super().execute(context)
@@ -181,9 +185,13 @@ class ApprovalGate(ApprovalOperator):
         posted = context["ti"].xcom_pull(task_ids=context["ti"].task_id, key=SLACK_XCOM) or []
         if not posted:
             return
-        policy = resolve(self.decision)
+        ti = context["ti"]
+        deadline = ti.xcom_pull(task_ids=ti.task_id, key=DEADLINE_XCOM)
         message = self._slack_message(
-            context, self.requester, datetime.now(UTC) + policy.timeout, _details(self.details)
+            context,
+            self.requester or _triggering_user(context),
+            datetime.fromisoformat(deadline) if deadline else datetime.now(UTC),
+            _details(self.details),
         )
         notifier = slack.SlackNotifier()
         for channel, ts in posted:

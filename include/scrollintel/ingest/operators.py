@@ -161,19 +161,29 @@ class SchemaChangeGate(ApprovalGate):
     def execute(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowFailException
 
-        request = context["ti"].xcom_pull(task_ids=self.load_task_id, key=SCHEMA_CHANGE_XCOM)
-        if not request:
+        if not self._read_request(context):
             raise AirflowFailException(
                 f"{self.load_task_id} failed for another reason than a schema change an approval could let "
                 "through: nothing to approve; see its log"
             )
+        return super().execute(context)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        self._read_request(context)  # the resumed task is a new operator: the outcome message shows the diff too
+        return super().execute_complete(context, event)
+
+    def _read_request(self, context: Context) -> bool:
+        """The blocked change the load left in XCom, as this request's details; False when there is none."""
+        request = context["ti"].xcom_pull(task_ids=self.load_task_id, key=SCHEMA_CHANGE_XCOM)
+        if not request:
+            return False
         self.column_changes = list(request["changes"])
         self.details = {
             "table": f"{request['source']}.{request['resource']}",
             "contract version": request["contract_version"],
             **{change["column"]: describe_change(change) for change in request["changes"]},
         }
-        return super().execute(context)
+        return True
 
 
 def describe_change(change: dict[str, Any]) -> str:
