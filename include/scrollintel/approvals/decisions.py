@@ -13,7 +13,9 @@ where the auth manager is configured.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
@@ -30,6 +32,9 @@ ANSWER_TIMEOUT_S = 15.0
 #: Longest wait of an answer for its task to park (see :func:`wait_until_parked`), and how often it looks.
 PARK_TIMEOUT_S = 60.0
 PARK_POLL_S = 0.5
+#: An answer is recorded no sooner than this after the request opened: the worker that parked the task
+#: must be gone before the task is queued again (Airflow fails a task whose old process reports after that).
+SETTLE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,11 @@ class Outcome:
     detail: dict[str, Any] | None = None
 
 
+#: Requests this process is recording an answer to (concurrent clicks wait on none of them).
+_IN_FLIGHT: set[Target] = set()
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
 class UnknownUser(LookupError):
     """No active Airflow user has this name."""
 
@@ -71,12 +81,19 @@ def respond_as(username: str, target: Target, choice: Choice, comment: str | Non
         return Outcome("not_assigned", f"{username} is not an Airflow user; ask an admin to create the account")
     body = {"chosen_options": [choice], "params_input": {"comment": comment or ""}}
     headers = {"Authorization": f"Bearer {token}"}
+    with _IN_FLIGHT_LOCK:
+        if target in _IN_FLIGHT:  # concurrent clicks: one answer is on its way to Airflow already
+            return Outcome("already_answered", "an answer to this request is being recorded")
+        _IN_FLIGHT.add(target)
     try:
         wait_until_parked(target, headers)
         response = httpx.patch(api_base_url() + target.path, json=body, headers=headers, timeout=ANSWER_TIMEOUT_S)
     except httpx.HTTPError as err:
         log.warning("approval answer for %s/%s not recorded: %s", target.dag_id, target.task_id, type(err).__name__)
         return Outcome("failed", "Airflow did not answer; try again in a minute")
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard(target)
     detail = _json(response)
     if response.status_code == 200:
         return Outcome("decided", f"{choice} recorded", detail)
@@ -100,8 +117,10 @@ def wait_until_parked(target: Target, headers: dict[str, str], *, timeout: float
     it at once. An answer recorded in that window is taken by Airflow, but the resumed task can be
     queued while the worker is still finishing the parking one, and the scheduler then fails it
     ("finished with state success, but the task instance's state attribute is queued"). So an
-    answer waits, at most ``timeout`` seconds, until the task waits for it. A request already
-    answered, or a task in any state but ``running``, goes straight on to Airflow's own answer.
+    answer waits, at most ``timeout`` seconds, until the task waits for it, and until
+    :data:`SETTLE_S` after the request opened (the parking worker may still be exiting just after
+    the park). A request already answered, or a task in any state but ``running`` or waiting,
+    goes straight on to Airflow's own answer.
     """
     import time
 
@@ -112,10 +131,27 @@ def wait_until_parked(target: Target, headers: dict[str, str], *, timeout: float
         response = httpx.get(api_base_url() + target.path, headers=headers, timeout=ANSWER_TIMEOUT_S)
         detail = (_json(response) or {}) if response.status_code == 200 else {}
         state = (detail.get("task_instance") or {}).get("state")
-        # answered already (a double click, a resumed task): Airflow says so at once, no wait
-        if state != "running" or detail.get("response_received") or time.monotonic() >= deadline:
+        if detail.get("response_received") or time.monotonic() >= deadline:
+            return state  # answered already (a double click, a resumed task): Airflow says so at once
+        if state == "awaiting_input":
+            _settle(detail.get("created_at"))
+            return state
+        if state != "running":
             return state
         time.sleep(PARK_POLL_S)
+
+
+def _settle(created_at: object) -> None:
+    """Leave the worker that parked the task time to finish: until :data:`SETTLE_S` after the request opened."""
+    import time
+
+    try:
+        opened = datetime.fromisoformat(str(created_at).replace("Z", "+00:00"))
+    except ValueError:
+        return
+    left = SETTLE_S - (datetime.now(UTC) - opened).total_seconds()
+    if left > 0:
+        time.sleep(min(left, SETTLE_S))
 
 
 def token_for(username: str) -> str:
