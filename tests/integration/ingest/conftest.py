@@ -11,7 +11,7 @@ import pytest
 
 from scrollintel import migrate
 from scrollintel.demo.shop import seed_shop
-from tests.integration.ingest.helpers import connect
+from tests.integration.ingest.helpers import STRATEGIES, connect
 
 #: Small enough for seconds, big enough for chunks: 400 customers, 2,400 orders, ~6k items.
 SHOP_SCALE = 0.02
@@ -68,3 +68,13 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     for name in ("SCROLLINTEL_AUDIT_DATABASE_URL", "AIRFLOW_CTX_DAG_ID", "AIRFLOW_CONN_POSTGRES_WAREHOUSE"):
         monkeypatch.delenv(name, raising=False)
     yield tmp_path
+
+
+@pytest.fixture(params=list(STRATEGIES))
+def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with each way the loader applies a staged batch: same rows and counts expected."""
+    from scrollintel.ingest import loader
+
+    for name, value in STRATEGIES[request.param].items():
+        monkeypatch.setattr(loader, name, value)
+    return str(request.param)

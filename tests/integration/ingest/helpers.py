@@ -12,6 +12,13 @@ from scrollintel.db import libpq_url
 from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
 from scrollintel.ingest.spec import ResourceSpec
 
+#: The thresholds of scrollintel.ingest.loader that pick how a staged batch is applied (the ``strategy`` fixture).
+STRATEGIES: dict[str, dict[str, Any]] = {
+    "upsert": {},
+    "join-rewrite": {"LARGE_BATCH_ROWS": 0, "LARGE_BATCH_FRACTION": 0.0, "REWRITE_FRACTION": 0.0},
+    "join-apply": {"LARGE_BATCH_ROWS": 0, "LARGE_BATCH_FRACTION": 0.0, "REWRITE_FRACTION": 1e9},
+}
+
 
 def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
     """psycopg connection in UTC (so timestamps print the same on both sides)."""

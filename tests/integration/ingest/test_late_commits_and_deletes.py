@@ -19,22 +19,6 @@ from tests.integration.ingest.helpers import checksum, connect, execute, postgre
 pytestmark = pytest.mark.integration
 
 COLUMNS = ["id", "note", "updated_at"]
-STRATEGIES = {
-    # the thresholds of scrollintel.ingest.loader that pick how a staged batch is applied
-    "upsert": {},
-    "join-rewrite": {"LARGE_BATCH_ROWS": 0, "LARGE_BATCH_FRACTION": 0.0, "REWRITE_FRACTION": 0.0},
-    "join-apply": {"LARGE_BATCH_ROWS": 0, "LARGE_BATCH_FRACTION": 0.0, "REWRITE_FRACTION": 1e9},
-}
-
-
-@pytest.fixture(params=list(STRATEGIES))
-def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test with each way the loader applies a staged batch."""
-    from scrollintel.ingest import loader
-
-    for name, value in STRATEGIES[request.param].items():
-        monkeypatch.setattr(loader, name, value)
-    return str(request.param)
 
 
 def _items(source_db: str, rows: int = 1000) -> None:

@@ -19,6 +19,7 @@ from scrollintel.ingest.loader import load_resource
 from scrollintel.ingest.spec import ResourceSpec
 from tests.integration.demo.helpers import PRIMARY_KEYS
 from tests.integration.ingest.helpers import (
+    STRATEGIES,
     CsvConnector,
     checksum,
     connect,
@@ -31,22 +32,6 @@ from tests.integration.ingest.helpers import (
 pytestmark = pytest.mark.integration
 
 APPLIED_BY = {"upsert": "upsert", "join-rewrite": "rewrite", "join-apply": "changes"}
-STRATEGIES = {
-    # the thresholds of scrollintel.ingest.loader that pick how a staged batch is applied
-    "upsert": {},
-    "join-rewrite": {"LARGE_BATCH_ROWS": 0, "LARGE_BATCH_FRACTION": 0.0, "REWRITE_FRACTION": 0.0},
-    "join-apply": {"LARGE_BATCH_ROWS": 0, "LARGE_BATCH_FRACTION": 0.0, "REWRITE_FRACTION": 1e9},
-}
-
-
-@pytest.fixture(params=list(STRATEGIES))
-def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test with each way the loader applies a staged batch: same rows and counts expected."""
-    from scrollintel.ingest import loader
-
-    for name, value in STRATEGIES[request.param].items():
-        monkeypatch.setattr(loader, name, value)
-    return str(request.param)
 
 
 @contextmanager
