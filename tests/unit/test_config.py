@@ -44,7 +44,7 @@ def problems(directory: Path) -> list[str]:
 def test_repository_governance_is_valid() -> None:
     report = check_governance(REPO_GOVERNANCE)
     assert [str(problem) for problem in report.problems] == []
-    assert len(report.files) == 10
+    assert len(report.files) == 11
 
 
 def test_load_governance_gives_sources_and_accessors() -> None:
@@ -519,7 +519,7 @@ def test_cron_problem(expression: str, problem: str | None) -> None:
 def test_cli_valid_config_exits_0() -> None:
     result = CliRunner().invoke(validate_command, ["--dir", str(REPO_GOVERNANCE)])
     assert result.exit_code == 0, result.output
-    assert result.output.endswith("\n10 files valid\n")  # after a line on whether connections were checked
+    assert result.output.endswith("\n11 files valid\n")  # after a line on whether connections were checked
 
 
 def test_cli_prints_each_problem_and_a_summary(gov: Path) -> None:
@@ -530,13 +530,34 @@ def test_cli_prints_each_problem_and_a_summary(gov: Path) -> None:
     assert result.output.splitlines() == [
         "governance/approvals.yaml: missing required file",
         f"governance/sources/shop.yaml:owner: unknown team 'markting' (known: {TEAMS})",
-        "2 problems in 2 files (9 checked)",
+        "2 problems in 2 files (10 checked)",
     ]
 
 
 def test_cli_default_folder_and_missing_folder(gov: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.ENV_GOVERNANCE_DIR, str(gov))
-    assert CliRunner().invoke(validate_command, []).output.endswith("\n10 files valid\n")
+    assert CliRunner().invoke(validate_command, []).output.endswith("\n11 files valid\n")
     result = CliRunner().invoke(validate_command, ["--dir", "no-such-folder"])
     assert result.exit_code == 2
     assert "'no-such-folder' does not exist" in result.output
+
+
+def test_model_policy_checks(gov: Path) -> None:
+    edit(gov / "models.yaml", "drift_share: 0.3", "drift_share: 1.5")
+    assert problems(gov) == [
+        "governance/models.yaml:models[0].monitoring.drift_share: input should be less than or equal to 1 (got 1.5)"
+    ]
+    edit(gov / "models.yaml", "drift_share: 1.5", "drift_share: 0.3")
+    edit(gov / "models.yaml", "protected_attributes: [age_band, region]", "protected_attributes: [region, tenure_days]")
+    assert problems(gov) == [
+        "governance/models.yaml:models[0]: column 'tenure_days' is listed both in features and in protected_attributes"
+    ]
+    edit(gov / "models.yaml", "[region, tenure_days]", "[region]")
+    edit(gov / "models.yaml", "    team: ml\n", "    team: mlops\n")
+    edit(gov / "models.yaml", "features_table: marts.ml_churn_features", "features_table: raw.shop__customers")
+    assert problems(gov) == [
+        "governance/models.yaml:models[0].team: unknown team 'mlops' "
+        "(known: analytics, compliance, data-platform, finance, ml)",
+        "governance/models.yaml:models[0].features_table: 'raw.shop__customers': "
+        "a model reads a feature table dbt builds in 'marts'",
+    ]

@@ -20,10 +20,12 @@ from scrollintel.config.governance import (
     BUDGETS_FILE,
     CLASSIFICATION_FILE,
     DAG_POLICY_FILE,
+    MODELS_FILE,
     RETENTION_FILE,
     ROI_FILE,
     TEAMS_FILE,
 )
+from scrollintel.config.models import ModelsConfig
 from scrollintel.config.problems import Problem
 from scrollintel.config.retention import RetentionConfig
 from scrollintel.config.roi import RoiConfig
@@ -67,6 +69,7 @@ class CrossCheck:
             BUDGETS_FILE: self._budgets,
             ROI_FILE: self._roi,
             APPROVALS_FILE: self._approvals,
+            MODELS_FILE: self._models,
         }
         for name, check in checks.items():
             if name in self.parsed:
@@ -172,6 +175,17 @@ class CrossCheck:
                         f"values[{index}].applies_to.datasets[{position}]",
                         f"unknown raw dataset {dataset!r}: no source declares it (raw.<source>__<table>)",
                     )
+
+    def _models(self, config: ModelsConfig) -> None:
+        self.add_duplicates(MODELS_FILE, config.models, "name", "model name", "models")
+        for index, model in enumerate(config.models):
+            self.team(MODELS_FILE, f"models[{index}].team", model.team)
+            if not model.features_table.startswith("marts."):
+                self.add(
+                    MODELS_FILE,
+                    f"models[{index}].features_table",
+                    f"{model.features_table!r}: a model reads a feature table dbt builds in 'marts'",
+                )
 
     def _approvals(self, config: ApprovalsConfig) -> None:
         self.add_duplicates(APPROVALS_FILE, config.policies, "subject", "policy for subject", "policies")

@@ -9,6 +9,7 @@ from scrollintel.config.budgets import Budget, BudgetsConfig
 from scrollintel.config.classification import ClassificationConfig
 from scrollintel.config.dag_policy import DagPolicy
 from scrollintel.config.fields import GovernanceModel
+from scrollintel.config.models import ModelConfig, ModelsConfig
 from scrollintel.config.retention import RetentionClass, RetentionConfig
 from scrollintel.config.roi import RoiConfig
 from scrollintel.config.sources import Source, SourceConfig
@@ -23,6 +24,7 @@ RETENTION_FILE = "retention.yaml"
 BUDGETS_FILE = "budgets.yaml"
 ROI_FILE = "roi.yaml"
 APPROVALS_FILE = "approvals.yaml"
+MODELS_FILE = "models.yaml"
 SOURCES_DIR = "sources"
 #: Assumed sensitivity of a source before its columns are classified.
 DEFAULT_SENSITIVITY = "confidential"
@@ -39,6 +41,7 @@ class Governance(GovernanceModel):
     budgets: BudgetsConfig
     roi: RoiConfig
     approvals: ApprovalsConfig
+    models: ModelsConfig
     sources: dict[str, Source]
 
     @property
@@ -92,3 +95,7 @@ class Governance(GovernanceModel):
     def budget(self, team_id: str) -> Budget | None:
         """The team's monthly budget, or None when it has none."""
         return next((item for item in self.budgets.budgets if item.team == team_id), None)
+
+    def model(self, name: str) -> ModelConfig:
+        """The model called ``name`` in models.yaml; KeyError when unknown."""
+        return self.models.model(name)

@@ -21,12 +21,14 @@ from scrollintel.config.governance import (
     BUDGETS_FILE,
     CLASSIFICATION_FILE,
     DAG_POLICY_FILE,
+    MODELS_FILE,
     RETENTION_FILE,
     ROI_FILE,
     SOURCES_DIR,
     TEAMS_FILE,
     Governance,
 )
+from scrollintel.config.models import ModelsConfig
 from scrollintel.config.problems import GovernanceError, Problem
 from scrollintel.config.reader import read_yaml, validate
 from scrollintel.config.retention import RetentionConfig
@@ -61,6 +63,7 @@ _TOP_LEVEL: dict[str, type[BaseModel]] = {
     BUDGETS_FILE: BudgetsConfig,
     ROI_FILE: RoiConfig,
     APPROVALS_FILE: ApprovalsConfig,
+    MODELS_FILE: ModelsConfig,
 }
 
 
@@ -120,6 +123,7 @@ def check_governance(path: Path | None = None) -> GovernanceReport:
             budgets=parsed[BUDGETS_FILE],
             roi=parsed[ROI_FILE],
             approvals=parsed[APPROVALS_FILE],
+            models=parsed[MODELS_FILE],
             sources={source.name: source for source in sources.values()},
         )
     return GovernanceReport(directory, tuple(files), tuple(problems), governance)

@@ -1,0 +1,8 @@
+"""Model lifecycle: features, training, drift monitoring, explanations, fairness, promotion.
+
+Heavy libraries (scikit-learn, SHAP, Evidently, MLflow, fairlearn) are imported inside the
+functions that use them, never at module level: DAG files import this package at parse time.
+
+- :mod:`~scrollintel.ml.tracking`: the MLflow connection, model names, aliases and run tags.
+- :mod:`~scrollintel.ml.features`: a model's feature table read from the warehouse (COPY).
+"""
