@@ -3,9 +3,11 @@
 One ``ingest_shop`` run, triggered by a data engineer after four shop tables each gained a column
 (the source's contract is frozen):
 
-- ``customers`` is approved in the demo Slack workspace: the requester's own press is refused
-  first; then 50 concurrent presses by both approvers, from the moment Airflow holds the request
-  (the task may not be waiting yet), give one decision;
+- ``customers`` is approved in the demo Slack workspace, in the known race window: Slack is made
+  slow to answer ``chat.postMessage``, so the gate's task is still running in its notifier while
+  its request is already visible; the requester and 50 concurrent presses by both approvers come
+  then. The requester is refused, one decision is recorded, and only after the task parked and
+  settled (Airflow fails a task resumed while its parking worker is still exiting);
 - ``products`` is rejected in Slack;
 - ``subscriptions`` expires (its deadline moved into the past, as if a day went by);
 - ``orders`` is approved on the Approvals page in headless Chromium, with a comment (screenshots
@@ -22,6 +24,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -29,6 +32,7 @@ import psycopg
 import pytest
 
 from scrollintel import db
+from scrollintel.approvals.decisions import SETTLE_S
 from scrollintel.demo import drift
 from scrollintel.platform import launcher
 from tests.e2e.conftest import RunningPlatform, wait_for_json
@@ -42,6 +46,8 @@ COLUMNS = {APPROVED: "loyalty_tier", REJECTED: "eco_label", EXPIRED: "promo_code
 PAGE_COMMENT = "checked with the shop team"
 SLACK_USERS = {"dp-engineer": "U01DPENG", "dp-lead": "U01DPLEAD", "an-lead": "U02ANLEAD"}  # teams.yaml
 CLICKS = 50
+#: How long the demo Slack takes to answer chat.postMessage while the approved gate is pressed.
+SLOW_SLACK_S = 8.0
 
 
 def _sql(url: str) -> str:
@@ -72,9 +78,18 @@ def _wait(what: str, check: Callable[[], Any], timeout: float = 300.0, every: fl
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
+def slack_url() -> str:
+    return f"http://{launcher.HOST}:{launcher.platform_ports(launcher.layout())['slack']}"
+
+
 @pytest.fixture(scope="module")
 def slack(platform: RunningPlatform) -> str:
-    return f"http://{launcher.HOST}:{launcher.platform_ports(launcher.layout())['slack']}"
+    return slack_url()
+
+
+def _slow_slack(slack: str, seconds: float) -> None:
+    answer = httpx.post(f"{slack}/demo/latency", json={"method": "chat.postMessage", "seconds": seconds}, timeout=10)
+    answer.raise_for_status()
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +105,7 @@ def drifted(platform: RunningPlatform) -> Iterator[None]:
     for table, column in COLUMNS.items():
         assert drift.add_column(db.database_url("shop"), table, column) == drift.ROWS
     yield
+    _slow_slack(slack_url(), 0)
     with platform.client() as admin:  # a run left waiting (a failed test) must not hold up the other modules' runs
         for run in admin.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"state": "running"}).json()["dag_runs"]:
             admin.patch(f"/api/v2/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}", json={"state": "failed"})
@@ -189,15 +205,34 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
     platform: RunningPlatform, slack: str, drifted: None
 ) -> None:
     password = launcher.platform_secrets(launcher.layout())["team_password"]
+    _slow_slack(slack, SLOW_SLACK_S)
     with _client(platform, REQUESTER, password) as engineer:
         run_id = engineer.post(f"/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
     gate = {table: f"{table}_schema_change" for table in COLUMNS}
 
-    # The approved gate is answered as soon as Airflow holds its request (the task may not be waiting yet).
+    # The approved gate is answered as soon as its request shows in Slack: its task is still running (in the
+    # slow chat.postMessage), the window in which an answer can beat the task's wait.
     customers = _wait(
         "the customers request in #data-platform", lambda: _request_message(slack, "data-platform", gate[APPROVED])
     )
+    hitl = f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{gate[APPROVED]}/-1/hitlDetails"
+    with platform.client() as admin:
+        assert admin.get(hitl).json()["task_instance"]["state"] == "running"
+    started = time.monotonic()
     _press(slack, customers, REQUESTER, "scrollintel_approve")  # separation of duties: refused by Airflow
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(
+            pool.map(
+                lambda i: _press(slack, customers, ("dp-lead", "an-lead")[i % 2], "scrollintel_approve"), range(CLICKS)
+            )
+        )
+    _slow_slack(slack, 0)
+    with platform.client() as admin:  # while the task runs towards its wait, no answer is recorded
+        seen = []
+        while (detail := admin.get(hitl).json())["task_instance"]["state"] == "running":
+            seen.append(detail["response_received"])
+            time.sleep(0.2)
+        assert seen and not any(seen), "an answer was recorded while the task was still running"
     refused = _wait(
         "the requester's ephemeral refusal",
         lambda: [
@@ -205,15 +240,6 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
         ],
     )
     assert "not an approver" in refused[0]["text"]
-    with platform.client() as admin:  # in the known race window the task has not parked yet
-        print(f"gate state when the approvers press: {_states(admin, run_id).get(gate[APPROVED])}")
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        list(
-            pool.map(
-                lambda i: _press(slack, customers, ("dp-lead", "an-lead")[i % 2], "scrollintel_approve"), range(CLICKS)
-            )
-        )
     with platform.client() as admin:
         _wait(
             "the approved load to start",
@@ -249,6 +275,11 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
     assert states[f"{REJECTED}_approved_load"] == states[f"{EXPIRED}_approved_load"] == "skipped"
     answered = {d["task_instance"]["task_id"]: d for d in details if d["task_instance"]["dag_run_id"] == run_id}
     assert answered[gate[APPROVED]]["responded_by_user"]["name"] in ("dp-lead", "an-lead")
+    opened, decided = (
+        datetime.fromisoformat(answered[gate[APPROVED]][key].replace("Z", "+00:00"))
+        for key in ("created_at", "responded_at")
+    )
+    assert (decided - opened).total_seconds() >= SETTLE_S - 0.5  # the parking worker had time to go
     assert answered[gate[REJECTED]]["chosen_options"] == ["Reject"]
     assert answered[gate[EXPIRED]]["responded_by_user"] is None and answered[gate[EXPIRED]]["chosen_options"] == [
         "Reject"

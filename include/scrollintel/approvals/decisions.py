@@ -62,8 +62,10 @@ class Outcome:
     detail: dict[str, Any] | None = None
 
 
-#: Requests this process is recording an answer to (concurrent clicks wait on none of them).
-_IN_FLIGHT: set[Target] = set()
+#: Answers this process is recording, per request and user: a user's concurrent clicks send one
+#: answer; another user's click is not held up by it (the requester's refused press must not
+#: swallow an approver's).
+_IN_FLIGHT: set[tuple[Target, str]] = set()
 _IN_FLIGHT_LOCK = threading.Lock()
 
 
@@ -81,10 +83,11 @@ def respond_as(username: str, target: Target, choice: Choice, comment: str | Non
         return Outcome("not_assigned", f"{username} is not an Airflow user; ask an admin to create the account")
     body = {"chosen_options": [choice], "params_input": {"comment": comment or ""}}
     headers = {"Authorization": f"Bearer {token}"}
+    key = (target, username)
     with _IN_FLIGHT_LOCK:
-        if target in _IN_FLIGHT:  # concurrent clicks: one answer is on its way to Airflow already
-            return Outcome("already_answered", "an answer to this request is being recorded")
-        _IN_FLIGHT.add(target)
+        if key in _IN_FLIGHT:  # concurrent clicks: this user's answer is on its way to Airflow already
+            return Outcome("already_answered", "your answer to this request is being recorded")
+        _IN_FLIGHT.add(key)
     try:
         wait_until_parked(target, headers)
         response = httpx.patch(api_base_url() + target.path, json=body, headers=headers, timeout=ANSWER_TIMEOUT_S)
@@ -93,7 +96,7 @@ def respond_as(username: str, target: Target, choice: Choice, comment: str | Non
         return Outcome("failed", "Airflow did not answer; try again in a minute")
     finally:
         with _IN_FLIGHT_LOCK:
-            _IN_FLIGHT.discard(target)
+            _IN_FLIGHT.discard(key)
     detail = _json(response)
     if response.status_code == 200:
         return Outcome("decided", f"{choice} recorded", detail)

@@ -29,11 +29,17 @@ to the platform's interactivity URL. The page shows what the platform answered.
 ``replace_original`` (replace the message), ``delete_original``, ``response_type: in_channel``
 (a new message), else an ephemeral message only the presser sees; answers ``ok`` like Slack.
 
+**A slow Slack** (``POST /demo/latency`` with ``{"method": "chat.postMessage", "seconds": 8}``;
+0 resets): the method takes effect at once and answers that much later, as a slow Slack does.
+The end-to-end approval test uses it to hold a gate's task in its notifier, running, while its
+request is already visible and pressable: the window in which an answer can beat the task's wait.
+
 The page has no login: it is a demo on loopback, as Slack's own client would be the user's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import json
@@ -62,6 +68,8 @@ BOT_ID = "B0SCROLLBOT"
 UNMAPPED_USER_ID = "U0OUTSIDER"
 #: Seconds the workspace waits for the platform's acknowledgement (Slack waits 3).
 ACK_TIMEOUT_S = 3.0
+#: Longest delay a Web API method can be given (``POST /demo/latency``).
+MAX_LATENCY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,8 @@ class Workspace:
     messages: dict[str, list[Message]] = field(default_factory=dict)
     responses: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     presses: list[Press] = field(default_factory=list)
+    latency: dict[str, float] = field(default_factory=dict)
+    """Seconds a Web API method takes to answer after it took effect (a slow Slack, for tests)."""
     _last_ts: float = 0.0
 
     def add_channel(self, name: str) -> str:
@@ -526,7 +536,10 @@ def create_slack_workspace(
             return _error("not_authed")
         if not secrets.compare_digest(token.encode(), workspace.bot_token.encode()):
             return _error("invalid_auth")
-        return _api(workspace, method, args)
+        answer = _api(workspace, method, args)
+        if workspace.latency.get(method):  # the call took effect; its answer is slow to come back
+            await asyncio.sleep(workspace.latency[method])
+        return answer
 
     @app.post("/response/{token}")
     async def response_url(token: str, request: Request) -> Response:
@@ -558,6 +571,19 @@ def create_slack_workspace(
             value=form.get("value", ""),
         )
         return RedirectResponse(f"/?as={quote(form.get('user', ''))}", status_code=303)
+
+    @app.post("/demo/latency")
+    async def set_latency(request: Request) -> JSONResponse:
+        """Make a Web API method answer ``seconds`` late (0 resets): a slow Slack, for tests and demos."""
+        try:
+            body = json.loads(await request.body())
+            method, seconds = str(body["method"]), float(body["seconds"])
+        except (ValueError, TypeError, KeyError):
+            return JSONResponse({"error": 'expected {"method": <Web API method>, "seconds": <0-60>}'}, 400)
+        if method not in API_METHODS or not 0 <= seconds <= MAX_LATENCY_S:
+            return JSONResponse({"error": f"unknown method {method!r} or seconds outside 0-{MAX_LATENCY_S:g}"}, 400)
+        workspace.latency[method] = seconds
+        return JSONResponse({"latency": workspace.latency})
 
     @app.get("/demo/messages")
     async def all_messages() -> dict[str, Any]:

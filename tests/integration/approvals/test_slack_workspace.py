@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -185,3 +187,32 @@ def test_the_page_lists_messages_with_their_buttons_and_the_demo_users(workspace
     assert page.count('action="/demo/press"') == 2
     assert "dp-lead (U01DPLEAD) → Airflow user dp-lead" in page
     assert "U0OUTSIDER" in page
+
+
+def test_a_slow_slack_takes_the_message_at_once_and_answers_late(workspace: str) -> None:
+    latency = f"{workspace}/demo/latency"
+    assert httpx.post(latency, json={"method": "chat.nothing", "seconds": 1}).status_code == 400
+    assert httpx.post(latency, json={"method": "chat.postMessage", "seconds": 99}).status_code == 400
+    assert httpx.post(latency, content=b"{").status_code == 400
+    set_to = httpx.post(f"{workspace}/demo/latency", json={"method": "chat.postMessage", "seconds": 1.5})
+    assert set_to.json() == {"latency": {"chat.postMessage": 1.5}}
+    seen_while_waiting: list[int] = []
+
+    def watch() -> None:
+        time.sleep(0.7)
+        seen_while_waiting.append(len(history(workspace, "#ml-models")))
+
+    watcher = threading.Thread(target=watch)
+    before = len(history(workspace, "#ml-models"))
+    started = time.monotonic()
+    watcher.start()
+    try:
+        client(workspace).chat_postMessage(channel="#ml-models", text="slow")
+    finally:
+        httpx.post(f"{workspace}/demo/latency", json={"method": "chat.postMessage", "seconds": 0})
+    watcher.join()
+    assert time.monotonic() - started >= 1.5
+    assert seen_while_waiting == [before + 1]  # visible (and pressable) before the sender hears back
+    started = time.monotonic()
+    client(workspace).chat_postMessage(channel="#ml-models", text="fast again")
+    assert time.monotonic() - started < 1.0
