@@ -44,10 +44,12 @@ import hashlib
 import html
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
@@ -397,14 +399,42 @@ table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ee
 """
 
 
+#: Slack's inline tokens: ``<!date^<epoch>^<format>|<fallback>>`` and ``<url|label>``.
+_TOKEN = re.compile(r"<(?:!date\^(\d{1,12})\^[^|>]*(?:\|[^>]*)?|(https?://[^|>\s]+)(?:\|([^>]*))?)>")
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
 def _mrkdwn(text: str) -> str:
-    """Slack's mrkdwn, shown plainly: code blocks as <pre>, the rest escaped with line breaks."""
+    """Slack's mrkdwn, shown simply: code blocks, bold, links and dates (in UTC); the rest escaped."""
     parts = text.split("```")
     out = []
-    for index, escaped in enumerate(parts):
-        part = html.unescape(escaped)  # Slack's &lt; &gt; &amp;
-        out.append(f"<pre>{html.escape(part.strip())}</pre>" if index % 2 else html.escape(part).replace("\n", "<br>"))
+    for index, part in enumerate(parts):
+        if index % 2:
+            out.append(f"<pre>{html.escape(html.unescape(part).strip())}</pre>")
+        else:
+            out.append(_inline(part))
     return "".join(out)
+
+
+def _inline(text: str) -> str:
+    """Tokens found in Slack's text (their ``<`` and ``>`` are literal; the text's own are ``&lt;``)."""
+    out, position = [], 0
+    for match in _TOKEN.finditer(text):
+        out.append(_plain(text[position : match.start()]))
+        epoch, url, label = match.groups()
+        if epoch is not None:
+            when = datetime.fromtimestamp(min(int(epoch), 253402300799), UTC)
+            out.append(f'<time datetime="{when.isoformat()}">{when:%Y-%m-%d %H:%M} UTC</time>')
+        else:
+            shown = html.escape(html.unescape(label or url))
+            out.append(f'<a href="{html.escape(html.unescape(url), quote=True)}">{shown}</a>')
+        position = match.end()
+    out.append(_plain(text[position:]))
+    return "".join(out)
+
+
+def _plain(text: str) -> str:
+    return _BOLD.sub(r"<b>\1</b>", html.escape(html.unescape(text))).replace("\n", "<br>")
 
 
 def _render_block(block: Mapping[str, Any], hidden: Mapping[str, str]) -> str:
