@@ -70,7 +70,10 @@ def platform() -> Iterator[RunningPlatform]:
         launcher.down(lines.append, timeout=5.0)
         os.environ.clear()
         os.environ.update(saved)
-        shutil.rmtree(state, ignore_errors=True)
+        if os.environ.get("SCROLLINTEL_E2E_KEEP"):  # logs and data kept for a look after a failure
+            print(f"e2e platform state kept in {state}")
+        else:
+            shutil.rmtree(state, ignore_errors=True)
 
 
 def wait_for_json(client: httpx.Client, path: str, done: object, timeout: float = 240.0) -> dict[str, object]:

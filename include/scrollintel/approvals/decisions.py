@@ -32,9 +32,12 @@ ANSWER_TIMEOUT_S = 15.0
 #: Longest wait of an answer for its task to park (see :func:`wait_until_parked`), and how often it looks.
 PARK_TIMEOUT_S = 60.0
 PARK_POLL_S = 0.5
-#: An answer is recorded no sooner than this after the request opened: the worker that parked the task
-#: must be gone before the task is queued again (Airflow fails a task whose old process reports after that).
+#: An answer is recorded no sooner than this after the task started to park (the request opened, or
+#: the gate's last notifier finished, whichever is later): the worker that parked the task must be gone
+#: before the task is queued again (Airflow fails a task whose old process reports after that).
 SETTLE_S = 10.0
+#: XCom the gate pushes as the last thing before its task parks (see :func:`wait_until_parked`).
+PARKING_XCOM = "parking"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,11 @@ class Target:
         """The HITL detail of the task instance (where the answer is written)."""
         parts = (self.dag_id, "dagRuns", self.run_id, "taskInstances", self.task_id, str(self.map_index))
         return "/api/v2/dags/" + "/".join(quote(part, safe="") for part in parts) + "/hitlDetails"
+
+    def xcom_path(self, key: str) -> str:
+        """One XCom entry of the task instance."""
+        parts = (self.dag_id, "dagRuns", self.run_id, "taskInstances", self.task_id, "xcomEntries", key)
+        return "/api/v2/dags/" + "/".join(quote(part, safe="") for part in parts) + f"?map_index={self.map_index}"
 
 
 @dataclass(frozen=True)
@@ -121,9 +129,11 @@ def wait_until_parked(target: Target, headers: dict[str, str], *, timeout: float
     queued while the worker is still finishing the parking one, and the scheduler then fails it
     ("finished with state success, but the task instance's state attribute is queued"). So an
     answer waits, at most ``timeout`` seconds, until the task waits for it, and until
-    :data:`SETTLE_S` after the request opened (the parking worker may still be exiting just after
-    the park). A request already answered, or a task in any state but ``running`` or waiting,
-    goes straight on to Airflow's own answer.
+    :data:`SETTLE_S` after it started to park: the later of the request's opening and the
+    :data:`PARKING_XCOM` the gate pushes after its notifiers (a slow Slack can hold the task there
+    for a while; the parking worker may still be exiting just after the park). A request already
+    answered, or a task in any state but ``running`` or waiting, goes straight on to Airflow's own
+    answer.
     """
     import time
 
@@ -137,22 +147,37 @@ def wait_until_parked(target: Target, headers: dict[str, str], *, timeout: float
         if detail.get("response_received") or time.monotonic() >= deadline:
             return state  # answered already (a double click, a resumed task): Airflow says so at once
         if state == "awaiting_input":
-            _settle(detail.get("created_at"))
+            _settle(detail.get("created_at"), _parking_at(target, headers))
             return state
         if state != "running":
             return state
         time.sleep(PARK_POLL_S)
 
 
-def _settle(created_at: object) -> None:
-    """Leave the worker that parked the task time to finish: until :data:`SETTLE_S` after the request opened."""
-    import time
+def _parking_at(target: Target, headers: dict[str, str]) -> object:
+    """When the gate's task finished its notifiers, about to park (its :data:`PARKING_XCOM`); None if unknown."""
+    import httpx
 
     try:
-        opened = datetime.fromisoformat(str(created_at).replace("Z", "+00:00"))
-    except ValueError:
+        response = httpx.get(api_base_url() + target.xcom_path(PARKING_XCOM), headers=headers, timeout=ANSWER_TIMEOUT_S)
+    except httpx.HTTPError:
+        return None
+    return (_json(response) or {}).get("timestamp") if response.status_code == 200 else None
+
+
+def _settle(*moments: object) -> None:
+    """Leave the worker that parked the task time to finish: until :data:`SETTLE_S` after the latest moment."""
+    import time
+
+    known = []
+    for moment in moments:
+        try:
+            known.append(datetime.fromisoformat(str(moment).replace("Z", "+00:00")))
+        except ValueError:
+            continue
+    if not known:
         return
-    left = SETTLE_S - (datetime.now(UTC) - opened).total_seconds()
+    left = SETTLE_S - (datetime.now(UTC) - max(known)).total_seconds()
     if left > 0:
         time.sleep(min(left, SETTLE_S))
 

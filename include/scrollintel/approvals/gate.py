@@ -31,6 +31,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param
 from airflow.sdk.bases.notifier import BaseNotifier
 
+from scrollintel.approvals.decisions import PARKING_XCOM
 from scrollintel.approvals.policy import ResolvedPolicy, resolve
 
 if TYPE_CHECKING:
@@ -339,6 +340,12 @@ class SlackRequestNotifier(BaseNotifier):
         self.message = message
 
     def notify(self, context: Context) -> None:
+        try:
+            self._post(context)
+        finally:  # the last step before the task parks: answers settle from here (decisions.wait_until_parked)
+            context["ti"].xcom_push(key=PARKING_XCOM, value=datetime.now(UTC).isoformat())
+
+    def _post(self, context: Context) -> None:
         from scrollintel.approvals import slack
 
         try:

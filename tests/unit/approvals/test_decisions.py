@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -45,6 +45,7 @@ class _HitlEndpoint:
 
     def __init__(self, park_after: float, requester: str) -> None:
         self.opened = datetime.now(UTC)
+        self.park_after = park_after
         self.parks_at = time.monotonic() + park_after
         self.requester = requester
         self.answers: list[tuple[str, str, float]] = []  # (user, state when answered, seconds after opening)
@@ -58,6 +59,11 @@ class _HitlEndpoint:
     def handle(self, request: httpx.Request) -> httpx.Response:
         user = request.headers["Authorization"].removeprefix("Bearer ")
         with self.lock:
+            if request.url.path.endswith("/xcomEntries/parking"):  # the gate's notifiers are done: it parks now
+                if self.state() == "running":
+                    return httpx.Response(404, json={"detail": "XCom entry not found"})
+                parked = self.opened + timedelta(seconds=self.park_after)
+                return httpx.Response(200, json={"key": "parking", "timestamp": parked.isoformat()})
             if request.method == "GET":
                 body = {
                     "task_instance": {"state": self.state()},
@@ -77,7 +83,7 @@ class _HitlEndpoint:
 @pytest.fixture
 def hitl(monkeypatch: pytest.MonkeyPatch) -> _HitlEndpoint:
     """respond_as against the stand-in: tokens are the user names, the wait rules shortened tenfold."""
-    endpoint = _HitlEndpoint(park_after=0.6, requester="dp-engineer")
+    endpoint = _HitlEndpoint(park_after=1.5, requester="dp-engineer")  # e.g. a slow Slack holds the notifier
     transport = httpx.MockTransport(endpoint.handle)
 
     def call(method: str) -> Any:
@@ -109,7 +115,7 @@ def test_an_answer_given_while_the_task_still_runs_is_recorded_after_it_parks_an
     assert outcome.status == "decided"
     [(user, state, seconds)] = hitl.answers
     assert (user, state) == ("dp-lead", "awaiting_input")  # never while the task was still running
-    assert seconds >= decisions.SETTLE_S  # and no sooner than the settle time after the request opened
+    assert seconds >= hitl.park_after + decisions.SETTLE_S  # and no sooner than the settle time after it parked
 
 
 def test_concurrent_presses_in_the_window_give_one_decision_and_the_requester_holds_nobody_up(
