@@ -27,4 +27,4 @@ def test_dates_links_bold_and_code_are_rendered() -> None:
 def test_nothing_else_becomes_markup(text: str) -> None:
     rendered = _mrkdwn(text)
     assert "<script" not in rendered and "javascript:" not in rendered.split("&lt;")[0]
-    assert "onmouseover=\"" not in rendered
+    assert 'onmouseover="' not in rendered
