@@ -128,4 +128,5 @@ def status_command(source: str | None, warehouse_url: str | None) -> None:
             f"{table:40} v{item['schema_version']}  cursor {item['cursor_value'] or '-'}"
             f"  last run {status} ({rows if rows is not None else '-'} read, "
             f"{quarantined if quarantined is not None else '-'} quarantined) at {finished or '-'}"
+            + (f"; deletes reconciled at {item['reconciled_at']}" if item.get("reconciled_at") else "")
         )

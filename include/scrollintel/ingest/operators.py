@@ -62,7 +62,7 @@ class IngestResourceOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from scrollintel.ingest.errors import ResourceConfigError, SchemaDriftError
+        from scrollintel.ingest.errors import ConnectionNotDefined, ResourceConfigError, SchemaDriftError
         from scrollintel.ingest.loader import DEFAULT_CHUNK_ROWS
         from scrollintel.ingest.pipeline import ingest_resource, warehouse_url_from_airflow
         from scrollintel.quality.errors import QualityGateFailed
@@ -94,8 +94,8 @@ class IngestResourceOperator(BaseOperator):
                     },
                 )
             raise AirflowFailException(str(err)) from err  # a retry would fail the same way
-        except (QualityGateFailed, ResourceConfigError) as err:
-            raise AirflowFailException(str(err)) from err  # a retry would fail the same way
+        except (QualityGateFailed, ResourceConfigError, ConnectionNotDefined) as err:
+            raise AirflowFailException(str(err)) from err  # a retry would fail the same way (minutes later)
         self._outcome = outcome
         load = outcome.load
         self.log.info(

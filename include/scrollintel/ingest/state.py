@@ -106,7 +106,7 @@ def list_states(conn: psycopg.Connection[Any], source: str | None = None) -> lis
     params: tuple[Any, ...] = (source,) if source else ()
     cur = conn.execute(
         "SELECT source, resource, cursor_value, token, (SELECT count(*) FROM jsonb_object_keys(files)) AS files, "
-        f"schema_version, run_id, updated_at FROM {TABLE} {where}ORDER BY source, resource",
+        f"schema_version, run_id, updated_at, reconciled_at FROM {TABLE} {where}ORDER BY source, resource",
         params,
     )
     names = [col.name for col in cur.description or ()]

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from scrollintel.ingest import quality
 from scrollintel.ingest.cli import ingest_group
-from scrollintel.ingest.errors import SchemaDriftError
+from scrollintel.ingest.errors import ConnectionNotDefined, SchemaDriftError
 from scrollintel.ingest.pipeline import ingest_resource
 from scrollintel.quality.errors import QualityGateFailed
 from tests.integration.ingest.helpers import connect, execute, scalar
@@ -112,14 +112,18 @@ def test_operator_returns_the_counts_and_openlineage_facets(
     assert ("email", "email") in tags and ("birth_date", "birth_date") in tags and (None, "confidential") in tags
 
 
-def test_operator_fails_without_retry_on_drift_and_gate_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_operator_fails_without_retry_on_drift_gates_and_missing_connections(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
     from scrollintel.ingest import pipeline
     from scrollintel.ingest.operators import IngestResourceOperator
 
     monkeypatch.setattr(pipeline, "warehouse_url_from_airflow", lambda conn_id: "postgresql://unused/db")
-    for error in (SchemaDriftError("schema drift in shop.customers ..."), QualityGateFailed("batch quality gate ...")):
+    for error in (
+        SchemaDriftError("schema drift in shop.customers ..."),
+        QualityGateFailed("batch quality gate ..."),
+        ConnectionNotDefined("the Airflow connection 'postgres_shop' is not defined"),
+    ):
 
         def boom(*args: Any, error: Exception = error, **kwargs: Any) -> Any:
             raise error
