@@ -80,9 +80,7 @@ def upgrade() -> None:
         sa.Column("lineage_run_id", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(f"verdict IN ({verdicts})", name="verdict_known"),
-        sa.CheckConstraint(
-            "drifted_features >= 0 AND drifted_features <= features", name="drifted_within_features"
-        ),
+        sa.CheckConstraint("drifted_features >= 0 AND drifted_features <= features", name="drifted_within_features"),
         sa.CheckConstraint("drift_share >= 0 AND drift_share <= 1", name="drift_share_is_a_share"),
         sa.CheckConstraint("reference_rows >= 0 AND current_rows >= 0 AND labelled_rows >= 0", name="rows_counted"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_model_monitoring_runs")),
