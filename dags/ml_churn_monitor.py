@@ -81,7 +81,6 @@ def ml_churn_monitor() -> None:
             task_id=ti.task_id,
             lineage_run_id=monitoring.lineage_run_id(ti),
         )
-        monitoring.mlflow_client()  # MLflow's registry is the platform's: the champion is loaded from it
         champion = monitoring.ChampionReference.from_dict(reference)
         return monitoring.monitor_and_store(connection_url(WAREHOUSE_CONN_ID), MODEL, champion, run)
 

@@ -346,6 +346,7 @@ def champion_scorer(model: ModelConfig, champion: ChampionReference) -> Scorer:
     """
     import mlflow.sklearn
 
+    mlflow_client()  # the platform's registry, also for models:/ URIs
     loaded = mlflow.sklearn.load_model(f"models:/{tracking.registered_model_name(model.name)}/{champion.version}")
     columns = list(model.features)
 
@@ -501,15 +502,15 @@ def monitor(
     present = features.snapshots(url, model)
     if not present:
         raise MonitoringError(f"{model.features_table} has no rows: nothing to monitor")
-    newest = present[-1]
-    reference_days = [day for day in champion.reference_snapshots if day in set(present)]
+    newest, held = present[-1], set(present)
+    reference_days = [day for day in champion.reference_snapshots if day in held]
     if not reference_days:
         raise MonitoringError(
             f"none of the champion's training snapshots ({_days(champion.reference_snapshots)}) is in "
             f"{model.features_table} any more (it holds {_days(present)}): drift monitoring has no reference data"
         )
     if len(reference_days) < len(champion.reference_snapshots):
-        gone = [day for day in champion.reference_snapshots if day not in set(reference_days)]
+        gone = [day for day in champion.reference_snapshots if day not in held]
         log.warning("training snapshots %s of the champion are no longer in %s", _days(gone), model.features_table)
     holdout = champion.holdout_snapshot
     labelled_days = [day for day in present if holdout is not None and day > holdout]
