@@ -5,4 +5,5 @@ functions that use them, never at module level: DAG files import this package at
 
 - :mod:`~scrollintel.ml.tracking`: the MLflow connection, model names, aliases and run tags.
 - :mod:`~scrollintel.ml.features`: a model's feature table read from the warehouse (COPY).
+- :mod:`~scrollintel.ml.monitoring`: drift and decay of the champion (Evidently), stored per run.
 """

@@ -8,6 +8,12 @@ Tasks reach the tracking server through the Airflow connection :data:`MLFLOW_CON
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+from scrollintel.warehouse import ASSET_SCHEME
+
+if TYPE_CHECKING:
+    from airflow.sdk import Asset
 
 #: Airflow connection of the MLflow tracking server.
 MLFLOW_CONN_ID = "mlflow_default"
@@ -39,6 +45,22 @@ TAG_LINEAGE_RUN_ID = "scrollintel.lineage_run_id"
 def registered_model_name(model: str) -> str:
     """The MLflow registered model of a governance model (``models.yaml`` name)."""
     return model
+
+
+def retrain_requested_asset_uri(model: str) -> str:
+    """``x-scrollintel://models/<model>/retrain-requested``: drift or decay monitoring asks for retraining."""
+    return f"{ASSET_SCHEME}://models/{model}/retrain-requested"
+
+
+def retrain_requested_asset(model: str) -> Asset:
+    """The Airflow Asset whose events start ``model``'s retraining (outlet of the monitoring DAG).
+
+    Each event's ``extra`` carries ``reason`` (what passed which threshold) and
+    ``monitoring_run_id`` (the row in ``governance.model_monitoring_runs``).
+    """
+    from airflow.sdk import Asset
+
+    return Asset(name=f"models.{model}.retrain_requested", uri=retrain_requested_asset_uri(model), group="ml")
 
 
 def tracking_uri() -> str:
