@@ -1,4 +1,4 @@
-"""Group fairness at the operating threshold: planted bias breaches and names the groups; small groups are not judged."""
+"""Fairness at the operating threshold: planted bias breaches and names the groups; small groups are not judged."""
 
 from __future__ import annotations
 
@@ -51,9 +51,7 @@ def test_a_model_that_learnt_recorded_bias_breaches_equalized_odds_and_names_the
     recorded[hidden] = 0
     model = LogisticRegression().fit(data[["x", "south"]], recorded)
 
-    result = assess_fairness(
-        data["churned"], _scores(model, data, ["x", "south"]), data[["region"]], POLICY, THRESHOLD
-    )
+    result = assess_fairness(data["churned"], _scores(model, data, ["x", "south"]), data[["region"]], POLICY, THRESHOLD)
 
     assert not result.passed
     odds = next(breach for breach in result.breaches if breach.metric == EQUALIZED_ODDS)
