@@ -1,11 +1,13 @@
 """SHAP explanations of a fitted classifier: global importances and per-segment summaries.
 
 **Which explainer, and what it costs.** Tree models (gradient boosting, random forests, extra
-trees, decision trees), bare or wrapped in ``CalibratedClassifierCV``, at the end of a
-scikit-learn ``Pipeline``, are explained with SHAP's ``TreeExplainer`` (exact Shapley values,
-``tree_path_dependent``: no background sample, no randomness):
+trees, decision trees) are explained with SHAP's ``TreeExplainer`` (exact Shapley values,
+``tree_path_dependent``: no background sample, no randomness), bare, at the end of a
+scikit-learn ``Pipeline``, in a ``CalibratedClassifierCV``, or both ways round
+(``Pipeline([..., CalibratedClassifierCV(model)])`` or ``CalibratedClassifierCV(Pipeline([..., model]))``,
+as training builds it):
 
-- the pipeline's steps before the model transform the rows, and the values are computed on the
+- the pipeline steps before the model transform the rows, and the values are computed on the
   features the trees see, then summed back onto the input feature each transformed column comes
   from (``get_feature_names_out``: ``x``, ``num__x``, a one-hot ``x_a``);
 - a ``CalibratedClassifierCV`` holds one fitted estimator per fold; each is explained and the
@@ -155,20 +157,25 @@ def explain_model(
     of ``frame`` to summarise per group (not model inputs). At most ``max_rows`` rows are
     explained (see the module docstring for the explainer used and its cost).
     """
+    import numpy as np
+
     missing = [column for column in [*features, *protected] if column not in frame.columns]
     if missing:
         raise ValueError(f"columns missing from the rows to explain: {', '.join(missing)}")
     if frame.empty:
         raise ValueError("no rows to explain")
     started = time.perf_counter()
-    steps, final = _split(model)
-    estimators, calibrated = _inner_estimators(final)
-    method = _method(estimators)
+    paths, calibrated = _paths(model)
+    method = _method([estimator for _, estimator in paths])
     sample = _sample(frame, max_rows, seed)
-    transformed = sample[list(features)] if steps is None else steps.transform(sample[list(features)])
-    names = _transformed_names(steps, transformed, list(features))
-    raw, kind = _shap_values(method, estimators, transformed)
-    values = _fold_back(raw, names, list(features))
+    inputs = sample[list(features)]
+    per_path = []
+    for steps, estimator in paths:
+        transformed, names = _transform(steps, inputs, list(features))
+        raw, kind = _shap_values(method, estimator, transformed)
+        per_path.append(_fold_back(raw, names, list(features)))
+    # the calibrated model averages its folds' probabilities: their explanations are averaged alike
+    values = np.mean(per_path, axis=0)
     output = f"{kind}, before calibration" if calibrated else kind
     importance = _importance(values, list(features))
     segments = _segments(values, list(features), sample, protected)
@@ -185,22 +192,31 @@ def explain_model(
     )
 
 
-def _split(model: Any) -> tuple[Any | None, Any]:
-    """(the steps before the estimator, or None; the final estimator)."""
+def _split(model: Any) -> tuple[list[Any], Any]:
+    """(the fitted steps before the estimator, the final estimator) of a Pipeline, or ([], model)."""
     from sklearn.pipeline import Pipeline
 
     if isinstance(model, Pipeline):
-        return (model[:-1] if len(model.steps) > 1 else None), model.steps[-1][1]
-    return None, model
+        return [step for _, step in model.steps[:-1] if step not in (None, "passthrough")], model.steps[-1][1]
+    return [], model
 
 
-def _inner_estimators(final: Any) -> tuple[list[Any], bool]:
-    """The fitted estimators that make the predictions (one per calibration fold), and whether calibrated."""
+def _paths(model: Any) -> tuple[list[tuple[list[Any], Any]], bool]:
+    """Per estimator that predicts (one per calibration fold): the steps its input goes through, and it.
+
+    Handles ``Pipeline(..., CalibratedClassifierCV(estimator))`` and ``CalibratedClassifierCV(Pipeline(...))``
+    alike; the second says whether the prediction is calibrated.
+    """
     from sklearn.calibration import CalibratedClassifierCV
 
-    if isinstance(final, CalibratedClassifierCV):
-        return [fold.estimator for fold in final.calibrated_classifiers_], True
-    return [final], False
+    outer, final = _split(model)
+    if not isinstance(final, CalibratedClassifierCV):
+        return [(outer, final)], False
+    paths = []
+    for fold in final.calibrated_classifiers_:
+        inner, estimator = _split(fold.estimator)
+        paths.append(([*outer, *inner], estimator))
+    return paths, True
 
 
 def _method(estimators: list[Any]) -> str:
@@ -224,49 +240,55 @@ def _sample(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
     return frame.iloc[positions].reset_index(drop=True)
 
 
-def _shap_values(method: str, estimators: list[Any], transformed: Any) -> tuple[Any, str]:
-    """SHAP values of the positive class on the transformed rows, averaged over the estimators; their unit."""
-    import numpy as np
-    import shap
-
-    dense = transformed.toarray() if hasattr(transformed, "toarray") else transformed  # sparse one-hot output
-    matrix = np.asarray(dense, dtype=float)
-    per_estimator = []
-    for estimator in estimators:
-        if method == TREE:
-            explainer: Any = shap.TreeExplainer(estimator, feature_perturbation="tree_path_dependent")
-        else:
-            explainer = shap.LinearExplainer(estimator, shap.maskers.Independent(matrix, max_samples=len(matrix)))
-        values = np.asarray(explainer.shap_values(matrix))
-        if values.ndim == 3:  # (rows, features, classes): the positive class
-            values = values[:, :, -1]
-        per_estimator.append(values)
-    name = type(estimators[0]).__name__
-    if "GradientBoosting" in name or name == "LogisticRegression":
-        kind = "log-odds"
-    else:
-        kind = "probability" if method == TREE else "decision score"
-    return np.mean(per_estimator, axis=0), f"{kind} of the {'trees' if method == TREE else 'linear model'}"
+def _transform(steps: list[Any], inputs: pd.DataFrame, features: list[str]) -> tuple[Any, list[str]]:
+    """The rows as the estimator sees them, and the name of each of its columns."""
+    data: Any = inputs
+    names = list(features)
+    for step in steps:
+        data = step.transform(data)
+        names = _names_out(step, data, names)
+    if hasattr(data, "toarray"):  # sparse one-hot output
+        data = data.toarray()
+    return data, names
 
 
-def _transformed_names(steps: Any | None, transformed: Any, features: list[str]) -> list[str]:
-    width = transformed.shape[1]
-    if steps is None:
-        return list(features)
-    if hasattr(transformed, "columns"):
-        return [str(name) for name in transformed.columns]
+def _names_out(step: Any, data: Any, names_in: list[str]) -> list[str]:
+    width = data.shape[1]
+    if hasattr(data, "columns"):
+        return [str(name) for name in data.columns]
     try:
-        names = [str(name) for name in steps.get_feature_names_out(features)]
+        names = [str(name) for name in step.get_feature_names_out(names_in)]
     except (AttributeError, ValueError, TypeError):
         names = []
     if len(names) == width:
         return names
-    if width == len(features):  # a transformer without names that keeps one column per feature
-        return list(features)
+    if width == len(names_in):  # a step without names that keeps one column per input
+        return list(names_in)
     raise ValueError(
-        f"cannot tell which input feature each of the {width} transformed columns comes from: "
+        f"cannot tell which input feature each of the {width} columns out of {type(step).__name__} comes from: "
         "give every pipeline step get_feature_names_out"
     )
+
+
+def _shap_values(method: str, estimator: Any, transformed: Any) -> tuple[Any, str]:
+    """SHAP values of the positive class on the rows the estimator sees, and their unit."""
+    import numpy as np
+    import shap
+
+    matrix = np.asarray(transformed, dtype=float)
+    if method == TREE:
+        explainer: Any = shap.TreeExplainer(estimator, feature_perturbation="tree_path_dependent")
+    else:
+        explainer = shap.LinearExplainer(estimator, shap.maskers.Independent(matrix, max_samples=len(matrix)))
+    values = np.asarray(explainer.shap_values(matrix))
+    if values.ndim == 3:  # (rows, features, classes): the positive class
+        values = values[:, :, -1]
+    name = type(estimator).__name__
+    if "GradientBoosting" in name or name == "LogisticRegression":
+        kind = "log-odds"
+    else:
+        kind = "probability" if method == TREE else "decision score"
+    return values, f"{kind} of the {'trees' if method == TREE else 'linear model'}"
 
 
 def _source_feature(name: str, features: list[str]) -> str:

@@ -49,8 +49,10 @@ METRIC_LABELS = {
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC",
     "brier": "Brier score (lower is better)",
+    "log_loss": "log loss (lower is better)",
     "recall_at_threshold": "recall at the operating threshold",
     "precision_at_threshold": "precision at the operating threshold",
+    "cv_roc_auc": "ROC AUC in cross-validation",
 }
 #: At most this many groups are named in a summary's "too small to judge" note.
 NAMED_SMALL_GROUPS = 5

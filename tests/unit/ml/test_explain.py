@@ -110,6 +110,21 @@ def test_the_chart_is_a_png_and_the_explanation_is_json_ready(
     assert any(segment["rank"] is None for segment in data["segments"])  # the islands
 
 
+def test_a_calibrated_pipeline_as_training_builds_it_is_explained_per_fold(rows: pd.DataFrame) -> None:
+    # CalibratedClassifierCV around Pipeline(column selector, gradient boosting): one pipeline per fold
+    select = ColumnTransformer(
+        [("features", "passthrough", FEATURES)], remainder="drop", verbose_feature_names_out=False
+    )
+    pipeline = Pipeline([("select", select), ("model", HistGradientBoostingClassifier(max_iter=20, random_state=0))])
+    model = CalibratedClassifierCV(pipeline, cv=2).fit(rows[[*FEATURES, "region"]], rows["churned"])
+
+    explanation = explain_model(model, rows, FEATURES, protected=["region"], seed=1, max_rows=300)
+
+    assert explanation.method == TREE and explanation.output == "log-odds of the trees, before calibration"
+    assert explanation.top_features(1)[0][0] == "failed_payments_90d"
+    assert list(explanation.importance["feature"].sort_values()) == sorted(FEATURES)
+
+
 def test_one_hot_columns_fold_back_onto_their_input_feature(rows: pd.DataFrame) -> None:
     features = ["failed_payments_90d", "noise", "age_band"]
     encode = ColumnTransformer(

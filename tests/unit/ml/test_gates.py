@@ -220,7 +220,7 @@ def test_the_approval_summary_renders_metrics_checks_fairness_features_and_links
 
 
 def test_the_summary_of_a_first_version_without_fairness_or_features() -> None:
-    challenger = Evaluation(metrics={"roc_auc": 0.7, "log_loss": 0.2}, holdout=HOLDOUT)
+    challenger = Evaluation(metrics={"roc_auc": 0.7, "log_loss": 0.2, "flagged_share": 0.125}, holdout=HOLDOUT)
     verdict = promotion_verdict(
         MODEL,
         champion=None,
@@ -234,6 +234,7 @@ def test_the_summary_of_a_first_version_without_fairness_or_features() -> None:
     text = promotion_summary(MODEL, champion=None, challenger=challenger, verdict=verdict)
 
     assert text.startswith("Model **churn**: challenger against no champion (first version).")
-    assert "| log_loss | - | 0.2000 | - |" in text
+    assert "| log loss (lower is better) | - | 0.2000 | - |" in text
+    assert text.index("| log loss") < text.index("| flagged_share | - | 0.1250 | - |")  # known metrics first
     assert "Fairness" not in text and "MLflow runs" not in text and "Why retrained" not in text
     assert "**FAILED** fairness: no fairness assessment was made" in text
