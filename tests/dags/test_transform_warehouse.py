@@ -64,7 +64,7 @@ def test_every_model_is_a_task_group_running_the_model_then_its_tests(dag: Any, 
 
 def test_tests_reading_two_models_run_once_both_are_built(dag: Any) -> None:
     detached = [task for task in dag.tasks if task.task_id.startswith("dbt.relationships_")]
-    assert len(detached) == 13  # every relationships test in the project
+    assert len(detached) == 14  # every relationships test in the project
     check = dag.get_task("dbt.relationships_order_items_order_id__order_id__ref_orders__test")
     assert check.upstream_task_ids == {"dbt.order_items.test", "dbt.orders.test"}
     # and the per-model test task leaves it out (orders does not exist yet when order_items is tested)

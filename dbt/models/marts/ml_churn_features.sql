@@ -1,6 +1,9 @@
 -- One row per subscriber per monthly snapshot date. Features use only what was known before
 -- the snapshot; the label says whether the subscription was cancelled within the horizon
 -- after it. Snapshots whose horizon reaches past the as-of instant are left out (label unknown).
+-- age_band and region are the protected attributes fairness is measured across: coarse groups
+-- derived from the already generalised staging columns (birth year, region), never raw personal
+-- data, and never model features.
 {% set horizon_days = var('churn_horizon_days', 90) %}
 
 with
@@ -8,6 +11,16 @@ with
 subscriptions as (
 
     select * from {{ ref('stg_shop__subscriptions') }}
+
+),
+
+customers as (
+
+    select
+        customer_id,
+        birth_year,
+        region
+    from {{ ref('stg_shop__customers') }}
 
 ),
 
@@ -107,6 +120,21 @@ order_features as (
 
 ),
 
+protected_attributes as (
+
+    -- Staging keeps the birth year only, so the age is the snapshot's year minus it (one year
+    -- high before the birthday): close enough for ten-year bands.
+    select
+        active_subscriptions.subscription_id,
+        active_subscriptions.snapshot_date,
+        cast(extract(year from active_subscriptions.snapshot_date) as integer) - customers.birth_year as age_years,
+        coalesce(nullif(trim(customers.region), ''), 'unknown') as region
+    from active_subscriptions
+    left join customers
+        on active_subscriptions.customer_id = customers.customer_id
+
+),
+
 final as (
 
     select
@@ -129,6 +157,17 @@ final as (
         active_subscriptions.snapshot_date - cast(order_features.last_ordered_at at time zone 'UTC' as date)
             as days_since_last_order,
         case
+            when protected_attributes.age_years is null or protected_attributes.age_years < 0 then 'unknown'
+            when protected_attributes.age_years < 18 then 'under 18'
+            when protected_attributes.age_years < 25 then '18-24'
+            when protected_attributes.age_years < 35 then '25-34'
+            when protected_attributes.age_years < 45 then '35-44'
+            when protected_attributes.age_years < 55 then '45-54'
+            when protected_attributes.age_years < 65 then '55-64'
+            else '65+'
+        end as age_band,
+        protected_attributes.region,
+        case
             when
                 active_subscriptions.cancelled_at
                 < active_subscriptions.snapshot_at + interval '{{ horizon_days }} days'
@@ -144,6 +183,10 @@ final as (
         on
             active_subscriptions.subscription_id = order_features.subscription_id
             and active_subscriptions.snapshot_date = order_features.snapshot_date
+    inner join protected_attributes
+        on
+            active_subscriptions.subscription_id = protected_attributes.subscription_id
+            and active_subscriptions.snapshot_date = protected_attributes.snapshot_date
 
 )
 

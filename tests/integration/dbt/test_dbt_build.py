@@ -64,3 +64,27 @@ def test_marts_hold_the_demo_business(built: Warehouse) -> None:
         assert churned > 0
         assert subscribers <= conn.execute("SELECT count(*) FROM raw.shop__subscriptions").fetchone()[0]
         assert conn.execute("SELECT count(*) FROM marts.marketing_attribution").fetchone()[0] > 0
+
+
+AGE_BANDS = {"under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"}
+
+
+def test_churn_features_carry_coarse_protected_attributes_and_no_personal_data(built: Warehouse) -> None:
+    with built.connect() as conn:
+        columns = {
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'marts' AND table_name = 'ml_churn_features'"
+            )
+        }
+        bands = dict(conn.execute("SELECT age_band, count(*) FROM marts.ml_churn_features GROUP BY 1").fetchall())
+        regions = {row[0] for row in conn.execute("SELECT DISTINCT region FROM marts.ml_churn_features")}
+        staging_regions = {row[0] for row in conn.execute("SELECT DISTINCT region FROM staging.stg_shop__customers")}
+
+    assert {"age_band", "region"} <= columns
+    assert not columns & {"birth_year", "birth_date", "email", "first_name", "last_name", "phone", "street_address"}
+    assert set(bands) <= AGE_BANDS
+    assert len(set(bands) - {"unknown"}) >= 4, f"the demo's ages spread over several bands: {bands}"
+    assert regions <= (staging_regions - {None}) | {"unknown"}
+    assert len(regions) >= 2
