@@ -64,7 +64,7 @@ DRIFT_METHOD = "wasserstein"
 #: The champion's run metric the decay check compares with (logged by training on the holdout).
 HOLDOUT_METRIC = "roc_auc"
 #: Ledger action of a retraining request.
-RETRAIN_ACTION = "model.retrain_requested"
+RETRAIN_ACTION = tracking.RETRAIN_REQUESTED
 #: Column of the champion's score in the decay check (and its report).
 SCORE_COLUMN = "prediction"
 _RUN_ID_NAMESPACE = uuid.UUID("7d3c8a52-64a4-4f0e-9d8e-1b8d7f2c5a90")

@@ -42,6 +42,36 @@ TAG_HOLDOUT_SNAPSHOT = "scrollintel.holdout_snapshot"
 TAG_LINEAGE_RUN_ID = "scrollintel.lineage_run_id"
 
 
+#: Ledger actions of the model lifecycle (``details`` name the model, versions and runs, never data).
+RETRAIN_REQUESTED = "model.retrain_requested"
+#: A challenger was trained, evaluated against the champion and registered.
+EVALUATED = "model.evaluated"
+#: The promotion checks stopped a challenger before approval (``reasons``).
+PROMOTION_REFUSED = "model.promotion_refused"
+#: ``champion`` moved to the challenger after approval (``from_version``, ``to_version``, ``approved_by``).
+PROMOTED = "model.promoted"
+#: The promotion was rejected or expired: the challenger is archived (``reason``).
+PROMOTION_REJECTED = "model.promotion_rejected"
+#: ``champion`` moved back to the previous champion after approval.
+ROLLED_BACK = "model.rolled_back"
+#: A scoring run wrote its scores (``version``, ``rows``).
+SCORED = "model.scored"
+
+#: Run artifacts of an evaluated challenger (under the challenger's MLflow run).
+ARTIFACT_FAIRNESS = "evaluation/fairness.json"
+ARTIFACT_SHAP_TABLE = "evaluation/shap_summary.json"
+ARTIFACT_SHAP_CHART = "evaluation/shap_summary.png"
+ARTIFACT_COMPARISON = "evaluation/comparison.json"
+#: Model version tag set when a challenger is archived (rejected, expired or refused), with the reason.
+TAG_ARCHIVED = "scrollintel.archived"
+
+
+
+def scores_table(model: str) -> tuple[str, str]:
+    """(schema, table) the scoring DAG writes, ``marts.<model>_scores``: one row per entity and scoring run."""
+    return "marts", f"{model}_scores"
+
+
 def registered_model_name(model: str) -> str:
     """The MLflow registered model of a governance model (``models.yaml`` name)."""
     return model
