@@ -66,7 +66,6 @@ ARTIFACT_COMPARISON = "evaluation/comparison.json"
 TAG_ARCHIVED = "scrollintel.archived"
 
 
-
 def scores_table(model: str) -> tuple[str, str]:
     """(schema, table) the scoring DAG writes, ``marts.<model>_scores``: one row per entity and scoring run."""
     return "marts", f"{model}_scores"
