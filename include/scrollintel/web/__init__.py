@@ -44,7 +44,11 @@ class SecurityHeadersMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request through and add the headers when the response starts."""
+        """Pass the request through and add the headers when the response starts.
+
+        A response that sets its own content security policy keeps it (only the Model page's
+        Evidently report does: a sandboxed policy of its own, see ``routes/model.py``).
+        """
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -52,8 +56,9 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
                 headers += [
-                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
                 ]
@@ -125,6 +130,7 @@ def create_app() -> FastAPI:
         home,
         lineage,
         lineage_api,
+        model,
         quality,
         slack,
         static,
@@ -132,13 +138,13 @@ def create_app() -> FastAPI:
 
     app = FastAPI(
         title="ScrollIntel governance",
-        summary="Approvals, audit, lineage, cost and compliance pages for the Airflow UI.",
+        summary="Approvals, audit, quality, lineage, model, cost and compliance pages for the Airflow UI.",
         dependencies=route_dependencies(),
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
     )
-    for module in (home, approvals, audit, quality, lineage, cost, compliance, static):
+    for module in (home, approvals, audit, quality, lineage, model, cost, compliance, static):
         app.include_router(module.router)
     lineage_api.install(app)  # the lineage store's API: /api/lineage/* and the Marquez-compatible /api/v1
     slack.install(app)  # /slack/interactivity: authenticated by Slack's signature, not by Airflow login

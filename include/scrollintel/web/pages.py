@@ -37,6 +37,11 @@ PAGES: tuple[Page, ...] = (
     Page("audit", "Audit", "The hash-chained audit ledger: every decision, load and deletion, verifiable."),
     Page("quality", "Quality", "Data quality gates per dataset: latest status, failures over time, data docs."),
     Page("lineage", "Lineage", "Datasets and jobs from OpenLineage events: upstream, downstream and impact."),
+    Page(
+        "model",
+        "Models",
+        "Champion and challenger, drift per feature, fairness, explanations, promotions and rollbacks.",
+    ),
     Page("cost", "Cost & ROI", "Cost by DAG, team and dataset; budgets, forecast and return on investment."),
     Page("compliance", "Compliance", "GDPR Art. 30 record, erasure impact and SOC 2 evidence to download."),
 )
