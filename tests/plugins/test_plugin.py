@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
 
 PLUGINS_DIR = Path(__file__).resolve().parents[2] / "plugins"
 
-NAV_NAMES = ["Approvals", "Audit", "Quality", "Lineage", "Cost & ROI", "Compliance"]
+NAV_NAMES = ["Approvals", "Audit", "Quality", "Lineage", "Models", "Cost & ROI", "Compliance"]
 
 
 def _load_plugin_directory() -> list[Any]:
@@ -141,7 +141,7 @@ def test_loading_the_plugin_does_not_build_the_app(airflow_env: dict[str, str]) 
         plugins, errors = _load_plugins_from_plugin_directory(plugins_folder={str(PLUGINS_DIR)!r})
         assert not errors, errors
         assert [p.name for p in plugins] == ["scrollintel"], plugins
-        assert len(plugins[0].external_views) == 6
+        assert len(plugins[0].external_views) == 7
         heavy = [
             m for m in ("airflow.api_fastapi.core_api.security", "scrollintel.web.deps", "scrollintel.web.routes")
             if m in sys.modules
