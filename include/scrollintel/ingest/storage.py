@@ -157,15 +157,19 @@ class RawTable:
         """A new table shaped like the raw table, in raw_storage, to become its partition.
 
         Named after the raw table and this load. Rows COPYed into it without ``_loaded_at`` and
-        ``_run_id`` get now() and this run (the default is dropped when it is attached). It takes
-        the raw table's statistics targets (``LIKE`` copies none), so that autovacuum's ANALYZE of
-        the partition follows them too.
+        ``_run_id`` get now() and this run (the default is dropped when it is attached). Its key
+        columns are NOT NULL from the start: COPY checks each row as it writes it, where the
+        primary key built afterwards would scan the whole table once more to check them (a null
+        key fails either way, a data error: the batch is read again through the validating path).
+        It takes the raw table's statistics targets (``LIKE`` copies none), so that autovacuum's
+        ANALYZE of the partition follows them too.
         """
         from psycopg import sql
 
         table = (STORAGE_SCHEMA, f"{self.table[:40]}__{self.batch_id[:12]}_{next(self._storage_seq)}")
         conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(ident(*table), ident(*self.name)))
         changes = [sql.SQL("ALTER COLUMN _run_id SET DEFAULT {}").format(sql.Literal(self.run_id))]
+        changes += [sql.SQL("ALTER COLUMN {} SET NOT NULL").format(ident(key)) for key in self.primary_key]
         conn.execute(sql.SQL("ALTER TABLE {} {}").format(ident(*table), sql.SQL(", ").join(changes)))
         _set_statistics(conn, table, self.own_statistics_targets(conn))
         return table
