@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
+from scrollintel.ingest import loader
 from scrollintel.ingest.connectors.postgres import PostgresConnector
 from scrollintel.ingest.loader import load_resource
 from scrollintel.ingest.spec import ResourceSpec
 from scrollintel.ingest.storage import DOCUMENT_STATISTICS_TARGET
-from tests.integration.ingest.helpers import connect, execute, postgres_source
+from tests.integration.ingest.helpers import STRATEGIES, connect, execute, postgres_source
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ ROWS = 2_000
 #: (column, type, value for row g): documents first, then columns a query filters, joins or groups on.
 COLUMNS = [
     ("payload", "json", "json_build_object('id', g, 'note', md5(g::text))"),
-    ("attrs", "jsonb", "jsonb_build_object('k', g % 10)"),
+    ("attrs", "jsonb", "jsonb_build_object('k', g)"),
     ("tags", "text[]", "ARRAY['t' || g % 5, 't' || g % 7]"),
     ("counts", "integer[]", "ARRAY[g % 3, g % 4]"),
     ("words", "tsvector", "to_tsvector('simple', 'item ' || g % 13)"),
@@ -92,15 +93,15 @@ def test_a_first_load_gives_document_columns_a_low_target_and_leaves_statistics_
             "SELECT n_distinct, cardinality(histogram_bounds::text::bigint[]) FROM pg_stats "
             "WHERE schemaname = 'raw' AND tablename = 'st__s' AND attname = 'id'"
         ).fetchone()
-        # a document column was sampled at its own target: at most 10 x 10 most common elements
-        elements = conn.execute(
-            "SELECT cardinality(most_common_elems::text::text[]) FROM pg_stats "
-            "WHERE schemaname = 'raw' AND tablename = 'st__s' AND attname = 'words'"
+        # a document column's statistics at its own target: a histogram of 11 bounds
+        document = conn.execute(
+            "SELECT cardinality(histogram_bounds::text::jsonb[]) FROM pg_stats "
+            "WHERE schemaname = 'raw' AND tablename = 'st__s' AND attname = 'attrs'"
         ).fetchone()
     every = {"id", "_loaded_at", "_run_id", *(name for name, _, _ in COLUMNS)}
     assert analyzed == {(name, inherited) for name in every for inherited in (True, False)}
     assert key == (-1, 101)
-    assert elements is not None and 0 < elements[0] <= 10 * DOCUMENT_STATISTICS_TARGET
+    assert document == (DOCUMENT_STATISTICS_TARGET + 1,)
 
 
 def test_a_document_column_added_under_evolve_gets_the_low_target_on_the_raw_table_and_its_partition(
@@ -118,6 +119,30 @@ def test_a_document_column_added_under_evolve_gets_the_low_target_on_the_raw_tab
         for table in (("raw", "st__s"), _partition(conn)):
             targets = _targets(conn, *table)
             assert (targets["extra"], targets["note"]) == (DOCUMENT_STATISTICS_TARGET, None), table
+
+
+def test_a_raw_table_with_extended_statistics_is_analyzed_whole_so_they_are_built(
+    source_db: str, warehouse: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Extended statistics over a document and another column need both in one ANALYZE."""
+    source = _source(source_db)
+    _load(source, source_db, warehouse, "first")
+    execute(warehouse, "CREATE STATISTICS raw.st__s_kind_attrs (ndistinct) ON kind, attrs FROM raw.st__s")
+    execute(source_db, "UPDATE s SET amount = amount + 1, updated_at = updated_at + interval '1 month'")
+    for name, value in STRATEGIES["join-rewrite"].items():
+        monkeypatch.setattr(loader, name, value)
+    _load(source, source_db, warehouse, "rewrite")
+    with connect(warehouse) as conn:
+        built = conn.execute(
+            "SELECT n_distinct IS NOT NULL FROM pg_stats_ext "
+            "WHERE schemaname = 'raw' AND statistics_name = 'st__s_kind_attrs' AND inherited"
+        ).fetchall()
+        histogram = conn.execute(
+            "SELECT cardinality(histogram_bounds::text::bigint[]) FROM pg_stats "
+            "WHERE schemaname = 'raw' AND tablename = 'st__s' AND attname = 'id' AND inherited"
+        ).fetchone()
+    assert built == [(True,)]
+    assert histogram == (101,)
 
 
 def test_a_null_key_in_a_first_load_is_still_quarantined_with_its_reason(source_db: str, warehouse: str) -> None:
