@@ -17,7 +17,7 @@ from scrollintel.ingest.sqltypes import MAX_IDENTIFIER, ident, type_sql
 from scrollintel.warehouse import RAW_SCHEMA
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import psycopg
     from psycopg import sql
@@ -48,6 +48,47 @@ FROM pg_stats s WHERE s.schemaname = %s AND s.tablename = %s AND s.inherited
 
 #: The oid of a table named by a (schema, name) pair, in the catalog queries below.
 _REGCLASS = "to_regclass(format('%%I.%%I', %s::text, %s::text))"
+
+#: The statistics target of a raw column whose values are documents or collections (see
+#: :func:`statistics_target`): 300 x 10 = 3,000 sampled rows instead of the default 30,000.
+DOCUMENT_STATISTICS_TARGET = 10
+#: Warehouse types whose values are documents rather than keys, filters or groups. Their
+#: statistics serve the planner for a column's width and null fraction (json, xml and the
+#: geometric types have no ordering to build a histogram from, and PostgreSQL estimates
+#: geometric operators with constants), or for containment tests from their most common
+#: elements (jsonb, tsvector; arrays, matched by their ``[]``).
+_DOCUMENT_TYPES = frozenset(
+    {"json", "jsonb", "xml", "bytea", "tsvector", "point", "line", "lseg", "box", "path", "polygon", "circle"}
+)
+
+#: Each column of a table with its statistics target in effect (its own, else the session's
+#: default, as ANALYZE reads it; -1 meant the default before PostgreSQL 17, NULL since).
+_STATISTICS_TARGETS = f"""
+SELECT a.attname, coalesce(nullif(a.attstattarget::integer, -1), current_setting('default_statistics_target')::integer)
+FROM pg_attribute a WHERE a.attrelid = {_REGCLASS} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
+"""
+
+#: Whether a table has extended statistics (CREATE STATISTICS): ANALYZE builds one only when it
+#: analyzes every column the object names.
+_HAS_EXTENDED_STATISTICS = f"SELECT EXISTS (SELECT FROM pg_statistic_ext WHERE stxrelid = {_REGCLASS})"
+
+
+def statistics_target(pg_type: str) -> int | None:
+    """The statistics target a raw column of warehouse type ``pg_type`` is given; None for the default.
+
+    ANALYZE samples 300 rows per unit of the greatest target of the columns it analyzes, then
+    reads every sampled value of every column: fetching a column from a row walks the row's
+    columns before it, so a wide table's ANALYZE costs about columns² x sampled rows. A column
+    of a document type (:data:`_DOCUMENT_TYPES`, arrays) gets
+    :data:`DOCUMENT_STATISTICS_TARGET`: 3,000 sampled rows estimate its width and null fraction
+    within a few percent and find its frequent elements, and such a column is not what a query
+    joins, groups or range-filters on. Every other column keeps the default, since any of them
+    may be a key, a join column or a filter. The loader analyzes each target's columns with a
+    sample of their own size (:meth:`RawTable.analyze`).
+    """
+    if pg_type.endswith("[]") or pg_type in _DOCUMENT_TYPES:
+        return DOCUMENT_STATISTICS_TARGET
+    return None
 
 
 class RawTable:
@@ -96,6 +137,8 @@ class RawTable:
                 ident(*self.name), sql.SQL(", ").join(parts)
             )
         )
+        targets = {c.name: target for c in columns if (target := statistics_target(c.pg_type)) is not None}
+        _set_statistics(conn, self.name, targets)
 
     def add_key(self, conn: psycopg.Connection[Any], table: tuple[str, str] | None = None) -> None:
         """The primary key of ``table`` (a partition being built), or of a plain raw table."""
@@ -114,18 +157,31 @@ class RawTable:
         """A new table shaped like the raw table, in raw_storage, to become its partition.
 
         Named after the raw table and this load. Rows COPYed into it without ``_loaded_at`` and
-        ``_run_id`` get now() and this run (the default is dropped when it is attached).
+        ``_run_id`` get now() and this run (the default is dropped when it is attached). Its key
+        columns are NOT NULL from the start: COPY checks each row as it writes it, where the
+        primary key built afterwards would scan the whole table once more to check them (a null
+        key fails either way, a data error: the batch is read again through the validating path).
+        It takes the raw table's statistics targets (``LIKE`` copies none), so that autovacuum's
+        ANALYZE of the partition follows them too.
         """
         from psycopg import sql
 
         table = (STORAGE_SCHEMA, f"{self.table[:40]}__{self.batch_id[:12]}_{next(self._storage_seq)}")
         conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(ident(*table), ident(*self.name)))
-        conn.execute(
-            sql.SQL("ALTER TABLE {} ALTER COLUMN _run_id SET DEFAULT {}").format(
-                ident(*table), sql.Literal(self.run_id)
-            )
-        )
+        changes = [sql.SQL("ALTER COLUMN _run_id SET DEFAULT {}").format(sql.Literal(self.run_id))]
+        changes += [sql.SQL("ALTER COLUMN {} SET NOT NULL").format(ident(key)) for key in self.primary_key]
+        conn.execute(sql.SQL("ALTER TABLE {} {}").format(ident(*table), sql.SQL(", ").join(changes)))
+        _set_statistics(conn, table, self.own_statistics_targets(conn))
         return table
+
+    def own_statistics_targets(self, conn: psycopg.Connection[Any]) -> dict[str, int]:
+        """The columns of the raw table that have a statistics target of their own, and that target."""
+        rows = conn.execute(
+            f"SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = {_REGCLASS} "
+            "AND attnum > 0 AND NOT attisdropped AND attstattarget >= 0 ORDER BY attnum",
+            self.name,
+        ).fetchall()
+        return {row[0]: int(row[1]) for row in rows}
 
     def partitions(self, conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
         """The raw table's partitions, as (schema, name)."""
@@ -158,21 +214,39 @@ class RawTable:
         self.analyze(conn, table)
 
     def analyze(self, conn: psycopg.Connection[Any], partition: tuple[str, str]) -> None:
-        """Statistics of the raw table and of its one partition, from one sample of its rows.
+        """Statistics of the raw table and of its one partition, from one sample of its rows per target.
 
         ANALYZE of a partitioned table also analyzes each partition: the same rows sampled twice,
         a fifth of a wide table's first load. From PostgreSQL 18 the table alone is analyzed
         (``ONLY``) and its statistics are written as the partition's, which holds the same rows
         (``pg_restore_attribute_stats``, as ``pg_dump --statistics`` does; its row count is known
         from the key build).
+
+        One ANALYZE samples as many rows as the greatest target of its columns asks, for every
+        column: the columns are analyzed in groups of the same target (:func:`statistics_target`),
+        each with a sample of its own size, the default target's last (its sample, the largest,
+        gives the table's row estimate). A table with extended statistics is analyzed whole, as
+        ANALYZE builds those only with all their columns.
         """
         from psycopg import sql
 
-        if conn.info.server_version < ANALYZE_ONLY_VERSION:
-            conn.execute(sql.SQL("ANALYZE {}").format(ident(*self.name)))
-            return
-        conn.execute(sql.SQL("ANALYZE ONLY {}").format(ident(*self.name)))
-        conn.execute(_COPY_STATISTICS, (*partition, *self.name))
+        only = sql.SQL("ONLY ") if conn.info.server_version >= ANALYZE_ONLY_VERSION else sql.SQL("")
+        for group in self._analyze_groups(conn):
+            columns = sql.SQL(" ({})").format(sql.SQL(", ").join(ident(c) for c in group)) if group else sql.SQL("")
+            conn.execute(sql.SQL("ANALYZE {}{}{}").format(only, ident(*self.name), columns))
+        if conn.info.server_version >= ANALYZE_ONLY_VERSION:
+            conn.execute(_COPY_STATISTICS, (*partition, *self.name))
+
+    def _analyze_groups(self, conn: psycopg.Connection[Any]) -> list[list[str]]:
+        """The raw table's columns by statistics target, smallest target first; ``[[]]`` (the whole
+        table at once) when one target serves every column or the table has extended statistics."""
+        targets: dict[int, list[str]] = {}
+        for name, target in conn.execute(_STATISTICS_TARGETS, self.name).fetchall():
+            if target:  # 0: never analyzed
+                targets.setdefault(int(target), []).append(name)
+        if len(targets) <= 1 or conn.execute(_HAS_EXTENDED_STATISTICS, self.name).fetchone() == (True,):
+            return [[]]
+        return [targets[target] for target in sorted(targets)]
 
     def target(self, conn: psycopg.Connection[Any]) -> tuple[str, str]:
         """The table rows are written to: the raw table's partition (or the raw table, when plain).
@@ -235,6 +309,7 @@ class RawTable:
         from psycopg import sql
 
         table = ident(*self.name)
+        targets: dict[str, int | None] = {}
         for change in diff.changes:
             if change.kind == "added" and change.new_type:
                 conn.execute(
@@ -242,6 +317,8 @@ class RawTable:
                         table, ident(change.column), type_sql(change.new_type)
                     )
                 )
+                if (target := statistics_target(change.new_type)) is not None:
+                    targets[change.column] = target
             elif change.kind == "retyped" and change.new_type:
                 new_type = type_sql(change.new_type)
                 conn.execute(
@@ -249,4 +326,25 @@ class RawTable:
                         table, ident(change.column), new_type
                     )
                 )
+                # the rule follows the type; a target the rule did not set stays
+                old, new = statistics_target(change.old_type or ""), statistics_target(change.new_type)
+                if new != old:
+                    targets[change.column] = new
             # removed: the raw column stays (history); new and changed rows leave it untouched
+        _set_statistics(conn, self.name, targets)
+
+
+def _set_statistics(conn: psycopg.Connection[Any], table: tuple[str, str], targets: Mapping[str, int | None]) -> None:
+    """``ALTER TABLE ... ALTER COLUMN ... SET STATISTICS`` for each column of ``targets`` (None: the default).
+
+    On a partitioned table it applies to its partition too.
+    """
+    from psycopg import sql
+
+    if not targets:
+        return
+    changes = [  # -1: the default, spelt as PostgreSQL 16 knows it (DEFAULT arrived in 17)
+        sql.SQL("ALTER COLUMN {} SET STATISTICS {}").format(ident(name), sql.Literal(-1 if target is None else target))
+        for name, target in targets.items()
+    ]
+    conn.execute(sql.SQL("ALTER TABLE {} {}").format(ident(*table), sql.SQL(", ").join(changes)))
