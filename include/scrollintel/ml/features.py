@@ -39,7 +39,7 @@ def snapshots(url: str, model: ModelConfig) -> list[dt.date]:
 
 
 def _select(model: ModelConfig, columns: Sequence[str], snapshot_dates: Sequence[dt.date] | None) -> sql.Composed:
-    where = sql.SQL("")
+    where: sql.Composable = sql.SQL("")
     if snapshot_dates is not None:
         dates = sql.SQL(", ").join(sql.Literal(day) for day in snapshot_dates) if snapshot_dates else sql.SQL("NULL")
         where = sql.SQL(" WHERE {col} IN ({dates})").format(col=sql.Identifier(model.snapshot_column), dates=dates)
