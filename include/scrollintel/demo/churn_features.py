@@ -171,7 +171,10 @@ def create_feature_table(conn: psycopg.Connection[Any], table: pa.Table, name: s
     schema, relation = name.split(".", 1)
     target = sql.Identifier(schema, relation)
     columns = [column for column in COLUMNS if column in table.column_names]
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    # CREATE SCHEMA IF NOT EXISTS needs the right to create schemas even when the schema exists,
+    # which a warehouse's runtime role (dbt's) does not have: create it only when it is missing.
+    if not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone():
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
     conn.execute(
         sql.SQL("CREATE TABLE {} ({})").format(

@@ -3,7 +3,7 @@
 - :func:`client`: an ``MlflowClient`` on the platform's tracking server (the Airflow connection
   ``mlflow_default`` in a task, ``MLFLOW_TRACKING_URI`` elsewhere), also set for MLflow's
   fluent API.
-- :func:`log_training_run`: a fitted model (:class:`scrollintel.ml.training.FittedModel`) as an
+- :func:`log_training_run`: a fitted model (:class:`scrollintel.ml.results.FittedModel`) as an
   MLflow run: parameters, metrics, the search's candidates, the model with its signature and
   input example, the feature table as the run's input dataset (named as OpenLineage names it,
   :mod:`scrollintel.ml.datasets`) and the lineage tags of :mod:`scrollintel.ml.tracking`.
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scrollintel.exceptions import ScrollIntelError
+from scrollintel.ml.results import TrainingResult
 from scrollintel.ml.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
     from scrollintel.config.models import ModelConfig
-    from scrollintel.ml.training import FittedModel, TrainingResult
+    from scrollintel.ml.results import FittedModel
 
 log = logging.getLogger(__name__)
 
@@ -248,13 +249,9 @@ def log_training_run(
         lineage_run_id=lineage_run_id,
     )
     source = OpenLineageDatasetSource.for_table(model.features_table)
-    with warnings.catch_warnings():
-        # MLflow hints that integer columns cannot hold missing values: true, and irrelevant to a
-        # dataset record (the model's own signature is all double, see training.feature_frame).
-        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
-        dataset = from_pandas(
-            training_frame, source=source, name=source.name, targets=model.label, digest=fitted.dataset_version
-        )
+    dataset = from_pandas(
+        training_frame, source=source, name=source.name, targets=model.label, digest=fitted.dataset_version
+    )
     signature = infer_signature(fitted.input_example, fitted.estimator.predict_proba(fitted.input_example))
     trusted = trusted_types(fitted.estimator)
     experiment_id = ensure_experiment(mlflow_client, model.name)
@@ -265,7 +262,12 @@ def log_training_run(
     }
     run_name = f"{model.name} holdout {fitted.split.holdout}"
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
-        mlflow.log_input(dataset, context=TRAINING_CONTEXT)
+        with warnings.catch_warnings():
+            # MLflow hints that integer columns cannot hold missing values when it infers the
+            # dataset's schema: true, and irrelevant to a record of the table (the model's own
+            # signature is all double, see training.feature_frame).
+            warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+            mlflow.log_input(dataset, context=TRAINING_CONTEXT)
         mlflow.log_params(fitted.params)
         mlflow.log_metrics(fitted.metrics)
         mlflow.log_metrics({"train_rows": fitted.train_rows, "holdout_rows": fitted.holdout_rows})
@@ -373,8 +375,6 @@ def find_registered_run(mlflow_client: MlflowClient, model: str, airflow_run: st
     Runs of that Airflow run left ``RUNNING`` by a killed try are marked ``FAILED``; a version
     registered without its alias (the try died in between) gets its alias now.
     """
-    from scrollintel.ml.training import TrainingResult
-
     experiment = mlflow_client.get_experiment_by_name(experiment_name(model))
     if experiment is None:
         return None

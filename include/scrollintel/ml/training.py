@@ -48,19 +48,30 @@ import hashlib
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scrollintel.exceptions import ScrollIntelError
+from scrollintel.ml import registry
+from scrollintel.ml.results import FittedModel, Split, TrainingResult
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import Pipeline
 
     from scrollintel.config.models import ModelConfig
-    from scrollintel.ml.registry import Registration
+
+__all__ = [
+    "FittedModel",
+    "Split",
+    "TrainingError",
+    "TrainingResult",
+    "evaluate",
+    "fit",
+    "snapshot_folds",
+    "time_split",
+    "train_and_register",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,64 +89,6 @@ MAX_WORKERS = 2
 
 class TrainingError(ScrollIntelError):
     """The feature table cannot train a model (too few snapshots, one class); the message says why."""
-
-
-@dataclass(frozen=True)
-class Split:
-    """Which snapshots train the model and which one is held out."""
-
-    train: tuple[dt.date, ...]
-    holdout: dt.date
-    #: Older than the holdout but left out: their label window reaches past the holdout's date.
-    purged: tuple[dt.date, ...] = ()
-
-
-@dataclass
-class FittedModel:
-    """A calibrated pipeline with what it was trained on and how it scored on the holdout."""
-
-    estimator: CalibratedClassifierCV
-    features: list[str]
-    split: Split
-    metrics: dict[str, float]
-    params: dict[str, Any]
-    search_results: list[dict[str, Any]]
-    input_example: pd.DataFrame
-    train_rows: int
-    holdout_rows: int
-    dataset_version: str
-
-
-@dataclass(frozen=True)
-class TrainingResult:
-    """What a training run produced: the MLflow run, the registered version and its alias."""
-
-    run_id: str
-    model_uri: str
-    registered_model: str
-    version: str
-    alias: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    dataset_version: str = ""
-    train_snapshots: tuple[str, ...] = ()
-    holdout_snapshot: str = ""
-    reused: bool = False
-    """True when an earlier try of the same Airflow run had already registered this version."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready (an Airflow XCom, an audit entry)."""
-        return {
-            "run_id": self.run_id,
-            "model_uri": self.model_uri,
-            "registered_model": self.registered_model,
-            "version": self.version,
-            "alias": self.alias,
-            "metrics": self.metrics,
-            "dataset_version": self.dataset_version,
-            "train_snapshots": list(self.train_snapshots),
-            "holdout_snapshot": self.holdout_snapshot,
-            "reused": self.reused,
-        }
 
 
 # --------------------------------------------------------------------------- split
@@ -458,8 +411,6 @@ def train_and_register(
     Raises:
         TrainingError: the data cannot train a model.
     """
-    from scrollintel.ml import registry
-
     client = registry.client(tracking_uri)
     if airflow_run:
         earlier = registry.find_registered_run(client, model.name, airflow_run)
@@ -480,7 +431,7 @@ def train_and_register(
     logged = registry.log_training_run(
         client, model, fitted, training_frame=frame, lineage_run_id=lineage_run_id, airflow_run=airflow_run
     )
-    registration: Registration = registry.register_version(client, model, logged)
+    registration = registry.register_version(client, model, logged)
     return TrainingResult(
         run_id=logged.run_id,
         model_uri=logged.model_uri,
