@@ -47,6 +47,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -327,13 +328,20 @@ def fit(frame: pd.DataFrame, model: ModelConfig, *, n_jobs: int | None = None) -
     # Processes for the candidates and one OpenMP thread per fit: gradient boosting's threads
     # spin while they wait, and on two cores shared with Airflow and PostgreSQL two threads per
     # fit were several times slower than one. One thread also fixes the order of every sum.
+    seconds: dict[str, float] = {}
     with threadpool_limits(limits=1):
+        started = time.perf_counter()
         search.fit(x_train, y_train)
+        seconds["search"] = time.perf_counter() - started
         best = clone(pipeline).set_params(**search.best_params_)
         calibrated = CalibratedClassifierCV(best, method=CALIBRATION, cv=folds, ensemble=True, n_jobs=jobs)
+        started = time.perf_counter()
         calibrated.fit(x_train, y_train)
+        seconds["calibration"] = time.perf_counter() - started
+    started = time.perf_counter()
     proba = calibrated.predict_proba(x_holdout)[:, 1]
     metrics = evaluate(y_holdout, proba, policy.operating_threshold)
+    seconds["evaluation"] = time.perf_counter() - started
     metrics["cv_roc_auc"] = float(search.best_score_)
     results = _search_results(search.cv_results_)
     params: dict[str, Any] = {
@@ -357,6 +365,7 @@ def fit(frame: pd.DataFrame, model: ModelConfig, *, n_jobs: int | None = None) -
         train_rows=len(x_train),
         holdout_rows=len(x_holdout),
         dataset_version=content_digest(frame),
+        seconds=seconds,
     )
 
 
