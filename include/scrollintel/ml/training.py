@@ -488,6 +488,30 @@ def task_lineage_run_id(ti: Any) -> str | None:
         return None
 
 
+def report_feature_input(model: ModelConfig) -> None:
+    """Tell Airflow's OpenLineage provider that the running task read the model's feature table.
+
+    A TaskFlow task has no lineage of its own; the provider adds what a task reports to its hook
+    lineage collector to the task's events. The table is reported as the postgres provider names
+    it (``postgres://warehouse:5432/warehouse/<schema>/<table>``), so the event's input is the
+    dataset ``postgres://warehouse:5432`` / ``warehouse.<schema>.<table>``: the one the MLflow run
+    names as its input (:mod:`scrollintel.ml.datasets`). An observer: never fails the task.
+    """
+    from scrollintel.warehouse import WAREHOUSE_CONN_ID, WAREHOUSE_DATABASE, WAREHOUSE_HOST, WAREHOUSE_PORT
+
+    try:
+        from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+    except ImportError:
+        return
+    schema, table = model.features_table.split(".", 1)
+    uri = f"postgres://{WAREHOUSE_HOST}:{WAREHOUSE_PORT}/{WAREHOUSE_DATABASE}/{schema}/{table}"
+    try:
+        get_hook_lineage_collector().add_input_asset(context=PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID), uri=uri)
+    except Exception as err:  # an observer never fails the task
+        log.warning("could not report %s as the task's lineage input: %s", model.features_table, err)
+
+
 def record_registration(model: ModelConfig, result: TrainingResult) -> None:
     """Put the registration in the audit ledger (``model.registered``; once per version).
 
