@@ -532,7 +532,7 @@ def record_registration(model: ModelConfig, result: TrainingResult) -> None:
             "dataset": model.features_table,
             "dataset_version": result.dataset_version,
             "holdout_snapshot": result.holdout_snapshot,
-            "roc_auc": round(result.metrics.get("roc_auc", float("nan")), 6),
+            "roc_auc": round(result.metrics["roc_auc"], 6) if "roc_auc" in result.metrics else None,
         },
         key=f"model.registered:{result.registered_model}:{result.version}",
     )
