@@ -9,10 +9,10 @@ from scrollintel.dag_defaults import START_DATE, default_args
 DOC = """
 ### Platform health
 Checks, every hour, that the platform can reach each system its configuration names: the
-warehouse, the local object store and every source declared in `governance/sources/*.yaml`
-(their Airflow connections). One mapped task per connection, so a failing system is visible at a
-glance; results go to `governance.health_check` in the warehouse and each run to the audit
-ledger. The run fails when any check fails, naming the connections and the reason.
+warehouse, the local object store, the MLflow tracking server and every source declared in
+`governance/sources/*.yaml` (their Airflow connections). One mapped task per connection, so a
+failing system is visible at a glance; results go to `governance.health_check` in the warehouse
+and each run to the audit ledger. The run fails when any check fails, naming the connections and the reason.
 """
 
 
@@ -29,8 +29,9 @@ def platform_health() -> None:
     @task
     def list_connections() -> list[str]:
         from scrollintel.health import connection_ids_to_check
+        from scrollintel.ml.tracking import MLFLOW_CONN_ID
 
-        return connection_ids_to_check(extra=["fs_object_store"])
+        return connection_ids_to_check(extra=["fs_object_store", MLFLOW_CONN_ID])
 
     @task(map_index_template="{{ conn_id }}")
     def check(conn_id: str) -> dict[str, object]:

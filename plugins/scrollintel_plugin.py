@@ -8,10 +8,15 @@ group of the UI's Plugins menu.
 Airflow imports this file in every process that loads plugins (scheduler, dag-processor,
 triggerer, each task), but only the api-server reads ``fastapi_apps``: the app is built on that
 first read, so the other processes never import FastAPI routers or Airflow's API security.
+
+The group also links to the MLflow UI (``SCROLLINTEL_MLFLOW_URL``, set by `make run`; absent, no
+link). That entry has no ``url_route``: MLflow is a separate server on its own port, so the UI
+opens it as a link rather than in a frame (MLflow forbids being framed by another origin).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +27,9 @@ from scrollintel.web import URL_PREFIX
 from scrollintel.web.pages import PAGES
 
 NAV_CATEGORY = "Governance"
+#: The MLflow UI's address as a browser reaches it (scrollintel.platform.mlflow_service.ENV_UI_URL;
+#: spelled out here so that loading the plugin imports nothing of the platform package).
+ENV_MLFLOW_URL = "SCROLLINTEL_MLFLOW_URL"
 
 
 def _base_path() -> str:
@@ -30,9 +38,9 @@ def _base_path() -> str:
 
 
 def nav_entries() -> list[dict[str, Any]]:
-    """Return one ``external_views`` entry per governance page, shown inside the Airflow UI."""
+    """Return one ``external_views`` entry per governance page, shown inside the Airflow UI, and the MLflow link."""
     base = _base_path()
-    return [
+    pages = [
         {
             "name": page.title,
             "href": f"{base}{URL_PREFIX}{page.path}",
@@ -42,6 +50,15 @@ def nav_entries() -> list[dict[str, Any]]:
         }
         for page in PAGES
     ]
+    return pages + mlflow_entries()
+
+
+def mlflow_entries() -> list[dict[str, Any]]:
+    """A nav link to the MLflow UI when its address is configured (no ``url_route``: a link, not a frame)."""
+    url = os.environ.get(ENV_MLFLOW_URL)
+    if not url:
+        return []
+    return [{"name": "MLflow", "href": url, "destination": "nav", "category": NAV_CATEGORY}]
 
 
 class ScrollIntelPlugin(AirflowPlugin):

@@ -77,8 +77,9 @@ ScrollIntel DataOps is up ({time.monotonic() - started:.0f}s).
   Login        {info["user"]} / {info["password"]}   (kept in .scrollintel/secrets.json)
   Team users   the members of governance/teams.yaml (dp-lead, an-lead, ...) / {info["team_password"]}
   Demo Slack   {info["slack"]}   (approval requests and their buttons; scrollintel demo drift-schema)
+  MLflow       {info["mlflow"]}   (runs and the model registry; this machine only, no login)
   Look at      Dags > platform_health: checks every connection hourly (trigger it: all green)
-               Plugins > Governance: Approvals, Audit, Lineage, Cost & ROI, Compliance
+               Plugins > Governance: Approvals, Audit, Lineage, Cost & ROI, Compliance, MLflow
   Logs         {info["logs"]}
   Airflow CLI  source {info["env_file"]} && airflow dags list
   Stop         make stop

@@ -1,6 +1,8 @@
-"""The platform as a user meets it: `make run`'s start-up, a real login, platform_health green."""
+"""The platform as a user meets it: `make run`'s start-up, a real login, platform_health green, MLflow."""
 
 from __future__ import annotations
+
+import json
 
 import httpx
 import pytest
@@ -45,7 +47,9 @@ def test_plugin_nav_entries_are_registered(platform: RunningPlatform) -> None:
         plugins = client.get("/api/v2/plugins").json()["plugins"]
     ours = next(plugin for plugin in plugins if plugin["name"] == "scrollintel")
     names = {view["name"] for view in ours["external_views"]}
-    assert names == {"Approvals", "Audit", "Quality", "Lineage", "Cost & ROI", "Compliance"}
+    assert names == {"Approvals", "Audit", "Quality", "Lineage", "Cost & ROI", "Compliance", "MLflow"}
+    (mlflow,) = [view for view in ours["external_views"] if view["name"] == "MLflow"]
+    assert mlflow["href"] == _mlflow_url(platform) and mlflow.get("url_route") is None
 
 
 def test_platform_health_runs_green(platform: RunningPlatform) -> None:
@@ -67,7 +71,7 @@ def test_platform_health_runs_green(platform: RunningPlatform) -> None:
         }
         assert final["state"] == "success", summary
     checked = {label for (task_id, label) in summary if task_id == "check"}
-    assert {"postgres_warehouse", "postgres_shop", "http_marketing", "fs_object_store"} <= checked
+    assert {"postgres_warehouse", "postgres_shop", "http_marketing", "fs_object_store", "mlflow_default"} <= checked
 
 
 def test_a_viewer_sees_the_governance_nav_and_pages(platform: RunningPlatform) -> None:
@@ -91,3 +95,32 @@ def test_a_viewer_sees_the_governance_nav_and_pages(platform: RunningPlatform) -
         assert any(plugin["name"] == "scrollintel" for plugin in plugins.json()["plugins"])
         page = client.get("/scrollintel/audit")
         assert page.status_code == 200 and "viewer" in page.text
+
+
+def _mlflow_url(platform: RunningPlatform) -> str:
+    from scrollintel.platform import launcher
+
+    return f"http://127.0.0.1:{launcher.platform_ports(launcher.Layout(platform.state))['mlflow']}"
+
+
+def test_mlflow_runs_beside_airflow_on_loopback(platform: RunningPlatform) -> None:
+    from scrollintel.platform import launcher
+
+    url = _mlflow_url(platform)
+    health = httpx.get(f"{url}/health", timeout=10)
+    assert health.status_code == 200 and health.text.strip() == "OK"
+    # the tracking API answers (its backend store, the mlflow database, is reachable)
+    search = httpx.post(f"{url}/api/2.0/mlflow/experiments/search", json={"max_results": 5}, timeout=30)
+    assert search.status_code == 200, search.text
+    assert launcher.status()["mlflow"] == "running"
+    (server,) = [p for p in launcher.managed_processes(launcher.Layout(platform.state)) if p.name == "mlflow"]
+    assert server.command[server.command.index("--host") + 1] == "127.0.0.1"
+    # the connection tasks use resolves to it (the Airflow CLI reads the platform's environment)
+    output = launcher._run(
+        [launcher._bin("airflow"), "connections", "get", "mlflow_default", "--output", "json"],
+        launcher.child_env(launcher.layout()),
+        "reading the mlflow_default connection",
+    )
+    (connection,) = json.loads(output.strip().splitlines()[-1])
+    assert (connection["conn_type"], connection["host"]) == ("http", "127.0.0.1")
+    assert str(connection["port"]) == url.rsplit(":", 1)[1]

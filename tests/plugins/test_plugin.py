@@ -91,6 +91,27 @@ def test_nav_hrefs_follow_the_api_base_url(airflow_env: dict[str, str], monkeypa
     assert hrefs == [f"/team-a{URL_PREFIX}/{p.slug}" for p in PAGES]
 
 
+def test_the_mlflow_ui_is_a_link_in_the_governance_group(
+    airflow_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load_plugin_directory()
+    plugin_module = sys.modules["scrollintel_plugin"]
+
+    monkeypatch.delenv("SCROLLINTEL_MLFLOW_URL", raising=False)
+    assert [entry["name"] for entry in plugin_module.nav_entries()] == NAV_NAMES
+    monkeypatch.setenv("SCROLLINTEL_MLFLOW_URL", "http://127.0.0.1:5000")
+    entries = plugin_module.nav_entries()
+
+    assert [entry["name"] for entry in entries] == [*NAV_NAMES, "MLflow"]
+    # no url_route: the UI opens it as a link (a separate server MLflow does not let others frame)
+    assert entries[-1] == {
+        "name": "MLflow",
+        "href": "http://127.0.0.1:5000",
+        "destination": "nav",
+        "category": "Governance",
+    }
+
+
 def test_plugins_manager_serves_the_nav_entries_to_the_ui(plugins_manager: Any, auth_manager: Any) -> None:
     from airflow.api_fastapi.core_api.datamodels.plugins import PluginResponse
 

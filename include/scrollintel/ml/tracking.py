@@ -40,6 +40,9 @@ TAG_TRAIN_SNAPSHOTS = "scrollintel.train_snapshots"
 TAG_HOLDOUT_SNAPSHOT = "scrollintel.holdout_snapshot"
 #: Run tag: the OpenLineage run id of the Airflow task that logged the run.
 TAG_LINEAGE_RUN_ID = "scrollintel.lineage_run_id"
+#: Run tag: the Airflow run (``<dag_id>/<run_id>``) that logged the run; a retry of that Airflow
+#: run finds the version its earlier try registered instead of registering another.
+TAG_AIRFLOW_RUN = "scrollintel.airflow_run"
 
 
 #: Ledger actions of the model lifecycle (``details`` name the model, versions and runs, never data).

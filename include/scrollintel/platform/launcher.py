@@ -3,8 +3,15 @@
 Order of `up` (each step idempotent, so running it twice is safe):
 validate governance config -> PostgreSQL (embedded or external) -> databases and roles ->
 Airflow metadata migration -> governance schema migration -> admin user -> demo sources ->
-dbt manifest -> demo marketing API and Airflow api-server -> wait until the execution API
-answers -> scheduler, dag-processor, triggerer and the audit anchorer -> wait for health.
+dbt manifest -> demo marketing API, demo Slack workspace, MLflow tracking server and Airflow
+api-server -> wait until the execution API and then MLflow's ``/health`` answer -> scheduler,
+dag-processor, triggerer and the audit anchorer -> wait for health.
+
+The MLflow server (:mod:`scrollintel.platform.mlflow_service`) starts with the api-server and is
+waited for before the scheduler starts, so no task (platform_health's check of
+``mlflow_default``, a training run) meets it still starting. Its start-up (~20 s; ~50 s the first
+time, when it creates its tables) overlaps the api-server's, which is slower on two busy cores,
+so it adds little or nothing to the time `up` takes.
 
 The scheduler starts only once the api-server answers: a task's supervisor reports the task's
 start to the execution API first, and a report that is refused or times out fails the try before
@@ -29,6 +36,7 @@ from pathlib import Path
 
 from scrollintel import db, settings
 from scrollintel.exceptions import PlatformError
+from scrollintel.platform import mlflow_service
 from scrollintel.platform.postgres import HOST, EmbeddedPostgres, free_port
 from scrollintel.platform.processes import ManagedProcess
 
@@ -36,7 +44,7 @@ log = logging.getLogger(__name__)
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: Started before everything else; the rest start once the api-server's execution API answers.
-STARTED_FIRST = ("marketing-api", "slack-workspace", "api-server")
+STARTED_FIRST = ("marketing-api", "slack-workspace", "mlflow", "api-server")
 ADMIN_USER = "admin"
 HEALTH_TIMEOUT_S = 240.0
 
@@ -159,6 +167,7 @@ def platform_ports(lay: Layout) -> dict[str, int]:
             "slack": lambda: free_port(8766),
             "worker_log_server": lambda: free_port(8793),
             "trigger_log_server": lambda: free_port(8794),
+            "mlflow": lambda: free_port(5000),
         },
     )
     return {key: int(value) for key, value in data.items()}  # type: ignore[call-overload]
@@ -272,6 +281,7 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "AIRFLOW_CONN_FS_OBJECT_STORE": json.dumps(
             {"conn_type": "fs", "extra": {"path": str(settings.object_store_dir())}}
         ),
+        **mlflow_env(ports["mlflow"]),
         settings.ENV_PROJECT_ROOT: str(root),
         settings.ENV_HOME: str(lay.state),
         "SCROLLINTEL_MARKETING_API_KEY": keys["marketing_api_key"],
@@ -284,6 +294,17 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         **transform_env(lay, keys),
     }
     return env
+
+
+def mlflow_env(port: int) -> dict[str, str]:
+    """The connection ``mlflow_default`` to the tracking server, its UI's URL (the nav link), MLflow client settings."""
+    from scrollintel.ml.tracking import MLFLOW_CONN_ID
+
+    return {
+        f"AIRFLOW_CONN_{MLFLOW_CONN_ID.upper()}": mlflow_service.connection(HOST, port),
+        mlflow_service.ENV_UI_URL: os.environ.get(mlflow_service.ENV_UI_URL) or f"http://{HOST}:{port}",
+        **mlflow_service.CLIENT_ENV,
+    }
 
 
 def execution_api_client_env() -> dict[str, str]:
@@ -403,6 +424,13 @@ def managed_processes(lay: Layout) -> list[ManagedProcess]:
         ManagedProcess(
             "slack-workspace",
             [_bin("scrollintel"), "demo", "serve-slack", "--host", HOST, "--port", str(ports["slack"])],
+            lay.run,
+            lay.logs,
+        ),
+        # Tracking server and model registry (scrollintel.platform.mlflow_service): loopback only.
+        ManagedProcess(
+            "mlflow",
+            mlflow_service.server_command(HOST, ports["mlflow"], mlflow_service.artifacts_destination()),
             lay.run,
             lay.logs,
         ),
@@ -633,7 +661,28 @@ def start_processes(lay: Layout, env: dict[str, str], *, first: bool) -> None:
     """Start the managed processes that start first (``first``) or all the others, in order."""
     for proc in managed_processes(lay):
         if (proc.name in STARTED_FIRST) == first:
-            proc.start(env, settings.project_root())
+            proc.start(process_env(proc.name, env), settings.project_root())
+
+
+def process_env(name: str, env: dict[str, str]) -> dict[str, str]:
+    """The environment of one managed process: ``env``, plus the backend store for the MLflow server only.
+
+    The MLflow database's URL (with its password) goes to the one process that needs it.
+    """
+    if name != "mlflow":
+        return env
+    return {**env, **mlflow_service.server_env(db.database_url("mlflow"))}
+
+
+def wait_mlflow(lay: Layout, timeout: float = mlflow_service.HEALTH_TIMEOUT_S) -> float:
+    """Wait until the MLflow server's ``/health`` answers; returns the seconds waited."""
+    server = next(proc for proc in managed_processes(lay) if proc.name == "mlflow")
+    return mlflow_service.wait_ready(
+        mlflow_service.health_url(HOST, platform_ports(lay)["mlflow"]),
+        alive=lambda: server.pid() is not None,
+        timeout=timeout,
+        log_file=server.log_file,
+    )
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -691,10 +740,13 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
             )
     with step(report, "building the dbt manifest (the transform DAG is rendered from it)"):
         build_dbt_manifest(env, report)
-    with step(report, "starting the Airflow api-server and the demo marketing API and Slack workspace"):
+    with step(report, "starting the Airflow api-server, MLflow and the demo marketing API and Slack workspace"):
         start_processes(lay, env, first=True)
     with step(report, "waiting until the execution API answers (tasks report their start to it)"):
         wait_execution_api(lay)
+    with step(report, "waiting until the MLflow server answers (tasks log models to it)"):
+        waited = wait_mlflow(lay)
+        report(f"    MLflow on http://{HOST}:{platform_ports(lay)['mlflow']} ({waited:.1f}s after the execution API)")
     with step(report, "starting the Airflow scheduler, dag-processor, triggerer and the audit anchorer"):
         start_processes(lay, env, first=False)
     with step(report, "waiting until every Airflow component is healthy"):
@@ -709,6 +761,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
         "password": keys["admin_password"],
         "team_password": keys["team_password"],
         "slack": f"http://{HOST}:{ports['slack']}",
+        "mlflow": f"http://{HOST}:{ports['mlflow']}",
         "logs": str(lay.logs),
         "env_file": str(lay.env_file),
     }

@@ -1,4 +1,4 @@
-"""Start order: the scheduler and the rest start only once the api-server's execution API answers."""
+"""Start order: the scheduler and the rest start only once the api-server's execution API (and MLflow) answer."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[FakeProce
     monkeypatch.setenv("SCROLLINTEL_HOME", str(tmp_path))
     log_file = tmp_path / "api-server.log"
     log_file.write_text("line one\nTraceback: the app did not load\n")
-    procs = [FakeProcess(name, log_file) for name in ("marketing-api", *launcher.AIRFLOW_COMPONENTS)]
+    procs = [FakeProcess(name, log_file) for name in ("marketing-api", "mlflow", *launcher.AIRFLOW_COMPONENTS)]
     monkeypatch.setattr(launcher, "managed_processes", lambda lay: procs)
     return procs
 
@@ -80,13 +80,16 @@ def execution_api(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         yield paths
 
 
-def test_the_api_server_and_marketing_api_start_first_and_the_rest_after(processes: list[FakeProcess]) -> None:
+def test_the_api_server_mlflow_and_marketing_api_start_first_and_the_rest_after(
+    processes: list[FakeProcess], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(launcher.db, "database_url", lambda database, role=None: f"postgresql://{database}")
     lay = launcher.layout()
     launcher.start_processes(lay, {}, first=True)
-    assert [p.name for p in processes if p.started] == ["marketing-api", "api-server"]
+    assert [p.name for p in processes if p.started] == ["marketing-api", "mlflow", "api-server"]
     launcher.start_processes(lay, {}, first=False)
     assert [p.name for p in processes if p.started] == [
-        "marketing-api", "api-server", "scheduler", "dag-processor", "triggerer"
+        "marketing-api", "mlflow", "api-server", "scheduler", "dag-processor", "triggerer"
     ]  # fmt: skip
     assert all(len(p.started) == 1 for p in processes), "each process started once"
 
@@ -125,3 +128,36 @@ def test_tasks_wait_longer_for_the_execution_api_than_airflow_s_defaults() -> No
     for option in ("execution_api_timeout", "execution_api_retries"):
         default = float(conf.get_default_value("workers", option))
         assert float(settings[f"AIRFLOW__WORKERS__{option.upper()}"]) > default, f"{option} above {default}"
+
+
+@pytest.fixture
+def mlflow_health(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    with _serve(request.param) as (port, paths):
+        monkeypatch.setattr(launcher, "platform_ports", lambda lay: {"mlflow": port})
+        yield paths
+
+
+@pytest.mark.parametrize("mlflow_health", [[503, 200]], indirect=True)
+def test_waits_until_mlflow_answers(processes: list[FakeProcess], mlflow_health: list[str]) -> None:
+    waited = launcher.wait_mlflow(launcher.layout(), timeout=30)
+    assert mlflow_health == ["/health"] * 2
+    assert waited >= 1
+
+
+@pytest.mark.parametrize("mlflow_health", [[503]], indirect=True)
+def test_an_mlflow_server_that_exits_fails_the_start_with_its_log(
+    processes: list[FakeProcess], mlflow_health: list[str]
+) -> None:
+    next(p for p in processes if p.name == "mlflow").alive = False
+    exited = r"the MLflow server exited; last lines of .*\nline one\nTraceback: the app"
+    with pytest.raises(PlatformError, match=exited):
+        launcher.wait_mlflow(launcher.layout(), timeout=30)
+
+
+@pytest.mark.parametrize("mlflow_health", [[503]], indirect=True)
+def test_an_mlflow_server_that_never_answers_fails_the_start(
+    processes: list[FakeProcess], mlflow_health: list[str]
+) -> None:
+    silent = r"the MLflow server \(http://127\.0\.0\.1:\d+/health\) did not answer within 2s \(HTTP 503\)"
+    with pytest.raises(PlatformError, match=silent):
+        launcher.wait_mlflow(launcher.layout(), timeout=1.5)
