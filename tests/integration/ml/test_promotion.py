@@ -213,3 +213,27 @@ def test_a_version_without_signature_or_lineage_is_refused(setup: Setup, pair: A
     failed = {check.name for check in outcome.verdict.failed}
     assert {"signature", "lineage", promotion.METADATA} <= failed
     assert any("its run has no tag scrollintel.dataset" in reason for reason in outcome.reasons)
+
+
+def test_scoring_uses_the_champion_at_run_time(setup: Setup, pair: Any) -> None:
+    from scrollintel.ml import scoring
+
+    model, champion, challenger = pair
+    first = scoring.score(model, setup.url, context=RunContext("ml_churn_score", "scheduled__1", "score"))
+    promotion.promote(model.name, challenger, "ml.lead")
+    second = scoring.score(model, setup.url, context=RunContext("ml_churn_score", "scheduled__2", "score"))
+    again = scoring.score(model, setup.url, context=RunContext("ml_churn_score", "scheduled__2", "score"))
+
+    assert (first.version, second.version) == (champion, challenger)
+    assert again.scoring_run_id == second.scoring_run_id
+    schema, table = scoring.scores_table(model.name)
+    counts = setup.rows(
+        "SELECT scoring_run_id::text, model_version, count(*), min(score) >= 0 AND max(score) <= 1 "
+        f'FROM "{schema}"."{table}" GROUP BY 1, 2 ORDER BY min(scored_at)'
+    )
+    assert counts == [
+        (first.scoring_run_id, int(champion), first.rows, True),
+        (second.scoring_run_id, int(challenger), second.rows, True),  # the retry replaced its rows
+    ]
+    entries = setup.ledger(tracking.SCORED, model.name)
+    assert [details["version"] for _, _, details in entries] == [champion, challenger]
