@@ -10,10 +10,12 @@ from airflow.task.trigger_rule import TriggerRule
 from scrollintel.approvals.gate import approval_gate
 from scrollintel.config import load_governance
 from scrollintel.dag_defaults import START_DATE, default_args
+from scrollintel.ml.promotion import champion_changed_asset
 from scrollintel.ml.tracking import retrain_requested_asset, retrain_requested_asset_uri
 
 MODEL = load_governance().models.model("churn")
 RETRAIN = retrain_requested_asset(MODEL.name)
+CHAMPION_CHANGED = champion_changed_asset(MODEL.name)
 GATE = "approve_promotion"
 EVALUATION = "{{ ti.xcom_pull(task_ids='evaluate') }}"
 
@@ -32,7 +34,8 @@ decay past the thresholds of `governance/models.yaml`), or when triggered by han
 3. **{GATE}**: the `model_promotion` approval (Slack, the Approvals page) with the metrics side by side,
    checks, fairness, top SHAP features and links to both MLflow runs.
 4. **promote** on approval: `champion` moves to the challenger, the old champion becomes
-   `previous-champion` (`scrollintel model rollback churn` moves it back); ledger `model.promoted`.
+   `previous-champion` (`scrollintel model rollback churn` moves it back); ledger `model.promoted`; an
+   event on the champion Asset starts `ml_churn_score`.
    **archive_rejected** on rejection or expiry: the challenger is archived with the reason; `champion`
    is untouched; ledger `model.promotion_rejected`.
 """
@@ -121,7 +124,7 @@ def ml_churn_retrain() -> None:
         details="{{ ti.xcom_pull(task_ids='evaluate')['summary_markdown'] }}",
     )
 
-    @task
+    @task(outlets=[CHAMPION_CHANGED])
     def promote(evaluation: dict[str, Any]) -> dict[str, Any]:
         """On approval: champion -> challenger, previous-champion -> the old champion; ledger entry."""
         from airflow.sdk.exceptions import AirflowFailException

@@ -669,3 +669,17 @@ def gate_decision(result: Mapping[str, Any] | None) -> GateDecision | None:
         return GateDecision("expired", None, None)
     granted = list(result.get("chosen_options") or []) == ["Approve"]
     return GateDecision("granted" if granted else "rejected", str(decided_by), comment)
+
+
+def champion_changed_asset_uri(model: str) -> str:
+    """``x-scrollintel://models/<model>/champion``: ``champion`` moved (a promotion or a rollback)."""
+    from scrollintel.warehouse import ASSET_SCHEME
+
+    return f"{ASSET_SCHEME}://models/{model}/champion"
+
+
+def champion_changed_asset(model: str) -> Any:
+    """The Airflow Asset a promotion or rollback updates: the scoring DAG runs on it as well as daily."""
+    from airflow.sdk import Asset
+
+    return Asset(name=f"models.{model}.champion", uri=champion_changed_asset_uri(model), group="ml")
