@@ -11,8 +11,8 @@ score, the model version that produced it, ``scored_at`` and ``scoring_run_id``.
 when missing by the runtime role (the one dbt runs as), in the ``marts`` schema; dbt only
 replaces the relations of its own models, so it never drops it.
 
-**The write.** The scores go in as CSV bytes that Arrow writes from its columns (no Python object
-per row) through ``COPY ... FROM STDIN``, after deleting the rows an earlier try of the same run
+**The write.** The scores go in as CSV that Arrow encodes from its columns batch by batch (no
+Python object per row) straight into ``COPY ... FROM STDIN``, after deleting the rows an earlier try of the same run
 wrote, in one transaction: a retried task replaces its rows, a killed one leaves none.
 ``bench/bench_score.py`` measures it against a raw COPY of the same bytes.
 """
@@ -20,7 +20,6 @@ wrote, in one transaction: a retried task replaces its rows, a killed one leaves
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import uuid
 from dataclasses import dataclass
@@ -45,6 +44,8 @@ SCORE_COLUMN = "score"
 VERSION_COLUMN = "model_version"
 SCORED_AT_COLUMN = "scored_at"
 RUN_COLUMN = "scoring_run_id"
+#: Rows Arrow encodes per batch written to the COPY stream.
+BATCH_ROWS = 65_536
 _RUN_NAMESPACE = uuid.UUID("0f4c3f5e-2b7b-4c1e-8f65-6c0b1f9e2a31")
 
 
@@ -114,14 +115,16 @@ def ensure_table(conn: psycopg.Connection[Any], model: ModelConfig) -> tuple[str
 
 
 def write_scores(url: str, model: ModelConfig, scores: pa.Table, run_id: str) -> int:
-    """Replace the run's rows of the scores table by ``scores`` (its columns in the table's order), by COPY."""
+    """Replace the run's rows of the scores table by ``scores`` (its columns in the table's order), by COPY.
+
+    Arrow encodes the rows as CSV batch by batch straight into the COPY stream, so the server
+    parses one batch while the next is encoded (two cores: encoding and parsing overlap).
+    """
+    import pyarrow as pa
     from pyarrow import csv
 
     from scrollintel.warehouse import connect
 
-    buffer = io.BytesIO()
-    csv.write_csv(scores, buffer, csv.WriteOptions(include_header=False))
-    data = buffer.getbuffer()
     with connect(url) as conn:
         schema, table = ensure_table(conn, model)
         target = sql.Identifier(schema, table)
@@ -129,10 +132,31 @@ def write_scores(url: str, model: ModelConfig, scores: pa.Table, run_id: str) ->
         names = sql.SQL(", ").join(sql.Identifier(name) for name in scores.column_names)
         copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, names)
         with conn.cursor() as cur, cur.copy(copy) as stream:
-            step = 8 << 20
-            for start in range(0, len(data), step):
-                stream.write(data[start : start + step])
+            sink = pa.PythonFile(_CopySink(stream), mode="w")
+            options = csv.WriteOptions(include_header=False, batch_size=BATCH_ROWS)
+            with csv.CSVWriter(sink, scores.schema, write_options=options) as writer:
+                for batch in scores.to_batches(max_chunksize=BATCH_ROWS):
+                    writer.write_batch(batch)
     return scores.num_rows
+
+
+class _CopySink:
+    """A write-only file object over a psycopg COPY stream (what Arrow's CSV writer writes to)."""
+
+    closed = False
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, data: Any) -> int:
+        self.stream.write(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered here: each write goes to the COPY stream."""
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def score_frame(estimator: Any, frame: Any, model: ModelConfig) -> Any:
