@@ -9,9 +9,9 @@ run, on the same server, as :func:`scrollintel.ml.scoring.score` does it:
 - **read** the newest snapshot (:func:`scrollintel.ml.features.read_frame`, COPY -> Arrow -> pandas);
 - **predict** (:func:`scrollintel.ml.scoring.score_frame`): rows/s of scoring alone;
 - **write** (:func:`scrollintel.ml.scoring.scores_arrow` + :func:`scrollintel.ml.scoring.write_scores`:
-  Arrow columns -> CSV bytes -> ``DELETE`` of the run's rows + ``COPY`` into the table with its primary
-  key, one transaction), against **raw COPY**: the same CSV bytes, already encoded, copied into a table
-  of the same columns without a key; best of ``--repeat`` trials each, alternating.
+  Arrow columns -> CSV streamed into ``COPY ... FREEZE`` of the run's new partition, the earlier try's
+  partition dropped, the new one attached, one transaction), against **raw COPY**: the same CSV bytes,
+  already encoded, copied into a table of the same columns; best of ``--repeat`` trials each, alternating.
 
 Goal: write rate >= 0.5x the raw COPY's. Run: ``make bench`` / ``scripts/bench.sh``, or
 ``SCROLLINTEL_TEST_DATABASE_URL=<superuser URL> python bench/bench_score.py``; ``--rows 100000`` for a quick look.
@@ -133,7 +133,7 @@ def main() -> None:  # noqa: PLR0915 - one straight measurement script
         line(f"read {rows:,} rows (COPY -> Arrow -> pandas)", f"{read:.2f} s", f"{rows / read:,.0f} rows/s", "")
         line("predict (calibrated gradient boosting)", f"{predict:.2f} s", f"{rows / predict:,.0f} rows/s", "")
         line(
-            "write (Arrow -> CSV -> DELETE + COPY, with key)",
+            "write (Arrow -> CSV -> COPY into the run partition)",
             f"{written:.2f} s",
             f"raw COPY of the same bytes {raw:.2f} s",
             f"{raw / written:.2f}x",

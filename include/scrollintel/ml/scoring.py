@@ -9,11 +9,13 @@ COPY into Arrow, scores it, and writes ``marts.<model>_scores`` (:func:`scrollin
 **The table.** One row per entity and scoring run: the entity key, the snapshot scored, the
 score, the model version that produced it, ``scored_at`` and ``scoring_run_id``. It is created
 when missing by the runtime role (the one dbt runs as), in the ``marts`` schema; dbt only
-replaces the relations of its own models, so it never drops it.
+replaces the relations of its own models, so it never drops it. It is partitioned by scoring run
+(one partition per run, no index): a run's rows are written without index maintenance, a retry
+replaces its partition whole, and retention drops old runs' partitions.
 
 **The write.** The scores go in as CSV that Arrow encodes from its columns batch by batch (no
-Python object per row) straight into ``COPY ... FROM STDIN``, after deleting the rows an earlier try of the same run
-wrote, in one transaction: a retried task replaces its rows, a killed one leaves none.
+Python object per row) straight into ``COPY ... FROM STDIN`` (see :func:`write_scores`), in one transaction: a
+retried task replaces its rows, a killed one leaves none.
 ``bench/bench_score.py`` measures it against a raw COPY of the same bytes.
 """
 
@@ -92,7 +94,7 @@ def _key_types(conn: psycopg.Connection[Any], model: ModelConfig) -> list[tuple[
 
 
 def ensure_table(conn: psycopg.Connection[Any], model: ModelConfig) -> tuple[str, str]:
-    """Create ``marts.<model>_scores`` when missing (see the module docstring); returns (schema, table)."""
+    """Create ``marts.<model>_scores`` (partitioned by scoring run) when missing; returns (schema, table)."""
     schema, table = scores_table(model.name)
     keys = _key_types(conn, model)
     columns = sql.SQL(", ").join(
@@ -105,20 +107,27 @@ def ensure_table(conn: psycopg.Connection[Any], model: ModelConfig) -> tuple[str
             sql.SQL("{} uuid NOT NULL").format(sql.Identifier(RUN_COLUMN)),
         ]
     )
-    primary = sql.SQL(", ").join(sql.Identifier(name) for name in [RUN_COLUMN, *model.entity_key])
     conn.execute(
-        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
-            sql.Identifier(schema, table), columns, primary
+        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}) PARTITION BY LIST ({})").format(
+            sql.Identifier(schema, table), columns, sql.Identifier(RUN_COLUMN)
         )
     )
     return schema, table
 
 
-def write_scores(url: str, model: ModelConfig, scores: pa.Table, run_id: str) -> int:
-    """Replace the run's rows of the scores table by ``scores`` (its columns in the table's order), by COPY.
+def partition_name(model: ModelConfig, run_id: str) -> str:
+    """``<model>_scores_<run id hex>``: the partition holding one scoring run's rows."""
+    return f"{scores_table(model.name)[1]}_{uuid.UUID(run_id).hex}"
 
-    Arrow encodes the rows as CSV batch by batch straight into the COPY stream, so the server
-    parses one batch while the next is encoded (two cores: encoding and parsing overlap).
+
+def write_scores(url: str, model: ModelConfig, scores: pa.Table, run_id: str) -> int:
+    """Replace the run's partition of the scores table by ``scores`` (its columns in the table's order), by COPY.
+
+    One transaction: an earlier try's partition is detached and dropped; a new table with the
+    partition's CHECK constraint is filled by ``COPY ... FREEZE`` (created in this transaction, so
+    its rows are written frozen, no index to maintain), then attached (the CHECK spares the scan).
+    Readers see the old rows or the new ones. Arrow encodes the rows as CSV batch by batch straight
+    into the COPY stream, so the server parses one batch while the next is encoded.
     """
     import pyarrow as pa
     from pyarrow import csv
@@ -127,16 +136,28 @@ def write_scores(url: str, model: ModelConfig, scores: pa.Table, run_id: str) ->
 
     with connect(url) as conn:
         schema, table = ensure_table(conn, model)
-        target = sql.Identifier(schema, table)
-        conn.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(target, sql.Identifier(RUN_COLUMN)), (run_id,))
+        parent = sql.Identifier(schema, table)
+        part = sql.Identifier(schema, partition_name(model, run_id))
+        found = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{partition_name(model, run_id)}",)).fetchone()
+        if found and found[0]:
+            conn.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(parent, part))
+            conn.execute(sql.SQL("DROP TABLE {}").format(part))
+        conn.execute(
+            sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL, CHECK ({} = {}))").format(
+                part, parent, sql.Identifier(RUN_COLUMN), sql.Literal(run_id)
+            )
+        )
         names = sql.SQL(", ").join(sql.Identifier(name) for name in scores.column_names)
-        copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, names)
+        copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, FREEZE true)").format(part, names)
         with conn.cursor() as cur, cur.copy(copy) as stream:
             sink = pa.PythonFile(_CopySink(stream), mode="w")
             options = csv.WriteOptions(include_header=False, batch_size=BATCH_ROWS)
             with csv.CSVWriter(sink, scores.schema, write_options=options) as writer:
                 for batch in scores.to_batches(max_chunksize=BATCH_ROWS):
                     writer.write_batch(batch)
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(parent, part, sql.Literal(run_id))
+        )
     return scores.num_rows
 
 
