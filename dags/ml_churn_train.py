@@ -65,11 +65,18 @@ def ml_churn_train() -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
         from scrollintel.db import connection_url
-        from scrollintel.ml.training import TrainingError, record_registration, task_lineage_run_id, train_and_register
+        from scrollintel.ml.training import (
+            TrainingError,
+            record_registration,
+            report_feature_input,
+            task_lineage_run_id,
+            train_and_register,
+        )
         from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
         ti = get_current_context()["ti"]
         model = load_governance().models.model(MODEL)
+        report_feature_input(model)  # the task's OpenLineage events name the table the MLflow run names
         try:
             result = train_and_register(
                 model,

@@ -40,6 +40,9 @@ class FittedModel:
     train_rows: int
     holdout_rows: int
     dataset_version: str
+    #: Wall seconds of the search, the calibration and the holdout evaluation (not logged to MLflow:
+    #: they differ between runs, the metrics do not).
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -327,13 +328,20 @@ def fit(frame: pd.DataFrame, model: ModelConfig, *, n_jobs: int | None = None) -
     # Processes for the candidates and one OpenMP thread per fit: gradient boosting's threads
     # spin while they wait, and on two cores shared with Airflow and PostgreSQL two threads per
     # fit were several times slower than one. One thread also fixes the order of every sum.
+    seconds: dict[str, float] = {}
     with threadpool_limits(limits=1):
+        started = time.perf_counter()
         search.fit(x_train, y_train)
+        seconds["search"] = time.perf_counter() - started
         best = clone(pipeline).set_params(**search.best_params_)
         calibrated = CalibratedClassifierCV(best, method=CALIBRATION, cv=folds, ensemble=True, n_jobs=jobs)
+        started = time.perf_counter()
         calibrated.fit(x_train, y_train)
+        seconds["calibration"] = time.perf_counter() - started
+    started = time.perf_counter()
     proba = calibrated.predict_proba(x_holdout)[:, 1]
     metrics = evaluate(y_holdout, proba, policy.operating_threshold)
+    seconds["evaluation"] = time.perf_counter() - started
     metrics["cv_roc_auc"] = float(search.best_score_)
     results = _search_results(search.cv_results_)
     params: dict[str, Any] = {
@@ -357,6 +365,7 @@ def fit(frame: pd.DataFrame, model: ModelConfig, *, n_jobs: int | None = None) -
         train_rows=len(x_train),
         holdout_rows=len(x_holdout),
         dataset_version=content_digest(frame),
+        seconds=seconds,
     )
 
 
@@ -479,6 +488,30 @@ def task_lineage_run_id(ti: Any) -> str | None:
         return None
 
 
+def report_feature_input(model: ModelConfig) -> None:
+    """Tell Airflow's OpenLineage provider that the running task read the model's feature table.
+
+    A TaskFlow task has no lineage of its own; the provider adds what a task reports to its hook
+    lineage collector to the task's events. The table is reported as the postgres provider names
+    it (``postgres://warehouse:5432/warehouse/<schema>/<table>``), so the event's input is the
+    dataset ``postgres://warehouse:5432`` / ``warehouse.<schema>.<table>``: the one the MLflow run
+    names as its input (:mod:`scrollintel.ml.datasets`). An observer: never fails the task.
+    """
+    from scrollintel.warehouse import WAREHOUSE_CONN_ID, WAREHOUSE_DATABASE, WAREHOUSE_HOST, WAREHOUSE_PORT
+
+    try:
+        from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+    except ImportError:
+        return
+    schema, table = model.features_table.split(".", 1)
+    uri = f"postgres://{WAREHOUSE_HOST}:{WAREHOUSE_PORT}/{WAREHOUSE_DATABASE}/{schema}/{table}"
+    try:
+        get_hook_lineage_collector().add_input_asset(context=PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID), uri=uri)
+    except Exception as err:  # an observer never fails the task
+        log.warning("could not report %s as the task's lineage input: %s", model.features_table, err)
+
+
 def record_registration(model: ModelConfig, result: TrainingResult) -> None:
     """Put the registration in the audit ledger (``model.registered``; once per version).
 
@@ -499,7 +532,7 @@ def record_registration(model: ModelConfig, result: TrainingResult) -> None:
             "dataset": model.features_table,
             "dataset_version": result.dataset_version,
             "holdout_snapshot": result.holdout_snapshot,
-            "roc_auc": round(result.metrics.get("roc_auc", float("nan")), 6),
+            "roc_auc": round(result.metrics["roc_auc"], 6) if "roc_auc" in result.metrics else None,
         },
         key=f"model.registered:{result.registered_model}:{result.version}",
     )

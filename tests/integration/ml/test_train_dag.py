@@ -83,6 +83,10 @@ def run_dag(
         "AIRFLOW_CONN_POSTGRES_WAREHOUSE": "postgres://" + warehouse.split("://", 1)[1],
         "AIRFLOW_CONN_MLFLOW_DEFAULT": mlflow_service.connection(HOST, mlflow_server.port),
         "SCROLLINTEL_HOME": str(tmp / "state"),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "scrollintel",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(tmp / "openlineage.jsonl"), "append": True}
+        ),
         **mlflow_service.CLIENT_ENV,
     }
 
@@ -101,6 +105,7 @@ def run_dag(
         _, state, run_id = line.split()
         return state, run_id, output
 
+    run.lineage_events = tmp / "openlineage.jsonl"  # type: ignore[attr-defined]
     yield run
     mlflow_client = registry.client(mlflow_server.uri)
     if mlflow_client.search_registered_models(f"name = '{MODEL}'"):
@@ -110,13 +115,17 @@ def run_dag(
         mlflow_client.delete_experiment(experiment.experiment_id)
 
 
+@pytest.fixture(scope="module")
+def two_runs(run_dag: Any) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+    """Two runs of the DAG by hand: the bootstrap, then one with a champion in place."""
+    return run_dag(), run_dag()
+
+
 def test_the_first_run_trains_the_champion_and_a_second_a_challenger(
-    run_dag: Any, mlflow_server: MlflowServer, warehouse: str
+    two_runs: Any, mlflow_server: MlflowServer, warehouse: str
 ) -> None:
     mlflow_client = registry.client(mlflow_server.uri)
-
-    first_state, first_run, first_log = run_dag()
-    second_state, _, second_log = run_dag()
+    (first_state, first_run, first_log), (second_state, _, second_log) = two_runs
 
     assert first_state == "success", first_log[-6000:]
     assert second_state == "success", second_log[-6000:]
@@ -143,3 +152,25 @@ def test_the_first_run_trains_the_champion_and_a_second_a_challenger(
     assert [(d["version"], d["alias"]) for d in details] == [("1", CHAMPION), ("2", CHALLENGER)]
     assert details[0]["run_id"] == champion.run_id
     assert details[0]["dataset"] == "marts.ml_churn_features"
+
+
+def test_the_train_task_lineage_names_the_table_of_the_mlflow_run(
+    two_runs: Any, run_dag: Any, mlflow_server: MlflowServer
+) -> None:
+    """The OpenLineage event of the train task has the feature table as input, with the run id MLflow records."""
+    events = [json.loads(line) for line in run_dag.lineage_events.read_text().splitlines() if line.strip()]
+    complete = [
+        e for e in events if e.get("eventType") == "COMPLETE" and e.get("job", {}).get("name") == "ml_churn_train.train"
+    ]
+    assert complete, [e.get("job", {}).get("name") for e in events]
+    mlflow_client = registry.client(mlflow_server.uri)
+    champion = mlflow_client.get_model_version(MODEL, "1")
+    run = mlflow_client.get_run(champion.run_id)
+    (dataset,) = registry.run_datasets(run)
+    by_run = {e["run"]["runId"]: e for e in complete}
+    event = by_run[run.data.tags[TAG_LINEAGE_RUN_ID]]
+    assert (
+        [(i["namespace"], i["name"]) for i in event["inputs"]]
+        == [(dataset["source"]["namespace"], dataset["source"]["name"])]
+        == [("postgres://warehouse:5432", "warehouse.marts.ml_churn_features")]
+    )

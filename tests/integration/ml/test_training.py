@@ -228,3 +228,19 @@ def test_no_champion_is_a_clear_error(client: Any) -> None:
 
     with pytest.raises(registry.RegistryError, match=rf"registered model {name} has no champion version"):
         registry.load_champion(name, client)
+
+
+def test_the_demo_mart_built_by_dbt_trains(
+    built: Any, mlflow_server: MlflowServer, client: Any, pg_server: Any
+) -> None:
+    """The real ``marts.ml_churn_features`` (dbt on the demo shop, scale 0.05), as the runtime role reads it."""
+    from tests.integration.warehouse import database_copy, with_database
+
+    model = unique_model(load_governance().models.model("churn"), "demo")
+    with database_copy(pg_server, built.built_template, "mltrain") as name:
+        result = train_and_register(model, with_database(built.url, name), tracking_uri=mlflow_server.uri)
+
+    assert (result.version, result.alias) == ("1", CHAMPION)
+    assert result.holdout_snapshot == "2025-10-01"
+    assert result.metrics["roc_auc"] > 0.55, result.metrics  # a small holdout (scale 0.05), better than chance
+    assert registry.missing_metadata(client, model.name, "1") == []
