@@ -65,7 +65,13 @@ def ml_churn_retrain() -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
         from scrollintel.db import connection_url
-        from scrollintel.ml.training import TrainingError, record_registration, task_lineage_run_id, train_and_register
+        from scrollintel.ml.training import (
+            TrainingError,
+            record_registration,
+            report_feature_input,
+            task_lineage_run_id,
+            train_and_register,
+        )
         from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
         context = get_current_context()
@@ -76,6 +82,7 @@ def ml_churn_retrain() -> None:
             for event in events
             if (event.extra or {}).get("reason")
         ]
+        report_feature_input(MODEL)  # the task's OpenLineage events name the table the MLflow run names
         try:
             result = train_and_register(
                 MODEL,
