@@ -129,6 +129,8 @@ class EvaluationOutcome:
     summary_markdown: str
     trigger_reason: str | None = None
     run_urls: dict[str, str] = field(default_factory=dict)
+    #: What the SHAP values are in (``log-odds of the trees, before calibration``).
+    shap_output: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -294,6 +296,7 @@ def evaluate(
         summary_markdown=markdown,
         trigger_reason=trigger_reason,
         run_urls=urls,
+        shap_output=explanation.output,
     )
     log.info(
         "%s: fairness on %d rows of %s; %s",
@@ -400,7 +403,14 @@ def store_evaluation(url: str, outcome: EvaluationOutcome, context: RunContext, 
                 Jsonb(outcome.challenger_metrics),
                 None if outcome.champion_metrics is None else Jsonb(outcome.champion_metrics),
                 Jsonb(dict(fairness)),
-                Jsonb([{"feature": name, "mean_abs_shap": value} for name, value in outcome.top_features]),
+                Jsonb(
+                    {
+                        "output": outcome.shap_output,
+                        "importance": [
+                            {"feature": name, "mean_abs_shap": value} for name, value in outcome.top_features
+                        ],
+                    }
+                ),
                 "ready" if outcome.ready else "refused",
                 outcome.reasons,
                 outcome.trigger_reason,

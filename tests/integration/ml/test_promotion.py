@@ -19,7 +19,7 @@ import pytest
 from scrollintel.config import load_governance
 from scrollintel.config.models import ModelConfig
 from scrollintel.demo.shop import libpq_url
-from scrollintel.ml import promotion, registry, tracking
+from scrollintel.ml import promotion, query, registry, tracking
 from scrollintel.ml.promotion import PromotionError, RunContext
 from scrollintel.ml.training import train_and_register
 from tests.integration.ml.conftest import FEATURE_ROWS, FEATURE_SEED, MlflowServer, unique_model
@@ -111,6 +111,10 @@ def test_an_equal_challenger_is_ready_with_its_row_artifacts_and_ledger_entry(se
     )
     assert rows == [("ready", int(challenger), int(champion), "drift")]  # the second try replaced the first
     assert again.evaluation_id == outcome.evaluation_id
+    (stored,) = setup.rows("SELECT top_features FROM governance.model_evaluations WHERE model = %s", model.name)
+    importances = query.shap_importances(stored[0])  # what the Model page reads
+    assert [row.feature for row in importances] == [name for name, _ in outcome.top_features]
+    assert query.shap_output(stored[0]) == outcome.shap_output
     artifacts = {item.path for item in setup.client.list_artifacts(outcome.challenger_run_id, "evaluation")}
     assert {tracking.ARTIFACT_FAIRNESS, tracking.ARTIFACT_SHAP_TABLE, tracking.ARTIFACT_SHAP_CHART} <= artifacts
     assert tracking.ARTIFACT_COMPARISON in artifacts
