@@ -34,6 +34,7 @@ def _register() -> None:
     main.add_command(audit_group)
     main.add_command(ingest_group)
     main.add_command(transform_group)
+    main.add_command(model_group)
 
 
 @main.group("db")
@@ -138,6 +139,57 @@ The load of {table} is blocked by the frozen contract and {table}_schema_change 
   - on the Approvals page        http://{launcher.HOST}:{ports["api_server"]}/scrollintel/approvals
   - in Airflow's Required Actions (sign in as an approver)
 On approval {table}_approved_load applies the change and loads the rows; on rejection nothing changes."""
+    )
+
+
+@click.group("model")
+def model_group() -> None:
+    """The models of governance/models.yaml in the MLflow registry."""
+
+
+@model_group.command("rollback")
+@click.argument("model")
+@click.option(
+    "--reason", required=True, help="Why champion should go back (shown to the approvers, kept in the ledger)."
+)
+@click.option("--as", "requester", default="ml-engineer", show_default=True, help="Airflow user who asks.")
+@click.option(
+    "--api-url",
+    envvar="SCROLLINTEL_AIRFLOW_API_URL",
+    default=None,
+    help="Airflow's address (default: the local platform).",
+)
+@click.option(
+    "--password",
+    envvar="SCROLLINTEL_AIRFLOW_PASSWORD",
+    default=None,
+    help="The user's password (default: the local platform's).",
+)
+def model_rollback_command(
+    *, model: str, reason: str, requester: str, api_url: str | None, password: str | None
+) -> None:
+    """Ask for champion to go back to previous-champion: triggers ml_<model>_rollback, which waits for an approval."""
+    from scrollintel.config import load_governance
+    from scrollintel.ml import promotion
+
+    try:
+        load_governance().models.model(model)
+    except KeyError:
+        raise click.ClickException(f"no model {model!r} in governance/models.yaml") from None
+    try:
+        if api_url is None or password is None:
+            from scrollintel.platform import launcher
+
+            lay = launcher.layout()
+            api_url = api_url or f"http://{launcher.HOST}:{launcher.platform_ports(lay)['api_server']}"
+            password = password or launcher.platform_secrets(lay)["team_password"]
+        run_id = promotion.request_rollback(api_url, requester, password, model, reason)
+    except ScrollIntelError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(
+        f"Triggered {promotion.rollback_dag_id(model)} as {requester}: run {run_id}\n"
+        "It waits for the model_promotion approval (Slack, the Approvals page, Airflow's Required Actions);\n"
+        "on approval champion moves back to previous-champion and the next scoring run uses it."
     )
 
 

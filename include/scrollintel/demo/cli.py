@@ -83,6 +83,43 @@ def serve_marketing_command(
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
+@demo_group.command("drift-data")
+@click.option("--shop-url", default=None, help="URL of the shop database (default: the platform's `shop` database).")
+@click.option(
+    "--as-of",
+    default=None,
+    help="The instant dbt models at (ISO 8601; default: $SCROLLINTEL_AS_OF, else now): it fixes the newest snapshot.",
+)
+@click.option("--price-factor", type=float, default=1.8, show_default=True, help="Order values are multiplied by it.")
+@click.option("--cancel-share", type=float, default=0.45, show_default=True, help="Share of those orders cancelled.")
+def drift_data_command(*, shop_url: str | None, as_of: str | None, price_factor: float, cancel_share: float) -> None:
+    """Reprice and cancel shop orders so the churn model's newest snapshot drifts (monitoring asks to retrain)."""
+    import datetime as dt
+
+    from scrollintel.demo.churn_drift import shift_orders
+
+    text = as_of or os.environ.get("SCROLLINTEL_AS_OF")
+    try:
+        instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else dt.datetime.now(dt.UTC)
+    except ValueError as err:
+        raise click.BadParameter(f"not an ISO 8601 instant: {text!r}", param_hint="--as-of") from err
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=dt.UTC)
+    try:
+        drift = shift_orders(
+            shop_url or _platform_shop_url(), instant, price_factor=price_factor, cancel_share=cancel_share
+        )
+    except (ValueError, ScrollIntelError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(
+        f"Pricing change in the orders of {drift.window_start:%Y-%m-%d} .. {drift.window_end:%Y-%m-%d} "
+        f"(the features of the {drift.snapshot} snapshot): {drift.repriced:,} orders repriced x{price_factor:g}, "
+        f"{drift.cancelled:,} cancelled.\n"
+        "Next: ingest_shop loads them, transform_warehouse rebuilds marts.ml_churn_features, ml_churn_monitor\n"
+        "finds the drift and starts ml_churn_retrain, whose challenger waits for the model_promotion approval."
+    )
+
+
 @demo_group.command("serve-slack")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8766, show_default=True)

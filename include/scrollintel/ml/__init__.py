@@ -11,4 +11,8 @@ functions that use them, never at module level: DAG files import this package at
 - :mod:`~scrollintel.ml.explain`: SHAP global and per-segment importances, summary tables, chart.
 - :mod:`~scrollintel.ml.gates`: the checks a challenger must pass before the approval gate, and
   the approval request's Markdown summary.
+- :mod:`~scrollintel.ml.promotion`: a challenger evaluated against the champion, then promoted,
+  rejected (archived) or rolled back by moving registry aliases; every step in the ledger.
+- :mod:`~scrollintel.ml.scoring`: batch scoring with the champion of the moment into
+  ``marts.<model>_scores``.
 """

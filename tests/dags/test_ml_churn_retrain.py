@@ -1,0 +1,81 @@
+"""The retraining DAG: on the retrain Asset, train -> evaluate -> approval -> promote or archive."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+from scrollintel.policies import dag_violations
+from scrollintel.settings import project_root
+
+pytestmark = pytest.mark.unit
+
+DAG_ID = "ml_churn_retrain"
+DAG_FILE = project_root() / "dags" / f"{DAG_ID}.py"
+HEAVY = ("mlflow", "sklearn", "pandas", "numpy", "pyarrow", "shap", "evidently", "scipy", "skops", "fairlearn")
+
+
+@pytest.fixture(scope="module")
+def dag() -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAG_FILE))
+    assert bag.import_errors == {}
+    return bag.dags[DAG_ID]
+
+
+def test_the_dag_passes_the_cluster_policy_and_belongs_to_the_model_team(dag: Any) -> None:
+    assert dag_violations(dag) == []
+    assert dag.tags == {"ml", "confidential"}
+    assert {task.owner for task in dag.tasks} == {"ml"}
+    assert dag.max_active_runs == 1
+    assert "refused challenger stops here" in dag.doc_md
+
+
+def test_it_runs_on_the_retrain_asset_of_the_monitoring_dag(dag: Any) -> None:
+    from airflow.sdk import AssetAll
+
+    from scrollintel.ml.tracking import retrain_requested_asset
+
+    condition = dag.timetable.asset_condition
+    assert isinstance(condition, AssetAll)
+    assert list(condition.objects) == [retrain_requested_asset("churn")]
+
+
+def test_the_gate_comes_after_the_evaluation_and_branches_to_promote_or_archive(dag: Any) -> None:
+    from airflow.task.trigger_rule import TriggerRule
+
+    from scrollintel.approvals.gate import ApprovalGate
+
+    order = [task.task_id for task in dag.topological_sort()]
+    assert order == ["train_challenger", "evaluate", "approve_promotion", "promote", "archive_rejected"]
+    gate = dag.get_task("approve_promotion")
+    assert isinstance(gate, ApprovalGate) and gate.decision == "model_promotion"
+    assert "xcom_pull(task_ids='evaluate')['summary_markdown']" in gate.details
+    # the gate skips its direct downstream (promote) on a "no"; archive runs only when promote was skipped
+    assert gate.downstream_task_ids == {"promote"}
+    archive = dag.get_task("archive_rejected")
+    assert archive.upstream_task_ids == {"promote"} and archive.trigger_rule == TriggerRule.ALL_SKIPPED
+
+
+def test_parsing_imports_no_heavy_library() -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder={str(DAG_FILE)!r})
+        assert not bag.import_errors, bag.import_errors
+        assert {DAG_ID!r} in bag.dags
+        heavy = sorted({{name.split(".")[0] for name in sys.modules}} & set({HEAVY!r}))
+        print("HEAVY", heavy)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "HEAVY []" in result.stdout, result.stdout[-2000:]
