@@ -40,15 +40,21 @@ def ml_churn_score() -> None:
     @task
     def score() -> dict[str, Any]:
         """Resolve champion, score the newest feature rows, replace this run's rows, record in the ledger."""
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from scrollintel.db import connection_url
-        from scrollintel.ml import scoring
+        from scrollintel.ml import registry, scoring
         from scrollintel.ml.monitoring import lineage_run_id
         from scrollintel.ml.promotion import RunContext
         from scrollintel.ml.registry import RegistryError
+        from scrollintel.ml.tracking import registered_model_name
         from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
+        if registry.champion_version(registry.client(), registered_model_name(MODEL.name)) is None:
+            # a fresh platform: the daily run comes before any model was trained; nothing is wrong
+            raise AirflowSkipException(
+                f"no champion version of {MODEL.name} yet: nothing to score (train it first: DAG ml_{MODEL.name}_train)"
+            )
         ti = get_current_context()["ti"]
         context = RunContext(ti.dag_id, ti.run_id, ti.task_id, lineage_run_id(ti))
         try:

@@ -47,7 +47,7 @@ def test_plugin_nav_entries_are_registered(platform: RunningPlatform) -> None:
         plugins = client.get("/api/v2/plugins").json()["plugins"]
     ours = next(plugin for plugin in plugins if plugin["name"] == "scrollintel")
     names = {view["name"] for view in ours["external_views"]}
-    assert names == {"Approvals", "Audit", "Quality", "Lineage", "Cost & ROI", "Compliance", "MLflow"}
+    assert names == {"Approvals", "Audit", "Quality", "Lineage", "Models", "Cost & ROI", "Compliance", "MLflow"}
     (mlflow,) = [view for view in ours["external_views"] if view["name"] == "MLflow"]
     assert mlflow["href"] == _mlflow_url(platform) and mlflow.get("url_route") is None
 
