@@ -194,11 +194,15 @@ class RunContext:
     task_id: str | None = None
     lineage_run_id: str | None = None
 
-    def monitoring_run_id(self, model: str) -> str:
+    def derived_id(self, namespace: uuid.UUID, model: str) -> str:
         """The same id for every try of one DAG run (a retry replaces its rows); random outside Airflow."""
         if self.dag_id and self.dag_run_id:
-            return str(uuid.uuid5(_RUN_ID_NAMESPACE, f"{model}\x00{self.dag_id}\x00{self.dag_run_id}"))
+            return str(uuid.uuid5(namespace, f"{model}\x00{self.dag_id}\x00{self.dag_run_id}"))
         return str(uuid.uuid4())
+
+    def monitoring_run_id(self, model: str) -> str:
+        """The monitoring run's id (:meth:`derived_id`)."""
+        return self.derived_id(_RUN_ID_NAMESPACE, model)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrollintel.exceptions import ScrollIntelError
-from scrollintel.ml import gates, registry
+from scrollintel.ml import gates, monitoring, registry
 from scrollintel.ml.tracking import (
     ARTIFACT_COMPARISON,
     ARTIFACT_FAIRNESS,
@@ -78,20 +78,12 @@ class PromotionError(ScrollIntelError):
     """A promotion, rejection or rollback cannot be done as asked; the message says which model and versions."""
 
 
-@dataclass(frozen=True)
-class RunContext:
+class RunContext(monitoring.RunContext):
     """Where a step ran: the Airflow DAG run (None outside Airflow) and its OpenLineage run."""
 
-    dag_id: str | None = None
-    dag_run_id: str | None = None
-    task_id: str | None = None
-    lineage_run_id: str | None = None
-
     def evaluation_id(self, model: str) -> str:
-        """The same id for every try of one DAG run (a retry replaces its row); random outside Airflow."""
-        if self.dag_id and self.dag_run_id:
-            return str(uuid.uuid5(_EVALUATION_NAMESPACE, f"{model}\x00{self.dag_id}\x00{self.dag_run_id}"))
-        return str(uuid.uuid4())
+        """The evaluation row's id: the same for every try of one DAG run (a retry replaces its row)."""
+        return self.derived_id(_EVALUATION_NAMESPACE, model)
 
     @property
     def airflow_run(self) -> str | None:
