@@ -1,11 +1,14 @@
 """DAG integrity: every DAG file imports, follows the house rules and parses fast.
 
 The DagBag is built once for the module, with the cluster policy active (as in Airflow).
-Parse time per file is printed in the test summary (`DAG parse times`).
+Parse time per file is printed in the test summary (`DAG parse times`). A fresh interpreter
+parses the whole folder once more to prove no DAG file imports a heavy library at parse time.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -24,8 +27,29 @@ FACTORY_FILES = {"ingest_sources.py": "ingest_"}
 #: The DAG file rendered by cosmos, whose parse time the summary reports on its own.
 COSMOS_DAG_FILE = "transform_warehouse.py"
 MS = timedelta(milliseconds=1)
+#: Imported inside tasks only (STYLE: DAG files parse in milliseconds; the DAG processor re-parses them).
+HEAVY = (
+    "boto3",
+    "evidently",
+    "fairlearn",
+    "mlflow",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "reportlab",
+    "scipy",
+    "shap",
+    "skops",
+    "sklearn",
+    "statsmodels",
+)
+#: DAG files allowed a heavy import because their framework needs it at parse time (cosmos renders
+#: the dbt project into tasks); every other file must stay clean.
+HEAVY_AT_PARSE = {COSMOS_DAG_FILE}
 
 PARSE_TIMES: list[tuple[str, float, int, int]] = []
+#: Modules already imported when the module's DagBag was built.
+PRELOADED: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +58,7 @@ def dagbag():  # type: ignore[no-untyped-def]
 
     from tests.dags.conftest import COSMOS_PARSE_TIMES
 
+    PRELOADED.update(sys.modules)
     imports = "cosmos already imported" if "cosmos.converter" in sys.modules else "imports cosmos"
     bag = DagBag(dag_folder=str(DAGS_DIR))
     for stat in bag.dagbag_stats:
@@ -79,5 +104,39 @@ def test_house_rules(dagbag) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_parse_time_budget(dagbag) -> None:  # type: ignore[no-untyped-def]
-    slow = [(name, seconds) for name, seconds, _, _ in PARSE_TIMES if seconds > PARSE_BUDGET_S]
+    # The cosmos file's parse here includes importing cosmos itself (once per DAG processor, 1-2 s on a
+    # busy machine); its parse with cosmos already imported is reported in the summary.
+    slow = [
+        (name, seconds)
+        for name, seconds, _, _ in PARSE_TIMES
+        if seconds > PARSE_BUDGET_S and not (name == COSMOS_DAG_FILE and "cosmos.converter" not in PRELOADED)
+    ]
     assert not slow, f"DAG files over the {PARSE_BUDGET_S}s parse budget: {slow}"
+
+
+def test_parsing_imports_no_heavy_library(tmp_path: Path) -> None:
+    """As the DAG processor does, a fresh interpreter parses every DAG file: none imports pandas, MLflow, sklearn..."""
+    files = [str(path) for path in DAG_FILES if path.name not in HEAVY_AT_PARSE]
+    probe = (
+        "import sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"for path in {files!r}:\n"
+        "    bag = DagBag(dag_folder=path)\n"
+        "    assert bag.import_errors == {}, bag.import_errors\n"
+        f"    heavy = sorted({{name.split('.')[0] for name in sys.modules}} & set({HEAVY!r}))\n"
+        "    print('HEAVY', path, heavy)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW_CTX_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env={**env, "AIRFLOW_HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("HEAVY ")]
+    assert len(lines) == len(files), done.stdout[-3000:]
+    # files are parsed in turn, so the first line naming a module names the file that imported it
+    assert all(line.endswith(" []") for line in lines), "\n".join(lines)

@@ -30,6 +30,10 @@ from scrollintel.config.models import ModelConfig
 #: Rows of the test feature table (33 monthly snapshots, growing like the demo's).
 FEATURE_ROWS = 6_000
 FEATURE_SEED = 11
+#: Candidates of the hyperparameter search in tests. governance/models.yaml asks for 16; the search,
+#: its logging and its reproducibility are the same with 4, at a quarter of the fits (bench_train
+#: measures the configured budget).
+TEST_SEARCH_BUDGET = 4
 
 
 @dataclass(frozen=True)
@@ -110,5 +114,27 @@ def churn_features(pg_server: Any) -> FeatureTable:
 
 
 def unique_model(base: ModelConfig, prefix: str | None = None) -> ModelConfig:
-    """``base`` under a name no other test uses (its registered model and experiment are its own)."""
-    return base.model_copy(update={"name": f"{prefix or base.name}_{secrets.token_hex(3)}"})
+    """``base`` under a name no other test uses (its registered model and experiment are its own), searching
+    :data:`TEST_SEARCH_BUDGET` candidates."""
+    training = base.training.model_copy(update={"search_budget": TEST_SEARCH_BUDGET})
+    return base.model_copy(update={"name": f"{prefix or base.name}_{secrets.token_hex(3)}", "training": training})
+
+
+@pytest.fixture(scope="session")
+def test_governance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of governance/ whose models search :data:`TEST_SEARCH_BUDGET` candidates, for DAG runs in a
+    child process (``SCROLLINTEL_GOVERNANCE_DIR``); validated as `scrollintel validate` would."""
+    import re
+    import shutil
+
+    from scrollintel.config import load_governance
+    from scrollintel.settings import governance_dir
+
+    folder = tmp_path_factory.mktemp("governance") / "governance"
+    shutil.copytree(governance_dir(), folder)
+    models = folder / "models.yaml"
+    text, count = re.subn(r"(?m)^(\s*search_budget:\s*)\d+", rf"\g<1>{TEST_SEARCH_BUDGET}", models.read_text())
+    assert count, f"no search_budget in {models}"
+    models.write_text(text, encoding="utf-8")
+    assert all(m.training.search_budget == TEST_SEARCH_BUDGET for m in load_governance(folder).models.models)
+    return folder

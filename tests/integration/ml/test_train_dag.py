@@ -25,7 +25,7 @@ import pytest
 
 from scrollintel.ml import registry
 from scrollintel.ml.tracking import CHALLENGER, CHAMPION, TAG_AIRFLOW_RUN, TAG_LINEAGE_RUN_ID
-from scrollintel.settings import project_root
+from scrollintel.settings import ENV_GOVERNANCE_DIR, project_root
 from tests.integration.ml.conftest import FEATURE_ROWS, FEATURE_SEED, MlflowServer
 from tests.integration.warehouse import runtime_database
 
@@ -64,6 +64,7 @@ def run_dag(
     warehouse: str,
     mlflow_server: MlflowServer,
     airflow_metadata_template: Path,
+    test_governance: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Any]:
     """Run the DAG once per call (same Airflow home and metadata); returns (state, run id, output)."""
@@ -83,6 +84,7 @@ def run_dag(
         "AIRFLOW_CONN_POSTGRES_WAREHOUSE": "postgres://" + warehouse.split("://", 1)[1],
         "AIRFLOW_CONN_MLFLOW_DEFAULT": mlflow_service.connection(HOST, mlflow_server.port),
         "SCROLLINTEL_HOME": str(tmp / "state"),
+        ENV_GOVERNANCE_DIR: str(test_governance),
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "scrollintel",
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
             {"type": "file", "log_file_path": str(tmp / "openlineage.jsonl"), "append": True}
