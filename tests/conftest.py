@@ -112,14 +112,29 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 GROUPS = ("unit", "integration", "e2e")
 
 
+#: Test packages that start a whole platform: run by one xdist worker, one after the other, first.
+PLATFORM_PACKAGES = ("tests/e2e/", "tests/e2e_celery/")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test belongs to exactly one group (`pytest -m unit|integration|e2e`)."""
+    """Every test belongs to exactly one group (`pytest -m unit|integration|e2e`), and to one xdist work unit.
+
+    `make test` runs two pytest-xdist workers (``--dist loadgroup``, scripts/test.sh). A work unit is
+    a test module, so module-scoped set-ups are made once; the platform tests are one unit,
+    queued first: one worker spends the run with the platform (mostly waiting on its scheduler
+    and tasks) while the other takes the modules in turn.
+    """
     ungrouped = [item.nodeid for item in items if not any(item.get_closest_marker(g) for g in GROUPS)]
     if ungrouped:
         raise pytest.UsageError(
             "tests without a group marker (add `pytestmark = pytest.mark.unit|integration|e2e`): "
             + ", ".join(ungrouped[:10])
         )
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group("platform" if module.startswith(PLATFORM_PACKAGES) else module))
+    items.sort(key=lambda item: not item.nodeid.startswith(PLATFORM_PACKAGES))  # stable: the rest keep their order
 
 
 # -- Airflow's own auth for the plugin and the governance web app (tests/plugins, tests/unit/web,
