@@ -15,6 +15,9 @@ ENV_HOME = "SCROLLINTEL_HOME"
 ENV_GOVERNANCE_DIR = "SCROLLINTEL_GOVERNANCE_DIR"
 ENV_OBJECT_STORE = "SCROLLINTEL_OBJECT_STORE"
 ENV_DATABASE_URL = "SCROLLINTEL_DATABASE_URL"
+#: The instant dbt models and the quality gates observe the data at (ISO date or date-time; empty:
+#: now). The platform sets the demo's fixed instant unless the user sets another.
+ENV_AS_OF = "SCROLLINTEL_AS_OF"
 
 #: Where the governance web app is mounted in the Airflow api-server (pages, JSON API, lineage API).
 WEB_URL_PREFIX = "/scrollintel"

@@ -88,7 +88,10 @@ def serve_marketing_command(
 @click.option(
     "--as-of",
     default=None,
-    help="The instant dbt models at (ISO 8601; default: $SCROLLINTEL_AS_OF, else now): it fixes the newest snapshot.",
+    help=(
+        "The instant dbt models at (ISO 8601): it fixes the newest snapshot. Default: as the platform runs dbt, "
+        "$SCROLLINTEL_AS_OF if set (empty: now), else the demo's fixed instant."
+    ),
 )
 @click.option("--price-factor", type=float, default=1.8, show_default=True, help="Order values are multiplied by it.")
 @click.option("--cancel-share", type=float, default=0.45, show_default=True, help="Share of those orders cancelled.")
@@ -96,9 +99,11 @@ def drift_data_command(*, shop_url: str | None, as_of: str | None, price_factor:
     """Reprice and cancel shop orders so the churn model's newest snapshot drifts (monitoring asks to retrain)."""
     import datetime as dt
 
+    from scrollintel.demo import AS_OF
     from scrollintel.demo.churn_drift import shift_orders
+    from scrollintel.settings import ENV_AS_OF
 
-    text = as_of or os.environ.get("SCROLLINTEL_AS_OF")
+    text = as_of if as_of is not None else os.environ.get(ENV_AS_OF, AS_OF.isoformat())
     try:
         instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else dt.datetime.now(dt.UTC)
     except ValueError as err:

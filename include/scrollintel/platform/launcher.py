@@ -59,7 +59,6 @@ ENV_USER_AIRFLOW_DB = "SCROLLINTEL_AIRFLOW_DATABASE_URL"
 #: Set in .scrollintel/platform.env, so a shell that sourced it is not mistaken for a user setting.
 ENV_EMBEDDED_MARKER = "SCROLLINTEL_EMBEDDED_DATABASE"
 #: The instant the data describes (dbt's scrollintel_as_of, the quality gate's freshness).
-ENV_AS_OF = "SCROLLINTEL_AS_OF"
 
 
 def adopt_airflow_database_setting() -> None:
@@ -336,7 +335,7 @@ def transform_env(lay: Layout, keys: dict[str, str]) -> dict[str, str]:
         ),
         # The demo data describes the world at demo.AS_OF: dbt's windows and the quality gate's
         # freshness are measured at that instant unless the user sets another (or an empty one: now).
-        ENV_AS_OF: os.environ.get(ENV_AS_OF, AS_OF.isoformat()),
+        settings.ENV_AS_OF: os.environ.get(settings.ENV_AS_OF, AS_OF.isoformat()),
         "AIRFLOW__COSMOS__CACHE_DIR": str(lay.state / "cosmos"),
         # Neither cosmos nor dbt reports usage anywhere from a governance platform.
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",

@@ -43,11 +43,10 @@ from scrollintel.quality.bounds import Reference, resolve_suite
 from scrollintel.quality.errors import QualityGateFailed
 from scrollintel.quality.outcome import DatasetOutcome, ExpectationOutcome, GateContext, GateOutcome, safe_name
 from scrollintel.quality.suites import Suite, check_with_gx, load_suites
+from scrollintel.settings import ENV_AS_OF
 
 log = logging.getLogger(__name__)
 
-#: The instant the data is observed at, when the caller gives none (ISO date or date-time).
-ENV_AS_OF = "SCROLLINTEL_AS_OF"
 DATASOURCE = "warehouse"
 BATCH_DEFINITION = "whole table"
 #: The batch definition of :func:`validate_rows`: the rows one load landed (every row its query selects).

@@ -24,7 +24,11 @@ def test_the_newest_snapshot_is_the_first_of_the_month_90_days_before_the_as_of(
     assert newest_snapshot(dt.datetime(2026, 3, 31, 23, tzinfo=dt.UTC)) == dt.date(2025, 12, 1)
 
 
-def test_drift_data_reprices_and_cancels_orders_in_the_newest_snapshots_window_once(pg_server: Any) -> None:
+def test_drift_data_reprices_and_cancels_orders_in_the_newest_snapshots_window_once(
+    pg_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --as-of the command takes the instant the platform runs dbt at (the demo's), as a person types it."""
+    monkeypatch.delenv("SCROLLINTEL_AS_OF", raising=False)
     url = pg_server.create_database()
     seed_shop(url, scale=0.05, seed=7)
     as_of = AS_OF if isinstance(AS_OF, dt.datetime) else dt.datetime.fromisoformat(str(AS_OF))
@@ -40,9 +44,8 @@ def test_drift_data_reprices_and_cancels_orders_in_the_newest_snapshots_window_o
         return {row[0]: (row[1], float(row[2]), row[3], row[4]) for row in rows}
 
     before = state()
-    args = ["drift-data", "--shop-url", url, "--as-of", as_of.isoformat()]
-    result = CliRunner().invoke(demo_group, args)
-    again = CliRunner().invoke(demo_group, args)
+    result = CliRunner().invoke(demo_group, ["drift-data", "--shop-url", url])
+    again = CliRunner().invoke(demo_group, ["drift-data", "--shop-url", url, "--as-of", as_of.isoformat()])
     after = state()
 
     assert result.exit_code == 0, result.output
