@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/scrollintel validate
 # Two workers (pytest-xdist): the platform tests on one, the other modules on the other; see
-# pytest_collection_modifyitems in tests/conftest.py. SCROLLINTEL_TEST_WORKERS=0 runs in one process.
+# pytest_xdist_make_scheduler in tests/conftest.py. SCROLLINTEL_TEST_WORKERS=0 runs in one process.
 workers="${SCROLLINTEL_TEST_WORKERS:-2}"
 if [ "$workers" = 0 ]; then
   exec .venv/bin/pytest "$@"
 fi
-exec .venv/bin/pytest -n "$workers" --dist loadgroup --no-loadscope-reorder "$@"
+exec .venv/bin/pytest -n "$workers" --no-loadscope-reorder "$@"

@@ -116,25 +116,30 @@ GROUPS = ("unit", "integration", "e2e")
 PLATFORM_PACKAGES = ("tests/e2e/", "tests/e2e_celery/")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test belongs to exactly one group (`pytest -m unit|integration|e2e`), and to one xdist work unit.
-
-    `make test` runs two pytest-xdist workers (``--dist loadgroup``, scripts/test.sh). A work unit is
-    a test module, so module-scoped set-ups are made once; the platform tests are one unit,
-    queued first: one worker spends the run with the platform (mostly waiting on its scheduler
-    and tasks) while the other takes the modules in turn.
-    """
+    """Every test belongs to exactly one group (`pytest -m unit|integration|e2e`); the platform tests come first."""
     ungrouped = [item.nodeid for item in items if not any(item.get_closest_marker(g) for g in GROUPS)]
     if ungrouped:
         raise pytest.UsageError(
             "tests without a group marker (add `pytestmark = pytest.mark.unit|integration|e2e`): "
             + ", ".join(ungrouped[:10])
         )
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group("platform" if module.startswith(PLATFORM_PACKAGES) else module))
     items.sort(key=lambda item: not item.nodeid.startswith(PLATFORM_PACKAGES))  # stable: the rest keep their order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs two pytest-xdist workers (scripts/test.sh); a work unit is a test module, so its
+    module-scoped set-ups are made once, and the platform tests are one unit, queued first: one worker
+    spends the run with the platform (mostly waiting on its scheduler and tasks) while the other
+    takes the modules in turn. (xdist's own ``loadgroup`` cannot say this on pytest 9: it renames
+    node ids through an attribute pytest no longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class PlatformFirstScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "platform" if nodeid.startswith(PLATFORM_PACKAGES) else nodeid.split("::", 1)[0]
+
+    return PlatformFirstScheduling(config, log)
 
 
 # -- Airflow's own auth for the plugin and the governance web app (tests/plugins, tests/unit/web,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,7 @@ from scrollintel.approvals.decisions import SETTLE_S
 from scrollintel.demo import drift
 from scrollintel.platform import launcher
 from tests.e2e.conftest import RunningPlatform, wait_for_json
+from tests.e2e.demo_slack import SLACK_USERS, messages, press, request_message, slack_url, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +45,6 @@ REQUESTER = "dp-engineer"
 APPROVED, REJECTED, EXPIRED, ON_PAGE = "customers", "products", "subscriptions", "orders"
 COLUMNS = {APPROVED: "loyalty_tier", REJECTED: "eco_label", EXPIRED: "promo_code", ON_PAGE: "gift_wrap"}
 PAGE_COMMENT = "checked with the shop team"
-SLACK_USERS = {"dp-engineer": "U01DPENG", "dp-lead": "U01DPLEAD", "an-lead": "U02ANLEAD"}  # teams.yaml
 CLICKS = 50
 #: How long the demo Slack takes to answer chat.postMessage while the approved gate is pressed.
 SLOW_SLACK_S = 8.0
@@ -65,21 +65,6 @@ def _client(platform: RunningPlatform, user: str, password: str) -> httpx.Client
 def _states(client: httpx.Client, run_id: str) -> dict[str, str | None]:
     tasks = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": 100}).json()
     return {task["task_id"]: task["state"] for task in tasks["task_instances"]}
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float = 300.0, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
-def slack_url() -> str:
-    return f"http://{launcher.HOST}:{launcher.platform_ports(launcher.layout())['slack']}"
 
 
 @pytest.fixture(scope="module")
@@ -112,35 +97,6 @@ def drifted(platform: RunningPlatform) -> Iterator[None]:
     with psycopg.connect(_sql(db.database_url("shop"))) as conn:
         for table in (REJECTED, EXPIRED):
             conn.execute(f'ALTER TABLE public.{table} DROP COLUMN IF EXISTS "{COLUMNS[table]}"')
-
-
-def _messages(slack: str) -> dict[str, list[dict[str, Any]]]:
-    return httpx.get(f"{slack}/demo/messages", timeout=10).json()["channels"]  # type: ignore[no-any-return]
-
-
-def _request_message(slack: str, channel: str, task_id: str) -> dict[str, Any] | None:
-    for message in _messages(slack)[channel]:
-        if not message["ephemeral"] and task_id in json.dumps(message["blocks"]):
-            return message
-    return None
-
-
-def _press(slack: str, message: dict[str, Any], user: str, action: str) -> None:
-    button = next(
-        element
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["action_id"] == action
-    )
-    form = {
-        "channel": message["channel"],
-        "ts": message["ts"],
-        "user": SLACK_USERS[user],
-        "action_id": action,
-        "value": button["value"],
-    }
-    assert httpx.post(f"{slack}/demo/press", data=form, timeout=30).status_code == 303
 
 
 def _answer_on_the_page(platform: RunningPlatform, password: str, task_id: str, slack: str) -> None:
@@ -212,18 +168,20 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
 
     # The approved gate is answered as soon as its request shows in Slack: its task is still running (in the
     # slow chat.postMessage), the window in which an answer can beat the task's wait.
-    customers = _wait(
-        "the customers request in #data-platform", lambda: _request_message(slack, "data-platform", gate[APPROVED])
+    customers = wait(
+        "the customers request in #data-platform",
+        lambda: request_message(slack, "data-platform", gate[APPROVED]),
     )
     hitl = f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{gate[APPROVED]}/-1/hitlDetails"
     with platform.client() as admin:
         assert admin.get(hitl).json()["task_instance"]["state"] == "running"
     started = time.monotonic()
-    _press(slack, customers, REQUESTER, "scrollintel_approve")  # separation of duties: refused by Airflow
+    press(slack, customers, REQUESTER, "scrollintel_approve")  # separation of duties: refused by Airflow
     with ThreadPoolExecutor(max_workers=10) as pool:
         list(
             pool.map(
-                lambda i: _press(slack, customers, ("dp-lead", "an-lead")[i % 2], "scrollintel_approve"), range(CLICKS)
+                lambda i: press(slack, customers, ("dp-lead", "an-lead")[i % 2], "scrollintel_approve"),
+                range(CLICKS),
             )
         )
     _slow_slack(slack, 0)
@@ -233,15 +191,13 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
             seen.append(detail["response_received"])
             time.sleep(0.2)
         assert seen and not any(seen), "an answer was recorded while the task was still running"
-    refused = _wait(
+    refused = wait(
         "the requester's ephemeral refusal",
-        lambda: [
-            m for m in _messages(slack)["data-platform"] if m["ephemeral"] and m["user"] == SLACK_USERS[REQUESTER]
-        ],
+        lambda: [m for m in messages(slack)["data-platform"] if m["ephemeral"] and m["user"] == SLACK_USERS[REQUESTER]],
     )
     assert "not an approver" in refused[0]["text"]
     with platform.client() as admin:
-        _wait(
+        wait(
             "the approved load to start",
             lambda: _states(admin, run_id).get(f"{APPROVED}_approved_load") in ("queued", "running", "success"),
             every=0.2,
@@ -249,13 +205,11 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
         resumed = time.monotonic() - started
         print(f"approve -> rerun scheduled: {resumed:.1f} s")
 
-        products = _wait("the products request", lambda: _request_message(slack, "analytics", gate[REJECTED]))
-        _press(slack, products, "an-lead", "scrollintel_reject")
-        _wait("the orders request to wait", lambda: _states(admin, run_id).get(gate[ON_PAGE]) == "awaiting_input")
+        products = wait("the products request", lambda: request_message(slack, "analytics", gate[REJECTED]))
+        press(slack, products, "an-lead", "scrollintel_reject")
+        wait("the orders request to wait", lambda: _states(admin, run_id).get(gate[ON_PAGE]) == "awaiting_input")
         _answer_on_the_page(platform, password, gate[ON_PAGE], slack)
-        _wait(
-            "the subscriptions request to wait", lambda: _states(admin, run_id).get(gate[EXPIRED]) == "awaiting_input"
-        )
+        wait("the subscriptions request to wait", lambda: _states(admin, run_id).get(gate[EXPIRED]) == "awaiting_input")
         with psycopg.connect(_sql(db.database_url("airflow"))) as conn:  # a day goes by
             conn.execute(
                 "UPDATE task_instance SET trigger_timeout = now() - interval '1 second' "
@@ -329,9 +283,9 @@ def test_a_schema_change_is_approved_rejected_or_expires_through_the_gate(
     assert versions[APPROVED] == 2 and versions[REJECTED] == versions[EXPIRED] == 1
 
     # the Slack messages show each outcome instead of the buttons
-    texts = {task: (_request_message(slack, "data-platform", gate[task]) or {}).get("text", "") for task in COLUMNS}
+    texts = {task: (request_message(slack, "data-platform", gate[task]) or {}).get("text", "") for task in COLUMNS}
     assert texts[APPROVED].startswith("Approved by ") and texts[REJECTED].startswith("Rejected by an-lead")
     assert texts[ON_PAGE].startswith("Approved by an-lead")
-    outcome = json.dumps((_request_message(slack, "data-platform", gate[APPROVED]) or {}).get("blocks"))
+    outcome = json.dumps((request_message(slack, "data-platform", gate[APPROVED]) or {}).get("blocks"))
     assert COLUMNS[APPROVED] in outcome and REQUESTER in outcome  # the outcome still shows the diff and who asked
     assert texts[EXPIRED].startswith("Expired")
