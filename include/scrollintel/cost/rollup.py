@@ -187,9 +187,11 @@ def query_facts(day: date, roles: Iterable[tuple[str, float]], attribution: Attr
         )  # fmt: skip
 
 
-def cloud_facts(day: date, bills: Iterable[tuple[str, str, Decimal, str]], attribution: Attribution) -> Iterator[Fact]:
-    """One fact per Cost Explorer line ``(team tag, dag tag, amount, currency)``."""
-    for team, dag_id, amount, currency in bills:
+def cloud_facts(
+    day: date, bills: Iterable[tuple[str, str, Decimal, str, bool]], attribution: Attribution
+) -> Iterator[Fact]:
+    """One fact per Cost Explorer line ``(team tag, dag tag, amount, currency, demo)``."""
+    for team, dag_id, amount, currency, demo in bills:
         if currency != attribution.rates.currency:
             raise ConfigError(
                 f"AWS Cost Explorer reports {currency} for {day}, budgets.yaml rates are in "
@@ -198,7 +200,7 @@ def cloud_facts(day: date, bills: Iterable[tuple[str, str, Decimal, str]], attri
         owner = team if team in attribution.teams else attribution.fallback_team
         yield Fact(
             day, "cloud", dag_id or None, None, None, None, None, owner, None, 1.0, float(amount), currency,
-            quantize(amount), currency,
+            quantize(amount), currency, demo,
         )  # fmt: skip
 
 

@@ -321,9 +321,10 @@ def collect_cloud(url: str, day: date, client: Any = None) -> int:
     return len(bills)
 
 
-def cloud_on(conn: Any, day: date) -> list[tuple[str, str, Decimal, str]]:
-    """``day``'s stored Cost Explorer lines."""
+def cloud_on(conn: Any, day: date) -> list[tuple[str, str, Decimal, str, bool]]:
+    """``day``'s stored Cost Explorer lines ``(team, dag, amount, currency, demo)``."""
     rows = conn.execute(
-        "SELECT team, dag_id, amount, currency FROM governance.cost_cloud WHERE day = %s ORDER BY 1, 2", (day,)
+        "SELECT team, dag_id, amount, currency, demo FROM governance.cost_cloud WHERE day = %s ORDER BY 1, 2",
+        (day,),
     ).fetchall()
-    return [(str(team), str(dag_id), Decimal(amount), str(unit)) for team, dag_id, amount, unit in rows]
+    return [(str(team), str(dag), Decimal(amount), str(unit), bool(demo)) for team, dag, amount, unit, demo in rows]

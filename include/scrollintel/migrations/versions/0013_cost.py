@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("dag_id", sa.Text(), nullable=False),
         sa.Column("amount", MONEY, nullable=False),
         sa.Column("currency", sa.Text(), nullable=False),
+        sa.Column("demo", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.PrimaryKeyConstraint("day", "team", "dag_id", name=op.f("pk_cost_cloud")),
         schema=SCHEMA,
     )
