@@ -25,6 +25,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 MIN_DAYS_FOR_MODEL = 14
 SIMULATIONS = 1000
@@ -71,7 +72,7 @@ def forecast_month_end(series: Sequence[tuple[date, float]], as_of: date) -> For
     if left == 0:
         return Forecast(label, as_of, actual, actual, actual, actual, 0, "actual", [])
     if len(history) >= MIN_DAYS_FOR_MODEL and statistics.pstdev(history) > 0:
-        paths = _simulate(history, left)
+        paths = _simulate(tuple(history), left)
         sums = sorted(sum(path) for path in paths)
         daily = [(day, *_quantiles([path[index] for path in paths])) for index, day in enumerate(future)]
         mid, low, high = _quantiles(sums, presorted=True)
@@ -99,8 +100,13 @@ def _quantiles(values: Sequence[float], *, presorted: bool = False) -> tuple[flo
     return max(at(0.5), 0.0), max(at(LOWER_Q), 0.0), max(at(UPPER_Q), 0.0)
 
 
-def _simulate(history: Sequence[float], horizon: int) -> list[list[float]]:
-    """``SIMULATIONS`` future paths of ``horizon`` days from an ETS(A,Ad,N) fit; costs are never negative."""
+@lru_cache(maxsize=128)
+def _simulate(history: tuple[float, ...], horizon: int) -> tuple[tuple[float, ...], ...]:
+    """``SIMULATIONS`` future paths of ``horizon`` days from an ETS(A,Ad,N) fit; costs are never negative.
+
+    Cached: fitting takes a noticeable fraction of a second, and the page, its JSON and its exports
+    ask for the same series (the same history gives the same paths: the seed is fixed).
+    """
     import warnings
 
     import numpy as np
@@ -111,7 +117,7 @@ def _simulate(history: Sequence[float], horizon: int) -> list[list[float]]:
         fit = ETSModel(np.asarray(history, dtype=float), error="add", trend="add", damped_trend=True).fit(disp=False)
         simulated = fit.simulate(horizon, repetitions=SIMULATIONS, anchor="end", rng=np.random.default_rng(SEED))
     paths = np.clip(np.asarray(simulated, dtype=float).reshape(horizon, SIMULATIONS), 0.0, None)
-    return [list(map(float, paths[:, index])) for index in range(SIMULATIONS)]
+    return tuple(tuple(map(float, paths[:, index])) for index in range(SIMULATIONS))
 
 
 @dataclass(frozen=True)
