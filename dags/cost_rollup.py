@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
 
 from scrollintel.dag_defaults import START_DATE, default_args
 
@@ -38,7 +39,7 @@ def rollup_day_of() -> Any:
 
 
 @dag(
-    schedule="0 2 * * *",
+    schedule=CronTriggerTimetable("0 2 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -67,9 +67,7 @@ def _end(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, f"Query parameter 'end': {value[:10]!r} is not a date (YYYY-MM-DD)"
-        ) from None
+        raise HTTPException(422, f"Query parameter 'end': {value[:10]!r} is not a date (YYYY-MM-DD)") from None
 
 
 def load(url: str, days: int, end: str | None) -> CostReport:
