@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -291,13 +291,29 @@ def task_tries(conn: Any, day: date) -> list[TaskTry]:
     return [TaskTry(*row) for row in rows]
 
 
-def _tsv(value: object) -> str:
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _text(value: str | None) -> str:
+    """A text value for COPY's text format (ids and names rarely need escaping: checked, not assumed)."""
     if value is None:
         return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value if value.isprintable() and "\\" not in value else _escape(value)
+
+
+def _int(value: int | None) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def _line(fact: Fact) -> str:
+    """One fact as a line of COPY text, in :data:`FACT_COLUMNS` order."""
+    return (
+        f"{fact.day}\t{fact.kind}\t{_text(fact.dag_id)}\t{_text(fact.run_id)}\t{_text(fact.task_id)}\t"
+        f"{_int(fact.map_index)}\t{_int(fact.try_number)}\t{_text(fact.team)}\t{_text(fact.dataset)}\t"
+        f"{fact.share!r}\t{fact.usage!r}\t{_text(fact.unit)}\t{fact.amount}\t{_text(fact.currency)}\t"
+        f"{'t' if fact.demo else 'f'}\n"
+    )
 
 
 def write_day(conn: Any, day: date, facts: Iterable[Fact]) -> int:
@@ -306,8 +322,7 @@ def write_day(conn: Any, day: date, facts: Iterable[Fact]) -> int:
     buffer = io.StringIO()
     count = 0
     for fact in facts:
-        buffer.write("\t".join(_tsv(getattr(fact, column)) for column in FACT_COLUMNS))
-        buffer.write("\n")
+        buffer.write(_line(fact))
         count += 1
     if count:
         with conn.cursor() as cur, cur.copy(f"COPY governance.cost_facts ({', '.join(FACT_COLUMNS)}) FROM STDIN") as cp:
@@ -327,26 +342,43 @@ class DayRollup:
 
 def rollup_day(url: str, day: date, governance: Governance | None = None) -> DayRollup:
     """Price and attribute everything collected for ``day`` and replace the day's facts (one transaction)."""
+    return rollup_range(url, day, day, governance)[0]
+
+
+def rollup_range(url: str, first: date, last: date, governance: Governance | None = None) -> list[DayRollup]:
+    """:func:`rollup_day` for every day from ``first`` to ``last``, one transaction per day (a backfill).
+
+    Rates, owners and lineage outputs are read once for the whole range.
+    """
+    from datetime import timedelta
+
     from scrollintel.config import load_governance
     from scrollintel.cost import sources
     from scrollintel.warehouse import connect
 
     governance = governance or load_governance()
+    done: list[DayRollup] = []
     with connect(url) as conn:
-        storage = sources.storage_on(conn, day)
-        attribution = attribution_for(conn, governance, [dataset for dataset, _ in storage])
-        facts: list[Fact] = []
-        counts: dict[str, int] = {}
-        for kind, produced in (
-            ("compute", compute_facts(day, task_tries(conn, day), attribution)),
-            ("storage", storage_facts(day, storage, attribution)),
-            ("query", query_facts(day, sources.query_time_on(conn, day), attribution)),
-            ("cloud", cloud_facts(day, sources.cloud_on(conn, day), attribution)),
-        ):
-            batch = list(produced)
-            counts[kind] = len(batch)
-            facts.extend(batch)
-        write_day(conn, day, facts)
-    total = sum((fact.amount for fact in facts), Decimal(0))
-    log.info("cost rollup %s: %s facts, total %s %s", day, counts, total, attribution.rates.currency)
-    return DayRollup(day, counts, total, attribution.rates.currency)
+        attribution = attribution_for(conn, governance)
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            storage = sources.storage_on(conn, day)
+            owners = {dataset: dataset_owner(governance, dataset) for dataset, _ in storage}
+            daily = replace(attribution, dataset_owners=owners)
+            facts: list[Fact] = []
+            counts: dict[str, int] = {}
+            for kind, produced in (
+                ("compute", compute_facts(day, task_tries(conn, day), daily)),
+                ("storage", storage_facts(day, storage, daily)),
+                ("query", query_facts(day, sources.query_time_on(conn, day), daily)),
+                ("cloud", cloud_facts(day, sources.cloud_on(conn, day), daily)),
+            ):
+                batch = list(produced)
+                counts[kind] = len(batch)
+                facts.extend(batch)
+            write_day(conn, day, facts)
+            conn.commit()
+            total = sum((fact.amount for fact in facts), Decimal(0))
+            log.info("cost rollup %s: %s facts, total %s %s", day, counts, total, attribution.rates.currency)
+            done.append(DayRollup(day, counts, total, attribution.rates.currency))
+    return done

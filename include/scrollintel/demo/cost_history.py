@@ -165,14 +165,11 @@ def seed_cost_history(
                 [(*line, currency) for line in cloud],
             )
     first = end - timedelta(days=days - 1)
-    facts = 0
-    total = Decimal(0)
-    for offset in range(days):
-        day = first + timedelta(days=offset)
-        done = rollup.rollup_day(url, day, governance)
-        facts += sum(done.facts.values())
-        total += done.total
-        roi.compute_roi(url, day, governance)
+    done = rollup.rollup_range(url, first, end, governance)
+    facts = sum(sum(item.facts.values()) for item in done)
+    total = sum((item.total for item in done), Decimal(0))
+    for item in done:
+        roi.compute_roi(url, item.day, governance)
     if alerts:
         budgets.evaluate_budgets(url, end, governance)
     return SeedResult(first, end, len(runs), len(cloud), facts, total, currency)

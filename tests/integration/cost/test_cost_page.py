@@ -20,12 +20,12 @@ pytestmark = pytest.mark.integration
 PAGE = f"{URL_PREFIX}/cost"
 API = f"{URL_PREFIX}/api/cost"
 END = date(2026, 11, 20)
-DAYS = 45
+DAYS = 30
 
 
 @pytest.fixture(scope="module")
 def seeded(new_cost_db: Callable[[], str], ledger_env: Any) -> str:
-    """A warehouse with 45 days of demo history rolled up and valued (no budget alerts)."""
+    """A warehouse with 30 days of demo history rolled up and valued (no budget alerts)."""
     from scrollintel.demo.cost_history import seed_cost_history
 
     url = new_cost_db()
