@@ -53,6 +53,7 @@ FACT_COLUMNS = (
     "amount",
     "currency",
     "demo",
+    "db_role",
 )
 
 
@@ -90,6 +91,8 @@ class Fact:
     amount: Decimal
     currency: str
     demo: bool = False
+    db_role: str | None = None
+    """The database role whose query time this is (``query`` facts only)."""
 
 
 @dataclass(frozen=True)
@@ -182,8 +185,9 @@ def query_facts(day: date, roles: Iterable[tuple[str, float]], attribution: Attr
         if ms <= 0:
             continue
         yield Fact(
-            day, "query", None, None, role, None, None, attribution.fallback_team, None, 1.0, ms / 3_600_000,
+            day, "query", None, None, None, None, None, attribution.fallback_team, None, 1.0, ms / 3_600_000,
             "query-hour", quantize(Decimal(str(ms)) / MS_PER_HOUR * rates.query_cpu_hour), rates.currency,
+            db_role=role,
         )  # fmt: skip
 
 
@@ -312,7 +316,7 @@ def _line(fact: Fact) -> str:
         f"{fact.day}\t{fact.kind}\t{_text(fact.dag_id)}\t{_text(fact.run_id)}\t{_text(fact.task_id)}\t"
         f"{_int(fact.map_index)}\t{_int(fact.try_number)}\t{_text(fact.team)}\t{_text(fact.dataset)}\t"
         f"{fact.share!r}\t{fact.usage!r}\t{_text(fact.unit)}\t{fact.amount}\t{_text(fact.currency)}\t"
-        f"{'t' if fact.demo else 'f'}\n"
+        f"{'t' if fact.demo else 'f'}\t{_text(fact.db_role)}\n"
     )
 
 

@@ -252,6 +252,12 @@ def test_sources_are_collected_through_their_apis(rolled: dict[str, Any]) -> Non
             "WHERE dag_id = 'ingest_shop' ORDER BY try_number"
         ).fetchall()
     assert tries == [(1, "failed", 720.0), (2, "success", 1800.0)]
+    with connect(rolled["url"]) as conn:
+        query = conn.execute(
+            "SELECT count(*), bool_and(db_role IS NOT NULL AND dag_id IS NULL), sum(usage) FROM governance.cost_facts "
+            "WHERE kind = 'query'"
+        ).fetchone()
+    assert query is not None and query[0] >= 1 and query[1] and query[2] > 0  # this session's own statements
 
 
 def test_compute_is_priced_by_the_queue_rates(rolled: dict[str, Any]) -> None:

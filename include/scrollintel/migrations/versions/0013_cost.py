@@ -9,7 +9,8 @@
 - ``cost_cloud``: AWS Cost Explorer's daily unblended cost per ``team`` / ``dag`` tag.
 - ``cost_facts``: the rollup's output, at task-run x day grain (plus one row per table for
   storage, per role for query time, per tag pair for cloud bills), each attributed to a DAG, a
-  team and a dataset with the share of the cost it carries. A day is replaced as a whole.
+  team and a dataset with the share of the cost it carries (query time: the database role in
+  ``db_role``). A day is replaced as a whole.
 - ``cost_alerts``: one row per budget threshold crossed per team and month; its primary key is
   what makes "one alert per threshold per period" hold under reruns.
 - ``cost_roi``: value against attributed cost per value definition and day, with the inputs.
@@ -110,6 +111,7 @@ def upgrade() -> None:
         sa.Column("amount", MONEY, nullable=False),
         sa.Column("currency", sa.Text(), nullable=False),
         sa.Column("demo", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("db_role", sa.Text(), nullable=True),
         sa.Column("rolled_up_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(f"kind IN ({kinds})", name="kind_known"),
         sa.CheckConstraint("share > 0 AND share <= 1", name="share_fraction"),
