@@ -27,14 +27,47 @@ _ENV = (
     "SCROLLINTEL_OBJECT_STORE",
 )
 
+#: Databases made here (the runtime role's grants live in them), dropped before the role.
+_DATABASES: list[str] = []
+
 
 @pytest.fixture(scope="session")
-def cost_template(pg_server: Any) -> str:
-    """Name of a migrated, empty warehouse database used as a template."""
+def runtime_role(pg_server: Any) -> Iterator[tuple[str, str]]:
+    """A login role the migrations grant the runtime privileges to (what the DAG's tasks connect as)."""
+    import psycopg
+
+    role, password = f"cost_rt_{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+    admin = pg_server.url("postgres").replace(db.DRIVER, "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+    yield role, password
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for name in _DATABASES:  # the role holds grants there: they go first
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.fixture(scope="session")
+def cost_template(pg_server: Any, runtime_role: tuple[str, str]) -> str:
+    """Name of a migrated, empty warehouse database (runtime grants included) used as a template."""
     url = pg_server.create_database(f"cost_tpl_{secrets.token_hex(3)}")
-    migrate.upgrade(url)
+    _DATABASES.append(str(url.rsplit("/", 1)[1]))
+    migrate.upgrade(url, runtime_role=runtime_role[0])
     storage.dispose_engines()
     return str(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture(scope="session")
+def as_runtime(runtime_role: tuple[str, str]) -> Callable[[str], str]:
+    """The runtime role's URL of a database given by its superuser URL."""
+    from sqlalchemy.engine import make_url
+
+    role, password = runtime_role
+
+    def convert(url: str) -> str:
+        return make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
+
+    return convert
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +81,7 @@ def new_cost_db(pg_server: Any, cost_template: str) -> Callable[[], str]:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{cost_template}"')
         pg_server.created.append(name)
+        _DATABASES.append(name)
         return str(pg_server.url(name))
 
     return make

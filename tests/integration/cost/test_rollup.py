@@ -214,12 +214,15 @@ def slack(ledger_env: Any) -> Iterator[tuple[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def rolled(new_cost_db: Any, airflow_api: str, moto_ce: str, ledger_env: Any) -> Iterator[dict[str, Any]]:
-    """One warehouse after collecting every source for DAY and rolling it up once."""
+def rolled(
+    new_cost_db: Any, as_runtime: Any, airflow_api: str, moto_ce: str, ledger_env: Any
+) -> Iterator[dict[str, Any]]:
+    """One warehouse after collecting every source for DAY and rolling it up once, as the runtime role."""
     from scrollintel.audit.airflow_log import AirflowApi, ApiCredentials
 
-    url = new_cost_db()
-    _seed_lineage(url)
+    admin = new_cost_db()
+    _seed_lineage(admin)
+    url = as_runtime(admin)
     api = AirflowApi(ApiCredentials(airflow_api, USER, PASSWORD))
     collected = sources.collect_task_runs(url, DAY, api)
     snapshot = sources.snapshot_warehouse(url, DAY)
@@ -335,9 +338,9 @@ def test_roi_is_value_against_attributed_cost_with_its_inputs(rolled: dict[str, 
 
 
 def test_one_alert_per_threshold_and_period_and_none_on_rerun(
-    new_cost_db: Any, slack: tuple[str, Any], ledger_env: Any
+    new_cost_db: Any, as_runtime: Any, slack: tuple[str, Any], ledger_env: Any
 ) -> None:
-    url = new_cost_db()
+    url = as_runtime(new_cost_db())
     governance = load_governance()
     # the compliance team (budget 300, thresholds 80 % and 100 %) spends 250 in the month: 83 %
     rows = [
