@@ -70,15 +70,15 @@ def cost_rollup() -> None:
     @task
     def collect_cloud() -> str:
         """AWS Cost Explorer bills per tag, when AWS is configured."""
-        from airflow.exceptions import AirflowNotFoundException
-        from airflow.models.connection import Connection
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
 
         from scrollintel.cost import sources
         from scrollintel.db import connection_url
         from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
         try:
-            Connection.get_connection_from_secrets(sources.AWS_CONN_ID)
+            BaseHook.get_connection(sources.AWS_CONN_ID)
         except AirflowNotFoundException:
             return f"not configured: no {sources.AWS_CONN_ID!r} connection, cloud bills not collected"
         count = sources.collect_cloud(connection_url(WAREHOUSE_CONN_ID), rollup_day_of())
