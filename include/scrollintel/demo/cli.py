@@ -9,12 +9,16 @@ from pathlib import Path
 import click
 
 from scrollintel.demo import DEFAULT_SEED
+from scrollintel.demo.cost_history import cost_history_command
 from scrollintel.exceptions import ScrollIntelError
 
 
 @click.group("demo")
 def demo_group() -> None:
     """Synthetic demo source systems: shop database, marketing API, store files."""
+
+
+demo_group.add_command(cost_history_command)
 
 
 @demo_group.command("seed")

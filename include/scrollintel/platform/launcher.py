@@ -481,7 +481,13 @@ PLUGIN_READER_ROLES = ("Viewer", "User", "Op")
 #: The service user that imports Airflow's audit log into the ledger, and its least-privilege role.
 AUDIT_SERVICE_USER = "scrollintel-audit"
 AUDIT_READER_ROLE = "ScrollIntelAuditReader"
-AUDIT_READER_PERMISSIONS = (("can_read", "Audit Logs"), ("can_read", "DAGs"), ("can_read", "Website"))
+AUDIT_READER_PERMISSIONS = (
+    ("can_read", "Audit Logs"),
+    ("can_read", "DAGs"),
+    ("can_read", "Website"),
+    ("can_read", "DAG Runs"),
+    ("can_read", "Task Instances"),
+)  # + the cost rollup's reads
 
 _AUTH_IN_PLACE = """
 SELECT

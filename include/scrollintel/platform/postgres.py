@@ -229,7 +229,8 @@ class EmbeddedPostgres:
                 "-t",
                 "60",
                 "-o",
-                f"-p {port} -h {HOST} -k '' -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB",
+                f"-p {port} -h {HOST} -k '' -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB"
+                " -c shared_preload_libraries=pg_stat_statements",  # query time per role for the cost rollup
                 "start",
             ]
         )

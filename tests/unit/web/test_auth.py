@@ -28,10 +28,10 @@ EMPTY_NOTICES = {
     "compliance": "No compliance reports yet",
 }
 PATH_PARAM = re.compile(r"{[^}]+}")
-#: The Audit, Quality, Lineage and Model pages read the warehouse; here it points at a closed port, so they show their
-#: "cannot be reached" panel (503). Their data and empty states: tests/integration/web/.
+#: The Audit, Quality, Lineage, Model and Cost pages read the warehouse; here it points at a closed port, so they show
+#: their "cannot be reached" panel (503). Their data and empty states: tests/integration/web/.
 UNREACHABLE_WAREHOUSE = "postgresql+psycopg://nobody@127.0.0.1:9/warehouse"
-PAGE_STATUS = {"/audit": 503, "/quality": 503, "/lineage": 503, "/model": 503}
+PAGE_STATUS = {"/audit": 503, "/quality": 503, "/lineage": 503, "/model": 503, "/cost": 503}
 
 
 @pytest.fixture(autouse=True)
@@ -164,7 +164,7 @@ def test_pages_show_the_signed_in_user(
     assert f'href="{URL_PREFIX}/static/scrollintel.css"' in response.text
 
 
-DB_FREE_PAGES = [p for p in PAGES if p.slug not in ("audit", "quality", "lineage", "model")]
+DB_FREE_PAGES = [p for p in PAGES if p.slug not in ("audit", "quality", "lineage", "model", "cost")]
 
 
 @pytest.mark.parametrize("page", DB_FREE_PAGES, ids=[p.slug for p in DB_FREE_PAGES])
@@ -197,7 +197,7 @@ def test_json_endpoints_return_empty_collections_with_a_clear_shape(
     assert bodies["/api/quality"]["detail"] == unreachable
     assert bodies["/api/model"]["detail"] == unreachable
     assert bodies["/api/lineage"]["detail"].startswith("The warehouse cannot be reached: ")
-    assert bodies["/api/cost"] == {**collection, "roi": [], "notice": bodies["/api/cost"]["notice"]}
+    assert bodies["/api/cost"]["detail"] == unreachable
     assert bodies["/api/compliance"] == {**collection, "notice": bodies["/api/compliance"]["notice"]}
     index = bodies["/api"]
     assert index["user"] == "gov-viewer"
