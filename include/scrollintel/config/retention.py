@@ -18,6 +18,10 @@ class RetentionClass(GovernanceModel):
     duration: Duration
     action: Literal["delete", "anonymise", "archive"]
     legal_basis: Text
+    erasure: Literal["delete", "redact", "keep"] = "delete"
+    """What a subject's erasure request (GDPR Art. 17) does to rows of this class: ``delete`` them,
+    ``redact`` them (classified columns set to null, the rest kept under ``legal_basis``, Art.
+    17(3)(b)), or ``keep`` them whole under ``legal_basis``."""
 
 
 class RetentionConfig(GovernanceModel):
