@@ -44,14 +44,6 @@ def _request_id() -> Any:
         raise AirflowFailException(f"params.request_id: {err}") from err
 
 
-def _gate_result() -> dict[str, Any] | None:
-    ti = get_current_context()["ti"]
-    gate_ids = sorted(tid for tid in ti.task.dag.task_ids if tid == GATE or tid.startswith(f"{GATE}."))
-    answered = [result for result in (ti.xcom_pull(task_ids=tid) for tid in gate_ids) if result]
-    rejected = [r for r in answered if list(r.get("chosen_options") or []) != ["Approve"]]
-    return (rejected or answered or [None])[-1]
-
-
 @dag(
     schedule=None,
     start_date=START_DATE,
@@ -100,7 +92,7 @@ def compliance_erasure() -> None:
         from scrollintel.settings import object_store_dir
         from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
-        decision = erasure.Decision.from_gate(_gate_result())
+        decision = erasure.Decision.of_gate(get_current_context()["ti"], GATE)
         if decision is None or decision.outcome != "granted":
             raise AirflowFailException(f"no approval to erase on (the gate answered {decision})")
         try:
@@ -120,7 +112,7 @@ def compliance_erasure() -> None:
         from scrollintel.db import connection_url
         from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
-        decision = erasure.Decision.from_gate(_gate_result())
+        decision = erasure.Decision.of_gate(get_current_context()["ti"], GATE)
         if decision is not None and decision.outcome == "granted":
             raise AirflowSkipException("the erasure was approved: nothing to close")
         workflow.reject(connection_url(WAREHOUSE_CONN_ID), _request_id(), decision)

@@ -259,6 +259,17 @@ class Decision:
         granted = list(result.get("chosen_options") or []) == ["Approve"]
         return cls("granted" if granted else "rejected", str(decided_by))
 
+    @classmethod
+    def of_gate(cls, ti: Any, gate: str) -> Decision | None:
+        """The decision of the approval gate ``gate`` (one task or a chain of steps) seen from task instance ``ti``.
+
+        A chain is granted when every step approved; the first "no" (or expiry) decides otherwise.
+        """
+        gate_ids = sorted(tid for tid in ti.task.dag.task_ids if tid == gate or tid.startswith(f"{gate}."))
+        answered = [result for result in (ti.xcom_pull(task_ids=tid) for tid in gate_ids) if result]
+        refused = [r for r in answered if list(r.get("chosen_options") or []) != ["Approve"]]
+        return cls.from_gate((refused or answered or [None])[-1])
+
 
 def execute(
     conn: psycopg.Connection[Any],

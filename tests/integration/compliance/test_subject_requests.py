@@ -306,3 +306,40 @@ def test_a_re_ingestion_does_not_bring_a_suppressed_subject_back(house: Complian
         landed = conn.execute("SELECT customer_id, points FROM raw.crm__items ORDER BY 1").fetchall()
     assert landed == [(other, 2), (900003, 1)]
     assert second.source_rows == second.loaded_rows + second.quarantined_rows == 3
+
+
+def test_the_compliance_page_lists_requests_retention_runs_and_holds_without_naming_anyone(
+    house: ComplianceHouse, web_app: Any, client_factory: Any, make_token: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from scrollintel.compliance import retention
+    from scrollintel.config import load_governance
+    from scrollintel.web import URL_PREFIX
+    from scrollintel.web.deps import warehouse_url
+
+    with warehouse.connect(house.url, autocommit=True) as conn:
+        proofs = retention.enforce(conn, load_governance(), now=datetime.now(UTC), dry_run=True, run_id="page-dry")
+        retention.add_hold(
+            conn, "raw.shop__orders", datetime.now(UTC) + timedelta(days=9), reason="case 7", approved_by="co-officer"
+        )
+    retention.record(proofs, dry_run=True, run_id="page-dry", ledger_url=house.url)
+    web_app.dependency_overrides[warehouse_url] = lambda: house.url
+    try:
+        client = client_factory(cookie=make_token())
+        page = client.get(f"{URL_PREFIX}/compliance")
+        api = client.get(f"{URL_PREFIX}/api/compliance").json()
+        anonymous = client_factory().get(f"{URL_PREFIX}/api/compliance")
+    finally:
+        web_app.dependency_overrides.pop(warehouse_url, None)
+    assert page.status_code == 200, page.text
+    assert anonymous.status_code == 401
+    kinds = {(item["kind"], item["status"]) for item in api["requests"]}
+    assert {("erasure", "executed"), ("erasure", "rejected"), ("access", "executed")} <= kinds
+    executed = next(item for item in api["requests"] if item["status"] == "executed" and item["kind"] == "erasure")
+    assert executed["rescan_ok"] is True and executed["actions"]["delete"] >= 5
+    assert api["retention_runs"][0]["run"] == "page-dry" and api["retention_runs"][0]["dry_run"] is True
+    assert [hold["target"] for hold in api["holds"]] == ["raw.shop__orders"]
+    assert "0 rows left where deletion was planned" in page.text and "case 7" in page.text
+    for text in (page.text, json.dumps(api)):
+        assert house.a.email not in text and house.b.email not in text

@@ -1,4 +1,4 @@
-"""Compliance: data subject requests and the ingestion suppression list.
+"""Compliance: data subject requests, the ingestion suppression list and legal holds.
 
 ``subject_requests``: one row per access or erasure request (GDPR Art. 15 / 17). The subject's
 identifiers (``identifiers``, JSON) are kept only while the request is open: closing it (executed,
@@ -11,8 +11,12 @@ and column. The ingestion loader drops a staged row whose key is listed, so a re
 a source system that still holds the subject does not bring them back. Entries are kept as long
 as the erasure is (Art. 17(1) and 5(2): the controller must be able to show it is honoured).
 
-The runtime role may read and append both, and update a request's status; it never deletes a
-suppression entry.
+``retention_holds``: legal holds, each granted through the ``retention_override`` approval
+(``compliance_legal_hold`` DAG): the retention DAG purges nothing of a held table until the hold
+ends. Proofs of retention runs are ledger entries, not rows here (the ledger is never purged).
+
+The runtime role may read and append all three, and update a request's status; it never deletes
+a suppression entry or a hold.
 
 Revision ID: 0014
 Revises: 0012 (re-chained after 0013 at merge)
@@ -35,6 +39,7 @@ depends_on = None
 SCHEMA = "governance"
 REQUESTS = "subject_requests"
 SUPPRESSION = "subject_suppression"
+HOLDS = "retention_holds"
 KINDS = ("access", "erasure")
 STATUSES = ("open", "planned", "awaiting_approval", "executed", "rejected", "failed")
 
@@ -82,10 +87,25 @@ def upgrade() -> None:
         ),
         schema=SCHEMA,
     )
+    op.create_table(
+        HOLDS,
+        sa.Column("id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("target", sa.Text(), nullable=False),
+        sa.Column("held_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("approved_by", sa.Text(), nullable=False),
+        sa.Column("dag_run_id", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_retention_holds")),
+        schema=SCHEMA,
+    )
+    op.create_index(op.f("ix_retention_holds_target_held_until"), HOLDS, ["target", "held_until"], schema=SCHEMA)
+    grant_runtime("SELECT, INSERT", f"{SCHEMA}.{HOLDS}")
     grant_runtime("SELECT, INSERT, UPDATE", f"{SCHEMA}.{REQUESTS}")
     grant_runtime("SELECT, INSERT", f"{SCHEMA}.{SUPPRESSION}")
 
 
 def downgrade() -> None:
+    op.drop_table(HOLDS, schema=SCHEMA)
     op.drop_table(SUPPRESSION, schema=SCHEMA)
     op.drop_table(REQUESTS, schema=SCHEMA)
