@@ -146,3 +146,102 @@ def erase_command(
         "nothing is erased until approved: trigger the compliance_erasure DAG with "
         f'{{"request_id": "{request_id}"}} (or from the Compliance page)'
     )
+
+
+@click.group("compliance")
+def compliance_group() -> None:
+    """Reports for auditors: the Art. 30 record and SOC 2 evidence packs."""
+
+
+@compliance_group.command("record")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for record.json, record.xlsx and record.pdf (the last record.json is diffed).",
+)
+@URL_OPTION
+def record_command(out_dir: Path, url: str | None) -> None:
+    """Generate the record of processing activities (GDPR Art. 30) as XLSX and PDF."""
+    from datetime import UTC, datetime
+
+    from scrollintel import warehouse
+    from scrollintel.audit import writer
+    from scrollintel.compliance import record
+    from scrollintel.config import load_governance
+
+    try:
+        with warehouse.connect(_url(url)) as conn:
+            result = record.generate(
+                load_governance(), out_dir, conn=conn, generated_at=datetime.now(UTC).isoformat(timespec="seconds")
+            )
+        writer.record("compliance.record_generated", "report:art30", result, url=url)
+    except _errors() as err:
+        _fail(err)
+        return
+    changes = result["diff"]
+    click.echo(
+        f"{result['activities']} activities written to {out_dir}: {len(changes['added'])} added, "
+        f"{len(changes['changed'])} changed, {len(changes['removed'])} removed since the last record"
+    )
+
+
+@compliance_group.command("evidence")
+@click.option("--period", required=True, help="A quarter (2026-Q4) or a month (2026-11), UTC.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The zip to write (default: evidence-<period>.zip in the current folder).",
+)
+@click.option(
+    "--airflow-users",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Output of `airflow users export` for the access review.",
+)
+@URL_OPTION
+def evidence_command(period: str, out_path: Path | None, airflow_users: Path | None, url: str | None) -> None:
+    """Build a SOC 2 evidence pack: a zip with a manifest of SHA-256s signed with the ledger's key."""
+    import hashlib
+
+    from scrollintel.audit import writer
+    from scrollintel.compliance import evidence
+
+    target = out_path or Path(f"evidence-{period}.zip")
+    try:
+        evidence.period_bounds(period)
+        files = evidence.collect(_url(url), period, airflow_users=airflow_users)
+        evidence.write_pack(files, target, period=period)
+        digest = hashlib.sha256(target.read_bytes()).hexdigest()
+        writer.record(
+            "compliance.evidence_pack_generated",
+            f"report:evidence:{period}",
+            {"files": sorted(files), "sha256": digest},
+            url=url,
+        )
+    except _errors() as err:
+        _fail(err)
+        return
+    click.echo(f"evidence pack for {period}: {target} ({len(files)} files, SHA-256 {digest})")
+
+
+@compliance_group.command("verify")
+@click.argument("pack", type=click.Path(dir_okay=False, path_type=Path))
+def verify_command(pack: Path) -> None:
+    """Check an evidence pack: every file against the manifest, the manifest against the signature."""
+    from scrollintel.compliance import evidence
+
+    try:
+        result = evidence.verify(pack)
+    except _errors() as err:
+        _fail(err)
+        return
+    if result.ok:
+        click.echo(f"{pack}: intact, {result.files} files, manifest signed by trusted key {result.key_id}")
+        return
+    for problem in result.problems:
+        click.echo(f"FAILED {problem}", err=True)
+    sys.exit(1)

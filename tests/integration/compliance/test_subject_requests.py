@@ -343,3 +343,61 @@ def test_the_compliance_page_lists_requests_retention_runs_and_holds_without_nam
     assert "0 rows left where deletion was planned" in page.text and "case 7" in page.text
     for text in (page.text, json.dumps(api)):
         assert house.a.email not in text and house.b.email not in text
+
+
+TEST_SIGNING_KEY = "ZmFrZS10ZXN0LWtleS1mb3Itc2Nyb2xsaW50ZWwtMDE="
+
+
+def test_the_art30_record_and_an_evidence_pack_are_generated_and_a_changed_byte_fails_verification(
+    house: ComplianceHouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+    from datetime import UTC, datetime
+
+    from openpyxl import load_workbook
+
+    from scrollintel.cli import main
+
+    monkeypatch.setenv("SCROLLINTEL_AUDIT_SIGNING_KEY", TEST_SIGNING_KEY)
+    runner = CliRunner()
+    out = tmp_path / "art30"
+    first = runner.invoke(main, ["compliance", "record", "--out", str(out), "--url", house.url])
+    again = runner.invoke(main, ["compliance", "record", "--out", str(out), "--url", house.url])
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    assert "11 activities" in first.output and "11 added" in first.output
+    assert "0 added, 0 changed, 0 removed" in again.output
+    sheet = load_workbook(out / "record.xlsx")["Record of processing"]
+    rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    customers = rows["shop.customers"]
+    assert "email" in customers[3] and "customers" in customers[4] and "email: hash" in customers[8]
+    assert "staging.stg_shop__customers" in customers[5] and "customer-data: P3Y" in customers[6]
+    assert rows["shop.products"][4] == "none (no personal data)"
+    assert (out / "record.pdf").read_bytes().startswith(b"%PDF")
+
+    month = datetime.now(UTC).strftime("%Y-%m")
+    pack = tmp_path / "evidence.zip"
+    built = runner.invoke(main, ["compliance", "evidence", "--period", month, "--out", str(pack), "--url", house.url])
+    assert built.exit_code == 0, built.output
+    verified = runner.invoke(main, ["compliance", "verify", str(pack)])
+    assert verified.exit_code == 0 and "intact" in verified.output, verified.output
+    with zipfile.ZipFile(pack) as original:
+        names = original.namelist()
+        requests_listed = json.loads(original.read("subject_requests.json"))
+        contents = {name: original.read(name) for name in names}
+    assert {"approvals.json", "retention_runs.json", "record_of_processing.xlsx", "manifest.json"} <= set(names)
+    assert requests_listed and all("identifiers" not in item for item in requests_listed)
+    assert house.a.email.encode() not in b"".join(contents.values())
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(tampered, "w") as out_zip:
+        for name, data in contents.items():
+            out_zip.writestr(
+                name,
+                data.replace(b"compliance.retention", b"compliance.retentioN")
+                if name == "retention_runs.json"
+                else data,
+            )
+    failed = runner.invoke(main, ["compliance", "verify", str(tampered)])
+    assert failed.exit_code == 1
+    assert "retention_runs.json: SHA-256 differs from the manifest" in failed.output
+    bad = runner.invoke(main, ["compliance", "evidence", "--period", "2026-Q5", "--url", house.url])
+    assert bad.exit_code == 2 and "--period '2026-Q5': expected a quarter (2026-Q4) or a month" in bad.output
