@@ -1,4 +1,4 @@
-"""The retention DAG (daily, dry-run param) and the legal hold DAG (retention_override approval)."""
+"""The retention DAG (daily, dry-run param), the legal hold DAG (retention_override approval), the Art. 30 DAG."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def bag() -> Any:
     from airflow.dag_processing.dagbag import DagBag
 
     dags: dict[str, Any] = {}
-    for name in ("compliance_retention", "compliance_legal_hold"):
+    for name in ("compliance_retention", "compliance_legal_hold", "compliance_record"):
         loaded = DagBag(dag_folder=str(DAGS / f"{name}.py"))
         assert loaded.import_errors == {}
         dags.update(loaded.dags)
@@ -54,3 +54,10 @@ def test_a_legal_hold_needs_two_distinct_retention_override_approvals(bag: Any) 
         "close_rejected",
     ]
     assert dag.get_task("close_rejected").trigger_rule == TriggerRule.ALL_SKIPPED
+
+
+def test_the_art30_record_is_regenerated_daily(bag: Any) -> None:
+    dag = bag["compliance_record"]
+    assert dag_violations(dag) == []
+    assert str(dag.schedule) == "@daily"
+    assert [task.task_id for task in dag.tasks] == ["generate_record"]
