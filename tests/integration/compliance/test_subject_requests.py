@@ -309,7 +309,12 @@ def test_a_re_ingestion_does_not_bring_a_suppressed_subject_back(house: Complian
 
 
 def test_the_compliance_page_lists_requests_retention_runs_and_holds_without_naming_anyone(
-    house: ComplianceHouse, web_app: Any, client_factory: Any, make_token: Any
+    house: ComplianceHouse,
+    web_app: Any,
+    client_factory: Any,
+    make_token: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -324,15 +329,25 @@ def test_the_compliance_page_lists_requests_retention_runs_and_holds_without_nam
             conn, "raw.shop__orders", datetime.now(UTC) + timedelta(days=9), reason="case 7", approved_by="co-officer"
         )
     retention.record(proofs, dry_run=True, run_id="page-dry", ledger_url=house.url)
+    from scrollintel.compliance import record
+
+    monkeypatch.setenv("SCROLLINTEL_OBJECT_STORE", str(tmp_path))
     web_app.dependency_overrides[warehouse_url] = lambda: house.url
     try:
         client = client_factory(cookie=make_token())
+        missing = client.get(f"{URL_PREFIX}/compliance/record.xlsx")
+        record.generate(load_governance(), tmp_path / "compliance" / "art30", generated_at="now")
+        download = client.get(f"{URL_PREFIX}/compliance/record.pdf")
         page = client.get(f"{URL_PREFIX}/compliance")
         api = client.get(f"{URL_PREFIX}/api/compliance").json()
         anonymous = client_factory().get(f"{URL_PREFIX}/api/compliance")
     finally:
         web_app.dependency_overrides.pop(warehouse_url, None)
+    assert missing.status_code == 404 and "compliance_record DAG" in missing.text
+    assert download.status_code == 200 and download.content.startswith(b"%PDF")
+    assert [item["format"] for item in api["record"]] == ["xlsx", "pdf"]
     assert page.status_code == 200, page.text
+    assert "download>Download XLSX</a>" in page.text
     assert anonymous.status_code == 401
     kinds = {(item["kind"], item["status"]) for item in api["requests"]}
     assert {("erasure", "executed"), ("erasure", "rejected"), ("access", "executed")} <= kinds

@@ -4,7 +4,11 @@ Pages (HTML, server-rendered)::
 
     GET /compliance             subject requests (kind, status, plan by action, re-scan verdict), the
                                 latest retention runs (dry or enforced: tables, rows due and changed,
-                                holds), the legal holds in force, and how to open a request
+                                holds), the legal holds in force, the Art. 30 record's downloads, and
+                                how to open a request
+    GET /compliance/record.{xlsx,pdf}
+                                the record of processing the ``compliance_record`` DAG keeps in the
+                                object store (404 before its first run)
 JSON API::
 
     GET /api/compliance         the same data
@@ -19,9 +23,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from scrollintel.web.deps import CurrentUser, DatabaseUrl, PageUser
@@ -85,13 +91,49 @@ class LegalHold(BaseModel):
     approved_by: str
 
 
+class RecordFile(BaseModel):
+    """A download of the Art. 30 record."""
+
+    format: str
+    href: str
+    generated_at: datetime
+
+
 class ComplianceState(BaseModel):
     """Everything the page shows; ``notice`` says why it is empty when it is."""
 
     requests: list[SubjectRequestRow]
     retention_runs: list[RetentionRun]
     holds: list[LegalHold]
+    record: list[RecordFile] = []
     notice: str | None = None
+
+
+RECORD_FOLDER = "compliance/art30"
+RECORD_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def record_file(kind: str) -> Path | None:
+    """The record file the ``compliance_record`` DAG wrote, or None before its first run."""
+    from scrollintel.settings import object_store_dir
+
+    path = object_store_dir() / RECORD_FOLDER / f"record.{kind}"
+    return path if path.is_file() else None
+
+
+def _record_files(request: Request) -> list[RecordFile]:
+    files = []
+    for kind in RECORD_TYPES:
+        path = record_file(kind)
+        if path is not None:
+            href = request.url_for("compliance_record_file", kind=kind).path
+            files.append(
+                RecordFile(format=kind, href=href, generated_at=datetime.fromtimestamp(path.stat().st_mtime, UTC))
+            )
+    return files
 
 
 def _request_row(summary: dict[str, Any]) -> SubjectRequestRow:
@@ -117,7 +159,7 @@ def _request_row(summary: dict[str, Any]) -> SubjectRequestRow:
     )
 
 
-def load_compliance(url: str) -> ComplianceState:
+def load_compliance(request: Request, url: str) -> ComplianceState:
     """Requests, retention runs and holds from the warehouse (errors become the page's problem panel)."""
     from scrollintel import warehouse
     from scrollintel.compliance import requests
@@ -154,8 +196,9 @@ def load_compliance(url: str) -> ComplianceState:
         requests=rows,
         retention_runs=runs,
         holds=[LegalHold(target=t, held_until=u, reason=r, approved_by=a) for t, u, r, a in holds],
+        record=_record_files(request),
     )
-    if not (state.requests or state.retention_runs or state.holds):
+    if not (state.requests or state.retention_runs or state.holds or state.record):
         state.notice = EMPTY_NOTICE
     return state
 
@@ -164,11 +207,27 @@ def load_compliance(url: str) -> ComplianceState:
 def compliance_page(request: Request, user: PageUser, url: DatabaseUrl) -> Response:
     """Render the compliance page."""
     return render_page(
-        request, "compliance", "compliance.html", user=user, state=load_compliance(url), format_time=format_time
+        request,
+        "compliance",
+        "compliance.html",
+        user=user,
+        state=load_compliance(request, url),
+        format_time=format_time,
     )
 
 
 @router.get("/api/compliance", name="compliance_api")
-def compliance_api(user: CurrentUser, url: DatabaseUrl) -> ComplianceState:
-    """Subject requests, retention runs and legal holds as JSON."""
-    return load_compliance(url)
+def compliance_api(request: Request, user: CurrentUser, url: DatabaseUrl) -> ComplianceState:
+    """Subject requests, retention runs, legal holds and the record's downloads as JSON."""
+    return load_compliance(request, url)
+
+
+@router.get("/compliance/record.{kind}", name="compliance_record_file", include_in_schema=False)
+def compliance_record_file(user: CurrentUser, kind: Literal["xlsx", "pdf"]) -> Response:
+    """The latest Art. 30 record as XLSX or PDF; 404 before the ``compliance_record`` DAG has run."""
+    path = record_file(kind)
+    if path is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "No record of processing yet: the compliance_record DAG writes it daily"
+        )
+    return FileResponse(path, media_type=RECORD_TYPES[kind], filename=f"record-of-processing.{kind}")
