@@ -310,6 +310,7 @@ def test_a_re_ingestion_does_not_bring_a_suppressed_subject_back(house: Complian
 
 def test_the_compliance_page_lists_requests_retention_runs_and_holds_without_naming_anyone(
     house: ComplianceHouse,
+    *,
     web_app: Any,
     client_factory: Any,
     make_token: Any,
