@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import re
 import tempfile
@@ -215,11 +214,3 @@ def verify(path: Path) -> Verification:
             except (InvalidSignature, ValueError):
                 problems.append(f"{MANIFEST}: the signature does not match (the manifest was changed)")
     return Verification(len(listed), key_id, problems)
-
-
-def summary_bytes(files: dict[str, bytes]) -> str:
-    """Sizes for a log line."""
-    buffer = io.StringIO()
-    for name, data in sorted(files.items()):
-        buffer.write(f"{name} {len(data)} B; ")
-    return buffer.getvalue()

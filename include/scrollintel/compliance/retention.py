@@ -21,7 +21,6 @@ row counts before and after, and the hold if any. The ledger itself is never pur
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -261,10 +260,6 @@ def summary(proofs: Sequence[Proof]) -> Mapping[str, Any]:
         "changed": sum(p.changed for p in proofs),
         "held": [p.table for p in proofs if p.held_until],
     }
-
-
-def proofs_json(proofs: Sequence[Proof]) -> str:
-    return json.dumps([asdict(proof) for proof in proofs])
 
 
 @dataclass(frozen=True)
