@@ -183,7 +183,7 @@ def test_missing_file(gov: Path) -> None:
 def test_yaml_syntax_error_names_the_line(gov: Path) -> None:
     edit(gov / "retention.yaml", "    action: delete\n", "    action: [delete\n")
     assert problems(gov) == [
-        "governance/retention.yaml:26: invalid YAML: while parsing a flow sequence: did not find expected ',' or ']'"
+        "governance/retention.yaml:27: invalid YAML: while parsing a flow sequence: did not find expected ',' or ']'"
     ]
 
 

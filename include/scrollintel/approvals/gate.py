@@ -56,6 +56,7 @@ TITLES = {
     "pii_access": "Access to personal data",
     "retention_override": "Retention override",
     "budget_increase": "Budget increase",
+    "erasure": "Erasure of a data subject",
 }
 
 

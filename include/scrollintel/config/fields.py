@@ -24,7 +24,9 @@ ValueValidator = Literal["email", "phone", "iban", "luhn", "date_of_birth", "add
 Role = Literal["lead", "engineer", "analyst", "steward", "auditor"]
 #: What dbt staging exposes of a column of a class (implemented by dbt/macros/masking.sql).
 MaskingPolicy = Literal["hash", "partial", "generalise", "redact", "drop"]
-SubjectKind = Literal["model_promotion", "schema_change", "pii_access", "retention_override", "budget_increase"]
+SubjectKind = Literal[
+    "model_promotion", "schema_change", "pii_access", "retention_override", "budget_increase", "erasure"
+]
 SUBJECT_KINDS: tuple[str, ...] = get_args(SubjectKind)
 
 

@@ -423,6 +423,7 @@ class _Load:
                 partition = self.raw.new_storage(conn)
                 statement = copy_sql(partition, self.columns, binary=binary)
                 source_rows, copied = self.extract.copy_in(conn, statement, binary=binary)
+                self._drop_suppressed(conn, partition)
                 self.raw.swap_in(conn, partition)
         except (psycopg.Error, BinaryUnavailable) as err:
             if isinstance(err, psycopg.Error) and not is_data_error(err):
@@ -498,6 +499,7 @@ class _Load:
                     quarantine.ensure_table(conn, spec.table)
                     self._quarantine_unstorable(conn, quarantined)
                 loaded = staged - quarantined.total
+                self._drop_suppressed(conn, self.stage)
                 inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh, typed=typed)
         except psycopg.Error as err:
             if typed or not is_data_error(err):
@@ -514,6 +516,7 @@ class _Load:
             for reason, count in invalid.by_reason.items():
                 quarantined.add(reason, count)
             loaded = row_count(conn, self.stage)
+            self._drop_suppressed(conn, self.stage)
             inserted, written, deleted = self._apply(conn, result, loaded, full_refresh=full_refresh, typed=False)
         if quarantined.total:
             log.warning(
@@ -560,6 +563,17 @@ class _Load:
                 "nothing was committed"
             )
         return source_rows, staged, bool(unstorable)
+
+    def _drop_suppressed(self, conn: psycopg.Connection[Any], table: tuple[str, str]) -> None:
+        """Remove the rows of erased subjects (:mod:`scrollintel.compliance.suppression`) before they are applied.
+
+        They count as read and unchanged: the raw table does not change for them.
+        """
+        from scrollintel.compliance.suppression import drop_suppressed
+
+        dropped = drop_suppressed(conn, table, self.spec.source, self.spec.resource, [c.name for c in self.columns])
+        if dropped:
+            log.info("%s: %d row(s) of erased subjects not loaded (suppression list)", self.spec.raw_table, dropped)
 
     def _cursor_max(self, conn: psycopg.Connection[Any], before: str | None, *, validate: bool) -> str | None:
         """The greatest cursor value of the stage (and of the previous state), as text."""

@@ -25,13 +25,13 @@ EMPTY_NOTICES = {
     "audit": "No audit records yet",
     "lineage": "No lineage yet",
     "cost": "No cost data yet",
-    "compliance": "No compliance reports yet",
 }
 PATH_PARAM = re.compile(r"{[^}]+}")
-#: The Audit, Quality, Lineage, Model and Cost pages read the warehouse; here it points at a closed port, so they show
-#: their "cannot be reached" panel (503). Their data and empty states: tests/integration/web/.
+#: The Audit, Quality, Lineage, Model, Cost and Compliance pages read the warehouse; here it points at a closed
+#: port, so they show their "cannot be reached" panel (503). Their data and empty states: tests/integration/web/,
+#: tests/integration/cost/ and tests/integration/compliance/.
 UNREACHABLE_WAREHOUSE = "postgresql+psycopg://nobody@127.0.0.1:9/warehouse"
-PAGE_STATUS = {"/audit": 503, "/quality": 503, "/lineage": 503, "/model": 503, "/cost": 503}
+PAGE_STATUS = {path: 503 for path in ("/audit", "/quality", "/lineage", "/model", "/cost", "/compliance")}
 
 
 @pytest.fixture(autouse=True)
@@ -164,7 +164,7 @@ def test_pages_show_the_signed_in_user(
     assert f'href="{URL_PREFIX}/static/scrollintel.css"' in response.text
 
 
-DB_FREE_PAGES = [p for p in PAGES if p.slug not in ("audit", "quality", "lineage", "model", "cost")]
+DB_FREE_PAGES = [p for p in PAGES if p.slug not in ("audit", "quality", "lineage", "model", "cost", "compliance")]
 
 
 @pytest.mark.parametrize("page", DB_FREE_PAGES, ids=[p.slug for p in DB_FREE_PAGES])
@@ -198,7 +198,7 @@ def test_json_endpoints_return_empty_collections_with_a_clear_shape(
     assert bodies["/api/model"]["detail"] == unreachable
     assert bodies["/api/lineage"]["detail"].startswith("The warehouse cannot be reached: ")
     assert bodies["/api/cost"]["detail"] == unreachable
-    assert bodies["/api/compliance"] == {**collection, "notice": bodies["/api/compliance"]["notice"]}
+    assert bodies["/api/compliance"]["detail"] == unreachable
     index = bodies["/api"]
     assert index["user"] == "gov-viewer"
     assert [(p["title"], p["href"], p["api_href"]) for p in index["pages"]] == [

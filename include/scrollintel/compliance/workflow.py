@@ -1,0 +1,187 @@
+"""A subject request from opening to proof: each step a ledger entry naming the request, never the subject.
+
+Ledger actions (subject ``subject_request:<id>``): ``compliance.subject_request_opened``,
+``compliance.subject_found``, ``compliance.access_exported``, ``compliance.erasure_planned``,
+``compliance.erasure_executed``, ``compliance.erasure_verified`` (or ``..._verification_failed``),
+``compliance.erasure_rejected``. Details are table names, counts, actions and legal bases.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from scrollintel import warehouse
+from scrollintel.compliance import erasure, requests, subjects
+from scrollintel.compliance.subjects import Identifiers, SubjectInputError
+
+log = logging.getLogger(__name__)
+
+
+def _record(
+    action: str, request_id: uuid.UUID, details: dict[str, Any], *, actor: str | None, ledger_url: str | None
+) -> None:
+    from scrollintel.audit import writer
+
+    writer.record(
+        f"compliance.{action}",
+        f"subject_request:{request_id}",
+        details,
+        actor=actor,
+        key=f"compliance:{request_id}:{action}",
+        url=ledger_url,
+    )
+
+
+def open_request(
+    url: str, kind: str, identifiers: Identifiers, requested_by: str, *, ledger_url: str | None = None
+) -> uuid.UUID:
+    """Store a new request and record it."""
+    with warehouse.connect(url) as conn:
+        request_id = requests.create(conn, kind, identifiers, requested_by)
+    _record("subject_request_opened", request_id, {"kind": kind}, actor=requested_by, ledger_url=ledger_url)
+    return request_id
+
+
+def _open(conn: Any, request_id: uuid.UUID, kind: str | None = None) -> requests.SubjectRequest:
+    request = requests.get(conn, request_id)
+    if kind and request.kind != kind:
+        raise SubjectInputError(f"subject request {request_id} is an {request.kind} request, not {kind}")
+    if request.identifiers is None:
+        raise SubjectInputError(f"subject request {request_id} is closed ({request.status}): its identifiers are gone")
+    return request
+
+
+def find(
+    url: str, request_id: uuid.UUID, *, files_root: Path | None = None, ledger_url: str | None = None
+) -> subjects.Findings:
+    """Search for the request's subject; the locations (names and counts) go to the ledger."""
+    with warehouse.connect(url) as conn:
+        request = _open(conn, request_id)
+        assert request.identifiers is not None
+        findings, _ = subjects.find(conn, request.identifiers, files_root=files_root)
+    _record("subject_found", request_id, _found(findings), actor=None, ledger_url=ledger_url)
+    return findings
+
+
+def _found(findings: subjects.Findings) -> dict[str, Any]:
+    return {
+        "locations": {location.target: location.rows for location in findings.locations},
+        "total_rows": findings.total_rows,
+        "hashed_search": findings.hashed_search,
+    }
+
+
+def access_export(
+    url: str, request_id: uuid.UUID, *, files_root: Path | None = None, ledger_url: str | None = None
+) -> dict[str, Any]:
+    """The Art. 15 export of every row found; the request is closed (its identifiers dropped)."""
+    with warehouse.connect(url) as conn:
+        request = _open(conn, request_id, "access")
+        assert request.identifiers is not None
+        findings, subject = subjects.find(conn, request.identifiers, files_root=files_root)
+        export = subjects.export_rows(conn, findings, subject, files_root)
+        export["request_id"] = str(request_id)
+        requests.update(conn, request_id, "executed", result=_found(findings))
+    _record("access_exported", request_id, _found(findings), actor=None, ledger_url=ledger_url)
+    return export
+
+
+def plan(
+    url: str,
+    request_id: uuid.UUID,
+    *,
+    files_root: Path | None = None,
+    ledger_url: str | None = None,
+    dag_run_id: str | None = None,
+) -> list[erasure.Step]:
+    """The erasure plan for the request, stored with it (status ``awaiting_approval``) and recorded."""
+    from scrollintel.config import load_governance
+
+    with warehouse.connect(url) as conn:
+        request = _open(conn, request_id, "erasure")
+        assert request.identifiers is not None
+        search = subjects.Search.prepare(conn)
+        findings, _ = subjects.find(conn, request.identifiers, files_root=files_root, search=search)
+        steps = erasure.plan(findings, load_governance(), search.classes)
+        requests.update(conn, request_id, "awaiting_approval", plan=[s.as_dict() for s in steps], dag_run_id=dag_run_id)
+    _record(
+        "erasure_planned",
+        request_id,
+        {"steps": [_step(step) for step in steps], "total_rows": findings.total_rows},
+        actor=None,
+        ledger_url=ledger_url,
+    )
+    return steps
+
+
+def _step(step: erasure.Step) -> dict[str, Any]:
+    return {"target": step.target, "rows": step.rows, "action": step.action, "retention_class": step.retention_class}
+
+
+def execute(
+    url: str,
+    request_id: uuid.UUID,
+    decision: erasure.Decision | None,
+    *,
+    files_root: Path | None = None,
+    ledger_url: str | None = None,
+) -> dict[str, Any]:
+    """Execute an approved erasure, re-scan, close the request; every step recorded.
+
+    Without a granted decision: :class:`~scrollintel.compliance.erasure.ErasureRefused`, nothing changed
+    (a rejection or expiry is recorded and closes the request).
+    """
+    from scrollintel.config import load_governance
+
+    if decision is None or decision.outcome != "granted":
+        reject(url, request_id, decision, ledger_url=ledger_url)
+        outcome = decision.outcome if decision else "no decision"
+        raise erasure.ErasureRefused(f"erasure request {request_id}: not approved ({outcome}); nothing was changed")
+    with warehouse.connect(url, autocommit=True) as conn:
+        request = _open(conn, request_id, "erasure")
+        assert request.identifiers is not None
+        search = subjects.Search.prepare(conn)
+        findings, subject = subjects.find(conn, request.identifiers, files_root=files_root, search=search)
+        steps = erasure.plan(findings, load_governance(), search.classes)
+        changed = erasure.execute(conn, steps, subject, request_id, decision, files_root=files_root, pks=search.pks)
+        _record(
+            "erasure_executed",
+            request_id,
+            {"approved_by": decision.decided_by, "changed": changed, "steps": [_step(step) for step in steps]},
+            actor=decision.decided_by,
+            ledger_url=ledger_url,
+        )
+        proof = erasure.rescan(conn, steps, subject, files_root=files_root, search=search)
+        status = "executed" if proof["ok"] else "failed"
+        result = {"changed": changed, "rescan": proof, "approved_by": decision.decided_by}
+        requests.update(conn, request_id, status, plan=[s.as_dict() for s in steps], result=result)
+    _record(
+        "erasure_verified" if proof["ok"] else "erasure_verification_failed",
+        request_id,
+        {"remaining": proof["remaining"], "violations": proof["violations"]},
+        actor=None,
+        ledger_url=ledger_url,
+    )
+    if not proof["ok"]:
+        raise erasure.ErasureFailed(f"erasure request {request_id}: {'; '.join(proof['violations'])}")
+    return result
+
+
+def reject(
+    url: str, request_id: uuid.UUID, decision: erasure.Decision | None, *, ledger_url: str | None = None
+) -> None:
+    """Close a request the approvers rejected (or let expire): nothing is erased."""
+    outcome = decision.outcome if decision else "expired"
+    with warehouse.connect(url) as conn:
+        requests.get(conn, request_id)
+        requests.update(conn, request_id, "rejected", result={"outcome": outcome})
+    _record(
+        "erasure_rejected",
+        request_id,
+        {"outcome": outcome, "decided_by": decision.decided_by if decision else None},
+        actor=decision.decided_by if decision else None,
+        ledger_url=ledger_url,
+    )
