@@ -34,7 +34,7 @@ ENV_DIR = Path("environments") / "dev"
 NEGATIVE_DIR = Path("policies") / "fixtures" / "negative"
 # The buckets are what the apply must make; KMS comes with them (their encryption key).
 APPLY_TARGETS = ("module.object_store", "module.audit_anchors", "module.mlflow_artifacts", "module.logs")
-APPLY_TIMEOUT_S = 300
+APPLY_TIMEOUT_S = 600
 REGION = "us-east-1"
 SERVICES = ("s3", "kms", "rds", "iam", "sts", "secretsmanager")
 
@@ -81,7 +81,7 @@ class TerraformRun:
     apply_process: subprocess.Popen[bytes] | None = None
     apply_log: Path = field(default_factory=Path)
 
-    def terraform(self, cwd: Path, *args: str, timeout: float = 120) -> str:
+    def terraform(self, cwd: Path, *args: str, timeout: float = 600) -> str:
         result = subprocess.run(
             ["terraform", *args], cwd=cwd, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
         )
@@ -417,7 +417,7 @@ def policies(tf: TerraformRun) -> PolicyRuns:
     }
     done = {}
     for name, proc in procs.items():
-        out, err = proc.communicate(timeout=300)
+        out, err = proc.communicate(timeout=600)
         done[name] = subprocess.CompletedProcess(commands[name], proc.returncode, out, err)
     return PolicyRuns(compliance={k: done[k] for k in ("dev", "negative")}, checkov=done["checkov"])
 
