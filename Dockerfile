@@ -55,3 +55,8 @@ RUN pip install requests
 
 RUN apt-get update && apt-get install -y curl
 USER root
+
+RUN pip install requests
+
+RUN apt-get update && apt-get install -y curl
+USER root

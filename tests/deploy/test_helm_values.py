@@ -158,14 +158,23 @@ def test_every_service_account_role_is_one_terraform_makes() -> None:
         assert f"    {component} = {{" in main_tf, f"{role}: no such IRSA role in terraform/environments/dev"
 
 
-def test_mlflow_manifest_runs_as_non_root_with_requests() -> None:
-    docs = [d for d in yaml.safe_load_all((HELM_DIR / "extra" / "mlflow.yaml").read_text()) if d]
-    kinds = sorted(d["kind"] for d in docs)
-    assert kinds == ["Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"]
+@pytest.mark.parametrize(
+    ("manifest", "kinds", "command"),
+    [
+        ("mlflow.yaml", ["Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"], "mlflow"),
+        ("audit-anchorer.yaml", ["Deployment", "ServiceAccount"], "scrollintel"),
+    ],
+)
+def test_extra_manifests_run_as_non_root_with_requests(manifest: str, kinds: list[str], command: str) -> None:
+    docs = [d for d in yaml.safe_load_all((HELM_DIR / "extra" / manifest).read_text()) if d]
+    assert sorted(d["kind"] for d in docs) == kinds
     pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     container = pod["containers"][0]
-    assert container["resources"]["requests"]["memory"] and "--serve-artifacts" in container["args"]
+    assert container["command"][0] == command and container["resources"]["requests"]["memory"]
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    account = next(d for d in docs if d["kind"] == "ServiceAccount")
+    assert pod["serviceAccountName"] == account["metadata"]["name"]
 
 
 def _dependencies() -> list[str]:
