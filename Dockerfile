@@ -8,7 +8,7 @@
 #
 # The base tag must name the Airflow version pinned in pyproject.toml (a test checks it); pin
 # its digest too when your registry mirrors it (FROM apache/airflow:<tag>@sha256:<digest>).
-FROM apache/airflow:latest-python3.11
+FROM apache/airflow:3.3.2-python3.11
 
 ENV SCROLLINTEL_PROJECT_ROOT=/opt/scrollintel \
     UV_PYTHON_DOWNLOADS=never \
@@ -30,6 +30,7 @@ RUN SCROLLINTEL_UV_SYNC_ARGS="--no-dev --no-install-project" scripts/setup.sh
 COPY --chown=airflow:0 include/ include/
 COPY --chown=airflow:0 dags/ dags/
 COPY --chown=airflow:0 plugins/ plugins/
+COPY --chown=airflow:0 dbt/ dbt/
 COPY --chown=airflow:0 expectations/ expectations/
 COPY --chown=airflow:0 governance/ governance/
 RUN SCROLLINTEL_UV_SYNC_ARGS="--no-dev --no-editable" scripts/setup.sh
@@ -42,21 +43,6 @@ ENV PATH=/opt/scrollintel/.venv/bin:$PATH \
     SCROLLINTEL_DBT_STATE_DIR=/opt/scrollintel/dbt-state
 
 # 3. the dbt manifest, parsed without a database, so no task parses dbt at run time
-RUN scrollintel validate && true --state-dir /opt/scrollintel/dbt-state
+RUN scrollintel validate && scrollintel transform manifest --state-dir /opt/scrollintel/dbt-state
 
 USER airflow
-
-RUN pip install requests
-
-RUN apt-get update && apt-get install -y curl
-USER root
-
-RUN pip install requests
-
-RUN apt-get update && apt-get install -y curl
-USER root
-
-RUN pip install requests
-
-RUN apt-get update && apt-get install -y curl
-USER root

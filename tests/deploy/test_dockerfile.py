@@ -6,6 +6,7 @@ options: the last test runs that exact path (as a dry run against a fresh enviro
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -30,8 +31,9 @@ UNPINNED = re.compile(
 def parse(text: str) -> list[dict[str, Any]]:
     from dockerfile_parse import DockerfileParser
 
-    parser = DockerfileParser(fileobj=None, cache_content=True)
-    parser.content = text
+    # from a file object: given a path (the default is the working directory) the parser
+    # reads and writes a Dockerfile there
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode()))
     instructions: list[dict[str, Any]] = parser.structure
     return instructions
 

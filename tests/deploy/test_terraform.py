@@ -276,6 +276,20 @@ def _after(resources: dict[str, dict[str, Any]], address: str) -> dict[str, Any]
 # -- validate and plan ----------------------------------------------------------------------
 
 
+def test_terraform_files_are_formatted() -> None:
+    if terraform_binary() is None:
+        pytest.skip("TERRAFORM NOT INSTALLED: terraform is not on the PATH; `terraform fmt -check` did NOT run")
+    result = subprocess.run(
+        ["terraform", "fmt", "-check", "-recursive", "-list=true", str(TERRAFORM_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull},
+    )
+    assert result.returncode == 0, f"not formatted (run terraform fmt -recursive terraform/):\n{result.stdout}"
+
+
 def test_validate_passes(tf: TerraformRun) -> None:
     assert "Success! The configuration is valid." in tf.validate_output
 
