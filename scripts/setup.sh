@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install uv when missing (from PyPI, into a project-local folder; no root) and sync the locked
 # environment into .venv. Safe to run again: it only does what is missing.
+#
+# The container image (Dockerfile) runs this same script with SCROLLINTEL_UV_SYNC_ARGS (extra
+# `uv sync` options, e.g. "--no-dev --no-editable"): then it always syncs, and leaves no stamp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +18,14 @@ uv_bin() {
 }
 UV="$(uv_bin)"
 export UV_PYTHON_DOWNLOADS=never
+
+SYNC_ARGS="${SCROLLINTEL_UV_SYNC_ARGS:-}"
+if [ -n "$SYNC_ARGS" ]; then
+  echo "syncing the locked environment (uv sync --frozen $SYNC_ARGS) ..." >&2
+  # shellcheck disable=SC2086 # the options are words on purpose
+  "$UV" sync --frozen $SYNC_ARGS
+  exit 0
+fi
 
 stamp=.venv/.synced
 if [ -f "$stamp" ] && [ "$stamp" -nt uv.lock ] && [ "$stamp" -nt pyproject.toml ]; then
