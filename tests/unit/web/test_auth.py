@@ -189,7 +189,6 @@ def test_json_endpoints_return_empty_collections_with_a_clear_shape(
 
     bodies = {path: client.get(f"{URL_PREFIX}{path}").json() for path in API_PATHS}
 
-    collection = {"items": [], "total_entries": 0}
     assert bodies["/api/approvals"] == {"pending": [], "answered": [], "notice": bodies["/api/approvals"]["notice"]}
     assert bodies["/api/approvals"]["notice"].startswith(EMPTY_NOTICES["approvals"])
     unreachable = "The warehouse cannot be reached: " + REFUSED
