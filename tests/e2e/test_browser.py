@@ -137,11 +137,28 @@ def _seeded_history_removed_afterwards() -> Iterator[None]:
             conn.execute("DELETE FROM governance.quality_run WHERE run_id LIKE 'e2e-seed%'")
 
 
+def _seed_cost_history() -> None:
+    """30 days of demo task runs, rolled up, valued and checked against budgets, as a person would ask
+    (`scrollintel demo cost-history`): the Cost & ROI page's charts have something to show."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "scrollintel"), "demo", "cost-history", "--days", "30", "--no-alerts"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_login_and_every_nav_page(platform: RunningPlatform) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     _seed_quality_history()
+    _seed_cost_history()
     with sync_playwright() as playwright, _seeded_history_removed_afterwards():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -163,6 +180,9 @@ def test_login_and_every_nav_page(platform: RunningPlatform) -> None:
                 expect(frame.locator(".si-user")).to_contain_text(platform.user)
                 if governance_page.slug == "quality":
                     expect(frame.locator("svg.si-trend rect").first).to_be_visible(timeout=30_000)
+                if governance_page.slug == "cost":  # the demo history: charts, budgets, ROI
+                    expect(frame.locator("svg.si-bars").first).to_be_visible(timeout=30_000)
+                    expect(frame.get_by_text("Demo data.").first).to_be_visible()
                 if governance_page.slug == "model":  # no model trained on the e2e platform: the empty state
                     expect(frame.get_by_text("train the first model").first).to_be_visible(timeout=30_000)
                 page.screenshot(path=str(SCREENSHOTS / f"{number:02d}-{governance_page.slug}.png"))
