@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from psycopg import sql
+from psycopg import errors, sql
 
+from scrollintel.exceptions import ScrollIntelError
 from scrollintel.warehouse import connect
 
 if TYPE_CHECKING:
@@ -21,6 +23,22 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from scrollintel.config.models import ModelConfig
+
+
+class FeatureTableMissing(ScrollIntelError):
+    """The model's feature table does not exist yet: dbt has not built it."""
+
+
+@contextmanager
+def _existing_table(model: ModelConfig) -> Iterator[None]:
+    """Turn "relation does not exist" into :class:`FeatureTableMissing` saying what builds the table."""
+    try:
+        yield
+    except errors.UndefinedTable as err:
+        raise FeatureTableMissing(
+            f"{model.features_table} does not exist yet: transform_warehouse builds it (dbt, then its quality "
+            "gate publishes the mart); run the ingestion and transform DAGs first"
+        ) from err
 
 
 def table_identifier(model: ModelConfig) -> sql.Identifier:
@@ -34,7 +52,7 @@ def snapshots(url: str, model: ModelConfig) -> list[dt.date]:
     query = sql.SQL("SELECT DISTINCT {col} FROM {table} ORDER BY 1").format(
         col=sql.Identifier(model.snapshot_column), table=table_identifier(model)
     )
-    with connect(url) as conn:
+    with _existing_table(model), connect(url) as conn:
         return [row[0] for row in conn.execute(query)]
 
 
@@ -61,6 +79,9 @@ def read_arrow(
     """Rows of the given snapshots (all when None) as an Arrow table, ordered by snapshot and key.
 
     ``columns`` defaults to every column the model uses (:attr:`ModelConfig.columns`).
+
+    Raises:
+        FeatureTableMissing: the table does not exist yet.
     """
     import pyarrow as pa
     from pyarrow import csv
@@ -68,7 +89,7 @@ def read_arrow(
     wanted = list(columns or model.columns)
     copy = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(_select(model, wanted, snapshot_dates))
     buffer = io.BytesIO()
-    with connect(url) as conn, conn.cursor() as cur, cur.copy(copy) as stream:
+    with _existing_table(model), connect(url) as conn, conn.cursor() as cur, cur.copy(copy) as stream:
         for chunk in stream:
             buffer.write(chunk)
     if buffer.tell() == 0:

@@ -394,11 +394,18 @@ def _search_results(cv_results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def read_training_frame(url: str, model: ModelConfig) -> pd.DataFrame:
-    """The feature table's key, snapshot, features and label (no other column), oldest snapshot first."""
-    from scrollintel.ml.features import read_frame
+    """The feature table's key, snapshot, features and label (no other column), oldest snapshot first.
+
+    Raises:
+        TrainingError: the table does not exist yet (a task fails once, saying what builds it; no retry).
+    """
+    from scrollintel.ml.features import FeatureTableMissing, read_frame
 
     columns = [*model.entity_key, model.snapshot_column, *model.features, model.label]
-    return read_frame(url, model, columns=columns)
+    try:
+        return read_frame(url, model, columns=columns)
+    except FeatureTableMissing as err:
+        raise TrainingError(str(err)) from err
 
 
 def train_and_register(

@@ -244,3 +244,14 @@ def test_the_demo_mart_built_by_dbt_trains(
     assert result.holdout_snapshot == "2025-10-01"
     assert result.metrics["roc_auc"] > 0.55, result.metrics  # a small holdout (scale 0.05), better than chance
     assert registry.missing_metadata(client, model.name, "1") == []
+
+
+def test_a_feature_table_dbt_has_not_built_yet_is_a_training_error_saying_what_builds_it(pg_server: Any) -> None:
+    """The first training of a fresh platform may start before dbt built the mart: one clear failure, not three."""
+    from scrollintel.ml.training import TrainingError, read_training_frame
+
+    model = load_governance().models.model("churn")
+    with pytest.raises(
+        TrainingError, match=r"marts\.ml_churn_features does not exist yet: transform_warehouse builds it"
+    ):
+        read_training_frame(pg_server.create_database(), model)
