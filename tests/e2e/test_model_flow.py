@@ -35,6 +35,7 @@ pytestmark = pytest.mark.e2e
 MODEL = "churn"
 TRAIN, MONITOR, RETRAIN, SCORE = "ml_churn_train", "ml_churn_monitor", "ml_churn_retrain", "ml_churn_score"
 GATE = "approve_promotion"
+FEATURES_URI = "x-scrollintel://warehouse/marts/ml_churn_features"
 APPROVER = "ml-lead"
 #: dbt, monitoring and a retraining with its search, one after the other on two busy cores.
 STORY_TIMEOUT_S = 780.0
@@ -78,19 +79,27 @@ def _states(client: httpx.Client, dag_id: str, run_id: str) -> dict[str, str | N
 
 
 def _ensure_champion(client: httpx.Client) -> str:
-    """The champion's version: the platform's own first training, else one started here."""
-    started = client.get(f"/api/v2/dags/{TRAIN}/dagRuns", params={"limit": 20}).json()["dag_runs"]
-    for run in started:  # the asset-triggered bootstrap may still be on its way
-        if run["state"] in ("queued", "running"):
-            _finished(client, TRAIN, run["dag_run_id"])
-    if (version := _alias("champion")) is not None:
-        return version
-    run_id = client.post(f"/api/v2/dags/{TRAIN}/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
-    final = _finished(client, TRAIN, run_id)
-    assert final["state"] == "success", _states(client, TRAIN, run_id)
-    version = _alias("champion")
-    assert version is not None, "ml_churn_train succeeded without registering a champion"
-    return version
+    """The champion's version: trained when dbt first published the feature mart, else by a run started here."""
+    events = "/api/v2/assets/events?source_dag_id=transform_warehouse&limit=100"
+    wait(
+        "dbt's first build of the feature mart",
+        lambda: any(event["uri"] == FEATURES_URI for event in client.get(events).json()["asset_events"]),
+        timeout=STORY_TIMEOUT_S,
+        every=3.0,
+    )
+    triggered: list[str] = []
+
+    def champion() -> str | None:
+        if (version := _alias("champion")) is not None:
+            return version
+        runs = client.get(f"/api/v2/dags/{TRAIN}/dagRuns", params={"limit": 50}).json()["dag_runs"]
+        if not any(run["state"] in ("queued", "running") for run in runs):
+            assert len(triggered) < 2, _states(client, TRAIN, triggered[-1])  # the one started here failed
+            run = client.post(f"/api/v2/dags/{TRAIN}/dagRuns", json={"logical_date": None}).json()
+            triggered.append(run["dag_run_id"])
+        return None
+
+    return str(wait("a champion", champion, timeout=STORY_TIMEOUT_S, every=3.0))
 
 
 def _promotion_request(slack: str, run_id: str) -> dict[str, Any] | None:
