@@ -15,6 +15,10 @@ ENV_HOME = "SCROLLINTEL_HOME"
 ENV_GOVERNANCE_DIR = "SCROLLINTEL_GOVERNANCE_DIR"
 ENV_OBJECT_STORE = "SCROLLINTEL_OBJECT_STORE"
 ENV_DATABASE_URL = "SCROLLINTEL_DATABASE_URL"
+ENV_EXECUTOR = "SCROLLINTEL_EXECUTOR"
+
+#: The executors `make run` can start: Airflow's LocalExecutor (the default) or Celery workers.
+EXECUTORS = ("local", "celery")
 
 #: Where the governance web app is mounted in the Airflow api-server (pages, JSON API, lineage API).
 WEB_URL_PREFIX = "/scrollintel"
@@ -53,3 +57,20 @@ def object_store_dir() -> Path:
 def external_database_url() -> str | None:
     """A PostgreSQL server URL given by the user; when set, no embedded server is started."""
     return os.environ.get(ENV_DATABASE_URL) or None
+
+
+def executor() -> str:
+    """Which executor `make run` starts: ``local`` (default) or ``celery`` (ADR 0017).
+
+    Raises:
+        ConfigError: the variable names another executor.
+    """
+    from scrollintel.exceptions import ConfigError
+
+    configured = (os.environ.get(ENV_EXECUTOR) or "local").strip().lower()
+    if configured not in EXECUTORS:
+        raise ConfigError(
+            f"{ENV_EXECUTOR}={os.environ.get(ENV_EXECUTOR)!r} is not an executor the platform starts; "
+            f"use one of: {', '.join(EXECUTORS)}"
+        )
+    return configured
