@@ -103,10 +103,17 @@ def measure(url: str, user: str, password: str, tasks: int) -> dict[str, float]:
                 and r
             ),
         )
-        tis = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": tasks + 10}).json()
-    done = [t for t in tis["task_instances"] if t["start_date"] and t["end_date"]]
+        every: list[dict[str, Any]] = []
+        while len(every) < tasks:  # the API pages at 100
+            page = client.get(
+                f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": 100, "offset": len(every)}
+            ).json()["task_instances"]
+            if not page:
+                break
+            every.extend(page)
+    done = [t for t in every if t["start_date"] and t["end_date"]]
     if final["state"] != "success" or len(done) != tasks:
-        failed = [t["task_id"] for t in tis["task_instances"] if t["state"] != "success"]
+        failed = [t["task_id"] for t in every if t["state"] != "success"]
         raise SystemExit(f"run {final['state']}: {len(done)} of {tasks} tasks finished; not successful: {failed[:10]}")
     starts = [_ts(t["start_date"]) for t in done]
     ends = [_ts(t["end_date"]) for t in done]
@@ -173,6 +180,7 @@ def main() -> None:
     try:
         for mode in ("local", "celery"):
             results[mode] = run_mode(mode, args.tasks)
+            print(f"  {mode}: " + ", ".join(f"{key} {value:.2f}" for key, value in results[mode].items()), flush=True)
     finally:
         os.environ.clear()
         os.environ.update(saved)

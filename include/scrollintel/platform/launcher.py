@@ -67,7 +67,7 @@ ENV_AS_OF = "SCROLLINTEL_AS_OF"
 #: A second DAG folder (its own DAG bundle, ``extra-dags``) beside ``dags/``: DAGs of your own, or a
 #: test's, without touching the platform's DAG list.
 ENV_EXTRA_DAGS = "SCROLLINTEL_EXTRA_DAGS_FOLDER"
-#: Airflow settings a user's shell may set over the platform's value (README: Configuration).
+#: Set in the shell, it wins over the platform's "False": a quiet platform for tests and benchmarks.
 ENV_PAUSED_AT_CREATION = "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"
 
 
@@ -243,7 +243,8 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # The platform's DAGs are its job: they run on their schedules from the first start.
+        # The platform's DAGs are its job: they run on their schedules from the first start
+        # (unless the shell says otherwise: ENV_PAUSED_AT_CREATION).
         ENV_PAUSED_AT_CREATION: os.environ.get(ENV_PAUSED_AT_CREATION) or "False",
         # Two cores: four concurrent task processes is the most that stays responsive (four
         # LocalExecutor slots, or two Celery workers with two slots each: executor_env).
@@ -328,6 +329,19 @@ def dag_bundles_env(root: Path) -> dict[str, str]:
 def celery_mode() -> bool:
     """True when `up` starts the Celery executor (``SCROLLINTEL_EXECUTOR=celery``)."""
     return settings.executor() == "celery"
+
+
+def check_executor() -> bool:
+    """Before anything starts: the executor setting is valid and, in Celery mode, a broker can be had.
+
+    Returns True in Celery mode. Raises ConfigError (unknown executor) or PlatformError (no
+    ``redis-server`` and no ``SCROLLINTEL_CELERY_BROKER_URL``: the message says what to install).
+    """
+    if not celery_mode():
+        return False
+    if not celery_service.external_broker_url():
+        celery_service.redis_server_binary()
+    return True
 
 
 def broker_url(keys: dict[str, str], ports: dict[str, int]) -> str:
@@ -493,12 +507,10 @@ def _celery_processes_in_use(lay: Layout) -> list[ManagedProcess]:
         wanted = False
     if wanted:
         return celery_processes(lay)
-    names = [celery_service.BROKER_PROCESS, celery_service.FLOWER_PROCESS, *(w.process for w in celery_service.WORKERS)]
-    return [
-        ManagedProcess(name, ["true"], lay.run, lay.logs)
-        for name in names
-        if ManagedProcess(name, ["true"], lay.run, lay.logs).pid() is not None
-    ]
+    # Found by their PID files, only to be listed and stopped: no command (no redis-server needed here).
+    names = [celery_service.BROKER_PROCESS, *(w.process for w in celery_service.WORKERS), celery_service.FLOWER_PROCESS]
+    candidates = [ManagedProcess(name, [], lay.run, lay.logs) for name in names]
+    return [proc for proc in candidates if proc.pid() is not None]
 
 
 def managed_processes(lay: Layout) -> list[ManagedProcess]:
@@ -846,7 +858,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
     from scrollintel.config import validate_governance
 
     adopt_airflow_database_setting()
-    celery = celery_mode()  # a bad SCROLLINTEL_EXECUTOR stops here, before anything starts
+    celery = check_executor()  # a bad SCROLLINTEL_EXECUTOR or a missing redis-server stops here
     lay = layout()
     lay.state.mkdir(parents=True, exist_ok=True)
     (lay.state / "lineage").mkdir(exist_ok=True)

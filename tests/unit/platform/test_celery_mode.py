@@ -129,6 +129,22 @@ def test_a_missing_redis_server_says_what_to_install(home: Path, monkeypatch: py
     assert "SCROLLINTEL_CELERY_BROKER_URL" in message
 
 
+def test_celery_mode_without_redis_stops_before_anything_starts(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCROLLINTEL_EXECUTOR", "celery")
+    monkeypatch.setenv("PATH", str(home))
+    with pytest.raises(PlatformError, match="apt-get install redis-server"):
+        launcher.up(lambda line: None)
+    assert not (home / "lineage").exists()  # up stopped before its first step
+    monkeypatch.setenv("SCROLLINTEL_CELERY_BROKER_URL", "redis://:pw@broker:6379/0")
+    assert launcher.check_executor() is True
+
+
+def test_local_mode_needs_no_redis(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(home))
+    assert launcher.check_executor() is False
+    assert "redis" not in launcher.status()
+
+
 def test_status_and_down_still_see_a_running_celery_process_without_the_setting(home: Path) -> None:
     lay = launcher.layout()
     flower = ManagedProcess("flower", ["sleep", "30"], lay.run, lay.logs)
