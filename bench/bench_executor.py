@@ -14,6 +14,10 @@ task instance from the API when the run has finished:
 Then stops the platform, starts it again on the same state with ``SCROLLINTEL_EXECUTOR=celery``
 (Redis broker, two workers with two slots each) and measures the same. Both modes have four task
 slots (``[core] parallelism`` 4, four tasks of the DAG at a time). Takes ~15 minutes on two cores.
+Measured (``--tasks 60``, 2 cores shared, load average 8-11): LocalExecutor 0.94 tasks/s,
+Celery 0.49 tasks/s; what limits both is CPU: each task is a new Python process importing
+Airflow, and Celery adds a pool process per task, the broker round trip, result-backend writes
+and four more long-running processes on the same two cores (README: Celery workers).
 Run: ``.venv/bin/python bench/bench_executor.py [--tasks 200]`` (``make bench`` runs it too;
 needs ``redis-server`` on the PATH).
 """
