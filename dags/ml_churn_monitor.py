@@ -7,7 +7,7 @@ from typing import Any
 from airflow.sdk import dag, task
 
 from scrollintel.config import load_governance
-from scrollintel.dag_defaults import START_DATE, default_args
+from scrollintel.dag_defaults import HEAVY_QUEUE, START_DATE, default_args
 from scrollintel.ml.tracking import retrain_requested_asset, retrain_requested_asset_uri
 from scrollintel.transform.dagspec import mart_asset, mart_asset_uri
 
@@ -43,7 +43,7 @@ Runs whenever the quality gate publishes `{MODEL.features_table}` (`{mart_asset_
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(MODEL.team, timeout_minutes=60),
+    default_args=default_args(MODEL.team, timeout_minutes=60, queue=HEAVY_QUEUE),
     tags=["ml", "confidential"],
     description=f"Drift and decay of the {MODEL.name} champion; asks for retraining past the thresholds",
     doc_md=DOC,

@@ -9,7 +9,7 @@ from airflow.task.trigger_rule import TriggerRule
 
 from scrollintel.approvals.gate import approval_gate
 from scrollintel.config import load_governance
-from scrollintel.dag_defaults import START_DATE, default_args
+from scrollintel.dag_defaults import HEAVY_QUEUE, START_DATE, default_args
 from scrollintel.ml.promotion import champion_changed_asset
 from scrollintel.ml.tracking import retrain_requested_asset, retrain_requested_asset_uri
 
@@ -54,7 +54,7 @@ def _context(task_id: str) -> Any:
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(MODEL.team, timeout_minutes=60),
+    default_args=default_args(MODEL.team, timeout_minutes=60, queue=HEAVY_QUEUE),
     tags=["ml", "confidential"],
     doc_md=DOC,
 )

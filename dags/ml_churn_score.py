@@ -9,7 +9,7 @@ from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from scrollintel.config import load_governance
-from scrollintel.dag_defaults import START_DATE, default_args
+from scrollintel.dag_defaults import HEAVY_QUEUE, START_DATE, default_args
 from scrollintel.ml.promotion import champion_changed_asset
 
 MODEL = load_governance().models.model("churn")
@@ -32,7 +32,7 @@ promotion or a rollback changes the next run only. A retry replaces its own rows
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(MODEL.team, timeout_minutes=30),
+    default_args=default_args(MODEL.team, timeout_minutes=30, queue=HEAVY_QUEUE),
     tags=["ml", "confidential"],
     doc_md=DOC,
 )

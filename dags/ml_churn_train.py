@@ -5,7 +5,7 @@ from __future__ import annotations
 from airflow.sdk import dag, get_current_context, task
 
 from scrollintel.config import load_governance
-from scrollintel.dag_defaults import START_DATE, default_args
+from scrollintel.dag_defaults import HEAVY_QUEUE, START_DATE, default_args
 from scrollintel.transform.dagspec import mart_asset
 
 MODEL = "churn"
@@ -34,7 +34,7 @@ reuses the version its earlier try registered. Open the run from the MLflow link
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(load_governance().models.model(MODEL).team, timeout_minutes=45),
+    default_args=default_args(load_governance().models.model(MODEL).team, timeout_minutes=45, queue=HEAVY_QUEUE),
     tags=["ml", "confidential"],
     doc_md=DOC,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from scrollintel.dag_defaults import START_DATE, default_args
+from scrollintel.dag_defaults import HEAVY_QUEUE, START_DATE, default_args
 from scrollintel.quality.operators import QualityGateOperator
 from scrollintel.transform.dagspec import DAG_ID, dbt_task_group, transform_spec
 
@@ -22,7 +22,7 @@ SPEC = transform_spec()
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(SPEC.owner, timeout_minutes=30),
+    default_args=default_args(SPEC.owner, timeout_minutes=30, queue=HEAVY_QUEUE),
     tags=SPEC.tags,
     description="dbt: raw -> staging (masked) -> marts, then the marts' quality gate",
     doc_md=SPEC.doc_md(),

@@ -112,7 +112,8 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 GROUPS = ("unit", "integration", "e2e")
 
 
-#: Test packages that start a whole platform: run by one xdist worker, one after the other, first.
+#: Test packages that start a whole platform, each one xdist work unit, queued first (the Celery
+#: platform's package then runs beside the main one, on the other worker).
 PLATFORM_PACKAGES = ("tests/e2e/", "tests/e2e_celery/")
 
 
@@ -129,15 +130,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`make test` runs two pytest-xdist workers (scripts/test.sh); a work unit is a test module, so its
-    module-scoped set-ups are made once, and the platform tests are one unit, queued first: one worker
-    spends the run with the platform (mostly waiting on its scheduler and tasks) while the other
-    takes the modules in turn. (xdist's own ``loadgroup`` cannot say this on pytest 9: it renames
+    module-scoped set-ups are made once, and each platform package is one unit (its platform is
+    started once), queued first: a worker spends that time with a platform (mostly waiting on its
+    scheduler and tasks) while the other takes the next unit. (xdist's own ``loadgroup`` cannot say this on pytest 9: it renames
     node ids through an attribute pytest no longer reads.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class PlatformFirstScheduling(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return "platform" if nodeid.startswith(PLATFORM_PACKAGES) else nodeid.split("::", 1)[0]
+            package = next((name for name in PLATFORM_PACKAGES if nodeid.startswith(name)), None)
+            return package or nodeid.split("::", 1)[0]
 
     return PlatformFirstScheduling(config, log)
 

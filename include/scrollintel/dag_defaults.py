@@ -7,6 +7,10 @@ itself: a busy execution API while the platform starts, a database or source res
 connection. A persistent failure still turns the run red within about three minutes. Outcomes that
 a retry would only repeat (the GX quality gate, ingestion's drift and batch gates, failed health
 checks) raise ``AirflowFailException`` and are not retried.
+
+Queues: dbt and ML DAGs pass ``queue=HEAVY_QUEUE``; everything else runs on Airflow's default
+queue. Only the Celery executor reads a task's queue (`SCROLLINTEL_EXECUTOR=celery make run`
+starts a worker for each, ADR 0017); LocalExecutor ignores it.
 """
 
 from __future__ import annotations
@@ -25,11 +29,18 @@ RETRY_DELAY = timedelta(seconds=30)
 RETRY_BACKOFF = 2.0
 #: Upper bound of the wait between two tries.
 MAX_RETRY_DELAY = timedelta(minutes=5)
+#: The Celery queue of dbt and ML tasks (CPU- and memory-hungry): served by its own worker.
+HEAVY_QUEUE = "heavy"
 
 
-def default_args(owner: str, *, timeout_minutes: int = 30) -> dict[str, Any]:
-    """``default_args`` for a DAG owned by the governance team ``owner``: the shared retry policy."""
+def default_args(owner: str, *, timeout_minutes: int = 30, queue: str | None = None) -> dict[str, Any]:
+    """``default_args`` for a DAG owned by the governance team ``owner``: the shared retry policy.
+
+    ``queue`` (e.g. :data:`HEAVY_QUEUE`) routes the DAG's tasks to that Celery queue; without it
+    they go to Airflow's ``[operators] default_queue``.
+    """
     return {
+        **({"queue": queue} if queue else {}),
         "owner": owner,
         "retries": RETRIES,
         "retry_delay": RETRY_DELAY,

@@ -18,6 +18,10 @@ ENV_DATABASE_URL = "SCROLLINTEL_DATABASE_URL"
 #: The instant dbt models and the quality gates observe the data at (ISO date or date-time; empty:
 #: now). The platform sets the demo's fixed instant unless the user sets another.
 ENV_AS_OF = "SCROLLINTEL_AS_OF"
+ENV_EXECUTOR = "SCROLLINTEL_EXECUTOR"
+
+#: The executors `make run` can start: Airflow's LocalExecutor (the default) or Celery workers.
+EXECUTORS = ("local", "celery")
 
 #: Where the governance web app is mounted in the Airflow api-server (pages, JSON API, lineage API).
 WEB_URL_PREFIX = "/scrollintel"
@@ -56,3 +60,20 @@ def object_store_dir() -> Path:
 def external_database_url() -> str | None:
     """A PostgreSQL server URL given by the user; when set, no embedded server is started."""
     return os.environ.get(ENV_DATABASE_URL) or None
+
+
+def executor() -> str:
+    """Which executor `make run` starts: ``local`` (default) or ``celery`` (ADR 0017).
+
+    Raises:
+        ConfigError: the variable names another executor.
+    """
+    from scrollintel.exceptions import ConfigError
+
+    configured = (os.environ.get(ENV_EXECUTOR) or "local").strip().lower()
+    if configured not in EXECUTORS:
+        raise ConfigError(
+            f"{ENV_EXECUTOR}={os.environ.get(ENV_EXECUTOR)!r} is not an executor the platform starts; "
+            f"use one of: {', '.join(EXECUTORS)}"
+        )
+    return configured

@@ -58,6 +58,7 @@ def platform() -> Iterator[RunningPlatform]:
         os.environ.pop(key, None)
     lines: list[str] = []
     try:
+        launcher.platform_ports(launcher.layout(), prefer_usual=False)  # another platform may start now
         info = launcher.up(lines.append)
         yield RunningPlatform(url=info["url"], user=info["user"], password=info["password"], state=state)
     except Exception:

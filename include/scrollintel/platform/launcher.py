@@ -7,6 +7,10 @@ dbt manifest -> demo marketing API, demo Slack workspace, MLflow tracking server
 api-server -> wait until the execution API and then MLflow's ``/health`` answer -> scheduler,
 dag-processor, triggerer and the audit anchorer -> wait for health.
 
+``SCROLLINTEL_EXECUTOR=celery`` (ADR 0017, :mod:`scrollintel.platform.celery_service`) adds a
+Redis broker, started first and waited for, and two Celery workers and Flower, started with the
+scheduler; `up` then waits until both workers answer a Celery ping.
+
 The MLflow server (:mod:`scrollintel.platform.mlflow_service`) starts with the api-server and is
 waited for before the scheduler starts, so no task (platform_health's check of
 ``mlflow_default``, a training run) meets it still starting. It was ready before the execution
@@ -33,11 +37,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from scrollintel import db, settings
-from scrollintel.exceptions import PlatformError
-from scrollintel.platform import mlflow_service
+from scrollintel.exceptions import ConfigError, PlatformError
+from scrollintel.platform import celery_service, mlflow_service
 from scrollintel.platform.postgres import HOST, EmbeddedPostgres, free_port
 from scrollintel.platform.processes import ManagedProcess
 
@@ -45,7 +50,7 @@ log = logging.getLogger(__name__)
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: Started before everything else; the rest start once the api-server's execution API answers.
-STARTED_FIRST = ("marketing-api", "slack-workspace", "mlflow", "api-server")
+STARTED_FIRST = (celery_service.BROKER_PROCESS, "marketing-api", "slack-workspace", "mlflow", "api-server")
 ADMIN_USER = "admin"
 HEALTH_TIMEOUT_S = 240.0
 
@@ -58,7 +63,11 @@ ENV_AIRFLOW_DB = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 ENV_USER_AIRFLOW_DB = "SCROLLINTEL_AIRFLOW_DATABASE_URL"
 #: Set in .scrollintel/platform.env, so a shell that sourced it is not mistaken for a user setting.
 ENV_EMBEDDED_MARKER = "SCROLLINTEL_EMBEDDED_DATABASE"
-#: The instant the data describes (dbt's scrollintel_as_of, the quality gate's freshness).
+#: A second DAG folder (its own DAG bundle, ``extra-dags``) beside ``dags/``: DAGs of your own, or a
+#: test's, without touching the platform's DAG list.
+ENV_EXTRA_DAGS = "SCROLLINTEL_EXTRA_DAGS_FOLDER"
+#: Set in the shell, it wins over the platform's "False": a quiet platform for tests and benchmarks.
+ENV_PAUSED_AT_CREATION = "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"
 
 
 def adopt_airflow_database_setting() -> None:
@@ -152,24 +161,36 @@ def platform_secrets(lay: Layout) -> dict[str, str]:
             "slack_bot_token": lambda: "xoxb-demo-" + secrets.token_hex(16),
             "slack_signing_secret": lambda: secrets.token_hex(32),
             "masking_salt": lambda: secrets.token_hex(32),
+            "redis_password": lambda: secrets.token_urlsafe(24),
         },
     )
     return {key: str(value) for key, value in data.items()}
 
 
-def platform_ports(lay: Layout) -> dict[str, int]:
-    """Ports chosen once (preferring the usual ones when free) and reused while still free."""
-    data = _load_or_create_json(
-        lay.ports_file,
-        {
-            "api_server": lambda: free_port(8080),
-            "marketing": lambda: free_port(8765),
-            "slack": lambda: free_port(8766),
-            "worker_log_server": lambda: free_port(8793),
-            "trigger_log_server": lambda: free_port(8794),
-            "mlflow": lambda: free_port(5000),
-        },
-    )
+#: The port each service prefers when it is free (None: any free port). Redis never takes the usual
+#: 6379: a system Redis may hold it.
+USUAL_PORTS: dict[str, int | None] = {
+    "api_server": 8080,
+    "marketing": 8765,
+    "slack": 8766,
+    "worker_log_server": 8793,
+    "trigger_log_server": 8794,
+    "mlflow": 5000,
+    "redis": None,
+    "flower": 5555,
+}
+
+
+def platform_ports(lay: Layout, *, prefer_usual: bool = True) -> dict[str, int]:
+    """Ports chosen once (preferring the usual ones when free) and reused while still free.
+
+    ``prefer_usual=False`` takes any free ports: two platforms started at the same moment (the test
+    suite's) would otherwise both see 8080 free and both take it.
+    """
+    choose: dict[str, Callable[[], object]] = {
+        key: partial(free_port, usual if prefer_usual else None) for key, usual in USUAL_PORTS.items()
+    }
+    data = _load_or_create_json(lay.ports_file, choose)
     return {key: int(value) for key, value in data.items()}  # type: ignore[call-overload]
 
 
@@ -229,10 +250,11 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # The platform's DAGs are its job: they run on their schedules from the first start.
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        # Two cores: four concurrent task processes is the most that stays responsive.
+        # The platform's DAGs are its job: they run on their schedules from the first start
+        # (unless the shell says otherwise: ENV_PAUSED_AT_CREATION).
+        ENV_PAUSED_AT_CREATION: os.environ.get(ENV_PAUSED_AT_CREATION) or "False",
+        # Two cores: four concurrent task processes is the most that stays responsive (four
+        # LocalExecutor slots, or two Celery workers with two slots each: executor_env).
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
         "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
@@ -292,8 +314,55 @@ def airflow_env(lay: Layout) -> dict[str, str]:
         "NO_PROXY": "*",
         "no_proxy": "*",
         **transform_env(lay, keys),
+        **dag_bundles_env(root),
+        **executor_env(lay, keys, ports),
     }
     return env
+
+
+def dag_bundles_env(root: Path) -> dict[str, str]:
+    """With :data:`ENV_EXTRA_DAGS`, a second local DAG bundle ``extra-dags`` beside the platform's ``dags/``."""
+    extra = os.environ.get(ENV_EXTRA_DAGS)
+    if not extra:
+        return {}
+    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+    bundles = [
+        {"name": "dags-folder", "classpath": local, "kwargs": {}},
+        {"name": "extra-dags", "classpath": local, "kwargs": {"path": str(Path(extra).resolve())}},
+    ]
+    return {"AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles)}
+
+
+def celery_mode() -> bool:
+    """True when `up` starts the Celery executor (``SCROLLINTEL_EXECUTOR=celery``)."""
+    return settings.executor() == "celery"
+
+
+def check_executor() -> bool:
+    """Before anything starts: the executor setting is valid and, in Celery mode, a broker can be had.
+
+    Returns True in Celery mode. Raises ConfigError (unknown executor) or PlatformError (no
+    ``redis-server`` and no ``SCROLLINTEL_CELERY_BROKER_URL``: the message says what to install).
+    """
+    if not celery_mode():
+        return False
+    if not celery_service.external_broker_url():
+        celery_service.redis_server_binary()
+    return True
+
+
+def broker_url(keys: dict[str, str], ports: dict[str, int]) -> str:
+    """The user's broker (``SCROLLINTEL_CELERY_BROKER_URL``) or the Redis server the platform starts."""
+    return celery_service.external_broker_url() or celery_service.redis_url(
+        HOST, ports["redis"], keys["redis_password"]
+    )
+
+
+def executor_env(lay: Layout, keys: dict[str, str], ports: dict[str, int]) -> dict[str, str]:
+    """LocalExecutor's four slots, or the Celery executor with its broker and Flower (ADR 0017)."""
+    if not celery_mode():
+        return {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor"}
+    return celery_service.airflow_settings(broker_url(keys, ports), HOST, ports["flower"])
 
 
 def mlflow_env(port: int) -> dict[str, str]:
@@ -410,10 +479,53 @@ def child_env(lay: Layout) -> dict[str, str]:
     return env
 
 
+def celery_processes(lay: Layout) -> list[ManagedProcess]:
+    """The Celery mode's broker (unless the user runs one), workers and Flower."""
+    ports = platform_ports(lay)
+    airflow = _bin("airflow")
+    procs = []
+    if not celery_service.external_broker_url():
+        procs.append(
+            ManagedProcess(celery_service.BROKER_PROCESS, celery_service.broker_command(lay.state), lay.run, lay.logs)
+        )
+    for worker in celery_service.WORKERS:
+        procs.append(
+            ManagedProcess(worker.process, celery_service.worker_command(airflow, worker, lay.run), lay.run, lay.logs)
+        )
+    procs.append(
+        ManagedProcess(
+            celery_service.FLOWER_PROCESS,
+            celery_service.flower_command(airflow, HOST, ports["flower"], lay.run),
+            lay.run,
+            lay.logs,
+        )
+    )
+    return procs
+
+
+def _celery_processes_in_use(lay: Layout) -> list[ManagedProcess]:
+    """The Celery processes `up` starts in Celery mode; otherwise those still running from an earlier start.
+
+    So `status` and `down` see a Celery platform even from a shell without ``SCROLLINTEL_EXECUTOR``.
+    """
+    try:
+        wanted = celery_mode()
+    except ConfigError:
+        wanted = False
+    if wanted:
+        return celery_processes(lay)
+    # Found by their PID files, only to be listed and stopped: no command (no redis-server needed here).
+    names = [celery_service.BROKER_PROCESS, *(w.process for w in celery_service.WORKERS), celery_service.FLOWER_PROCESS]
+    candidates = [ManagedProcess(name, [], lay.run, lay.logs) for name in names]
+    return [proc for proc in candidates if proc.pid() is not None]
+
+
 def managed_processes(lay: Layout) -> list[ManagedProcess]:
     """Everything `up` starts in the background, in start order."""
     ports = platform_ports(lay)
+    celery = _celery_processes_in_use(lay)
     procs = [
+        *(proc for proc in celery if proc.name == celery_service.BROKER_PROCESS),
         ManagedProcess(
             "marketing-api",
             [_bin("scrollintel"), "demo", "serve-marketing", "--host", HOST, "--port", str(ports["marketing"])],
@@ -439,6 +551,7 @@ def managed_processes(lay: Layout) -> list[ManagedProcess]:
     ]
     for component in AIRFLOW_COMPONENTS:
         procs.append(ManagedProcess(component, [_bin("airflow"), component], lay.run, lay.logs))
+    procs.extend(proc for proc in celery if proc.name != celery_service.BROKER_PROCESS)
     return procs
 
 
@@ -671,13 +784,58 @@ def start_processes(lay: Layout, env: dict[str, str], *, first: bool) -> None:
 
 
 def process_env(name: str, env: dict[str, str]) -> dict[str, str]:
-    """The environment of one managed process: ``env``, plus the backend store for the MLflow server only.
+    """The environment of one managed process: ``env``, plus what only that process gets.
 
-    The MLflow database's URL (with its password) goes to the one process that needs it.
+    The MLflow database's URL (with its password) goes to the one process that needs it, Flower's
+    login to Flower; each Celery worker gets the hostname its task instances carry.
     """
-    if name != "mlflow":
-        return env
-    return {**env, **mlflow_service.server_env(db.database_url("mlflow"))}
+    if name == "mlflow":
+        return {**env, **mlflow_service.server_env(db.database_url("mlflow"))}
+    if name == celery_service.FLOWER_PROCESS:
+        keys = platform_secrets(layout())
+        return {**env, **celery_service.flower_env(ADMIN_USER, keys["admin_password"])}
+    for worker in celery_service.WORKERS:
+        if name == worker.process:
+            return {**env, **celery_service.worker_env(worker)}
+    return env
+
+
+def start_broker(lay: Layout, env: dict[str, str], report: Reporter) -> float:
+    """Celery mode: start Redis (its config: port, password, data folder) unless the user runs a broker,
+    then wait until the broker answers; returns the seconds waited."""
+    keys, ports = platform_secrets(lay), platform_ports(lay)
+    server = next((proc for proc in managed_processes(lay) if proc.name == celery_service.BROKER_PROCESS), None)
+    if server is None:
+        report(f"    using the broker in {celery_service.ENV_BROKER_URL} (no Redis server started)")
+    else:
+        celery_service.write_redis_config(lay.state, HOST, ports["redis"], keys["redis_password"])
+        server.start(env, settings.project_root())
+        report(f"    Redis on {HOST}:{ports['redis']} (data in {celery_service.redis_dir(lay.state)})")
+    return celery_service.wait_broker(
+        broker_url(keys, ports),
+        alive=lambda: server is None or server.pid() is not None,
+        log_file=server.log_file if server else None,
+    )
+
+
+def wait_workers(lay: Layout, report: Reporter) -> float:
+    """Celery mode: wait until both workers answer a Celery ping; returns the seconds waited."""
+    workers = [proc for proc in managed_processes(lay) if proc.name in {w.process for w in celery_service.WORKERS}]
+
+    def alive() -> bool:
+        for proc in workers:
+            if proc.pid() is None:
+                raise PlatformError(f"{proc.name} exited; last lines of {proc.log_file}:\n{_tail(proc.log_file)}")
+        return True
+
+    waited = celery_service.wait_workers(
+        broker_url(platform_secrets(lay), platform_ports(lay)),
+        [worker.hostname for worker in celery_service.WORKERS],
+        alive=alive,
+    )
+    names = ", ".join(f"{w.hostname} ({' + '.join(w.queues)})" for w in celery_service.WORKERS)
+    report(f"    Celery workers {names}; Flower on http://{HOST}:{platform_ports(lay)['flower']} (admin login)")
+    return waited
 
 
 def wait_mlflow(lay: Layout, timeout: float = mlflow_service.HEALTH_TIMEOUT_S) -> float:
@@ -713,6 +871,7 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
     from scrollintel.config import validate_governance
 
     adopt_airflow_database_setting()
+    celery = check_executor()  # a bad SCROLLINTEL_EXECUTOR or a missing redis-server stops here
     lay = layout()
     lay.state.mkdir(parents=True, exist_ok=True)
     (lay.state / "lineage").mkdir(exist_ok=True)
@@ -746,6 +905,9 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
             )
     with step(report, "building the dbt manifest (the transform DAG is rendered from it)"):
         build_dbt_manifest(env, report)
+    if celery:
+        with step(report, "starting the Celery broker (Redis) and waiting until it answers"):
+            start_broker(lay, env, report)
     with step(report, "starting the Airflow api-server, MLflow and the demo marketing API and Slack workspace"):
         start_processes(lay, env, first=True)
     with step(report, "waiting until the execution API answers (tasks report their start to it)"):
@@ -755,8 +917,10 @@ def up(report: Reporter, *, seed_demo: bool = True) -> dict[str, str]:
         report(f"    MLflow on http://{HOST}:{platform_ports(lay)['mlflow']} ({waited:.1f}s after the execution API)")
     with step(report, "starting the Airflow scheduler, dag-processor, triggerer and the audit anchorer"):
         start_processes(lay, env, first=False)
-    with step(report, "waiting until every Airflow component is healthy"):
+    with step(report, "waiting until every Airflow component (and in Celery mode both workers) is healthy"):
         wait_healthy(lay)
+        if celery:
+            wait_workers(lay, report)
     with step(report, "anchoring and verifying the audit ledger"):
         _run([_bin("scrollintel"), "audit", "anchor"], env, "scrollintel audit anchor")
         report("    " + _run([_bin("scrollintel"), "audit", "verify"], env, "scrollintel audit verify").strip())
@@ -782,10 +946,15 @@ def down(report: Reporter, *, timeout: float = 30.0) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     lay = layout()
-    procs = managed_processes(lay)
+    every = managed_processes(lay)
+    # The broker last: workers finishing their tasks still talk to it.
+    procs = [proc for proc in every if proc.name != celery_service.BROKER_PROCESS]
     # All at once: each component's graceful shutdown is independent of the others.
     with ThreadPoolExecutor(max_workers=len(procs)) as pool:
         stopped = list(pool.map(lambda proc: proc.stop(timeout), procs))
+    broker = [proc for proc in every if proc.name == celery_service.BROKER_PROCESS]
+    procs += broker
+    stopped += [proc.stop(timeout) for proc in broker]
     for proc, was_running in zip(procs, stopped, strict=True):
         if was_running:
             report(f"  stopped {proc.name}")

@@ -19,10 +19,18 @@ log = logging.getLogger(__name__)
 
 
 def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started, or None when it does not exist or has exited (a zombie).
+
+    `up` starts the processes itself and never waits on them, so one that exits stays a zombie
+    until `up` returns: counting it as running hid a scheduler that died at start.
+    """
     import psutil
 
     try:
-        return float(psutil.Process(pid).create_time())
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return float(process.create_time())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
 
