@@ -132,8 +132,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`make test` runs two pytest-xdist workers (scripts/test.sh); a work unit is a test module, so its
     module-scoped set-ups are made once, and each platform package is one unit (its platform is
     started once), queued first: a worker spends that time with a platform (mostly waiting on its
-    scheduler and tasks) while the other takes the next unit. (xdist's own ``loadgroup`` cannot say this on pytest 9: it renames
-    node ids through an attribute pytest no longer reads.)"""
+    scheduler and tasks) while the other takes the next unit. (xdist's own ``loadgroup`` cannot say
+    this on pytest 9: it renames node ids through an attribute pytest no longer reads.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class PlatformFirstScheduling(LoadScopeScheduling):  # type: ignore[misc]
