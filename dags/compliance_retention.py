@@ -14,7 +14,9 @@ Every raw table takes the retention class of its resource (`governance/sources`)
 the `quarantine` class (`governance/retention.yaml`). Rows older than the class's duration (counted from
 `_loaded_at`, or the table's `date_columns` entry; quarantine from `quarantined_at`) are deleted,
 anonymised (classified columns nulled) or archived to the object store and deleted, as the class says.
-Each table is one transaction; a re-run finds nothing more to do.
+Each table is one transaction; a re-run finds nothing more to do. Ages are measured at the platform's
+as-of instant (`SCROLLINTEL_AS_OF`; `make run` sets the demo's fixed instant, so the demo world is not
+purged against today's date; unset or empty in production: now).
 
 - **Dry run**: trigger with `{"dry_run": true}` to see what would go: counts only, nothing changes.
 - **Legal holds**: a table held through the `retention_override` approval (`compliance_legal_hold`) is
@@ -39,12 +41,12 @@ def compliance_retention() -> None:
     @task
     def enforce_retention() -> dict[str, Any]:
         """Apply the retention classes (or count, in a dry run) and record the proof."""
-        from datetime import UTC, datetime
 
         from scrollintel import warehouse
         from scrollintel.compliance import retention
         from scrollintel.config import load_governance
         from scrollintel.db import connection_url
+        from scrollintel.quality.runner import resolve_as_of
         from scrollintel.settings import object_store_dir
 
         context = get_current_context()
@@ -54,7 +56,7 @@ def compliance_retention() -> None:
             proofs = retention.enforce(
                 conn,
                 load_governance(),
-                now=datetime.now(UTC),
+                now=resolve_as_of(None),
                 dry_run=dry_run,
                 files_root=object_store_dir(),
                 run_id=run_id,
