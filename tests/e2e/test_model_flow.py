@@ -1,7 +1,7 @@
 """The churn model's story on the running platform, as the demo tells it after `make run`.
 
 1. A champion exists: ``ml_churn_train`` trains it when ``marts.ml_churn_features`` is first built
-   (the platform's first loads start dbt), or here by hand when that run has not happened yet.
+   (the platform's first loads start dbt; a run by hand at the same moment would race it).
 2. ``scrollintel demo drift-data`` reprices the shop's orders in the newest snapshot's window.
 3. A load of the shop (triggered by a data engineer) starts dbt through the raw Assets; the mart's
    Asset starts ``ml_churn_monitor``, which finds the drift and asks for retraining; its Asset
@@ -79,7 +79,7 @@ def _states(client: httpx.Client, dag_id: str, run_id: str) -> dict[str, str | N
 
 
 def _ensure_champion(client: httpx.Client) -> str:
-    """The champion's version: trained when dbt first published the feature mart, else by a run started here."""
+    """The champion's version, trained by ``ml_churn_train`` when dbt first publishes the feature mart."""
     events = "/api/v2/assets/events?source_dag_id=transform_warehouse&limit=100"
     wait(
         "dbt's first build of the feature mart",
@@ -87,19 +87,7 @@ def _ensure_champion(client: httpx.Client) -> str:
         timeout=STORY_TIMEOUT_S,
         every=3.0,
     )
-    triggered: list[str] = []
-
-    def champion() -> str | None:
-        if (version := _alias("champion")) is not None:
-            return version
-        runs = client.get(f"/api/v2/dags/{TRAIN}/dagRuns", params={"limit": 50}).json()["dag_runs"]
-        if not any(run["state"] in ("queued", "running") for run in runs):
-            assert len(triggered) < 2, _states(client, TRAIN, triggered[-1])  # the one started here failed
-            run = client.post(f"/api/v2/dags/{TRAIN}/dagRuns", json={"logical_date": None}).json()
-            triggered.append(run["dag_run_id"])
-        return None
-
-    return str(wait("a champion", champion, timeout=STORY_TIMEOUT_S, every=3.0))
+    return str(wait("the bootstrap training's champion", lambda: _alias("champion"), timeout=STORY_TIMEOUT_S, every=3))
 
 
 def _promotion_request(slack: str, run_id: str) -> dict[str, Any] | None:
