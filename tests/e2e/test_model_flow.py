@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -30,7 +31,18 @@ from scrollintel.platform import launcher
 from tests.e2e.conftest import RunningPlatform, wait_for_json
 from tests.e2e.demo_slack import APPROVE, messages, press, slack_url, wait
 
-pytestmark = pytest.mark.e2e
+#: The story takes 10-15 minutes on two busy cores (dbt, monitoring, a retraining with its search, scoring),
+#: more than the rest of the e2e suite together: it runs when asked (`SCROLLINTEL_E2E_MODEL_STORY=1`).
+ENV_STORY = "SCROLLINTEL_E2E_MODEL_STORY"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.timeout(1800),
+    pytest.mark.skipif(
+        not os.environ.get(ENV_STORY),
+        reason=f"MODEL STORY NOT RUN: set {ENV_STORY}=1 (10-15 min: drift, dbt, retrain, approval, scoring)",
+    ),
+]
 
 MODEL = "churn"
 TRAIN, MONITOR, RETRAIN, SCORE = "ml_churn_train", "ml_churn_monitor", "ml_churn_retrain", "ml_churn_score"
