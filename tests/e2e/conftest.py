@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,20 +42,22 @@ class RunningPlatform:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token()}"}, timeout=30)
 
 
-@pytest.fixture(scope="package")
-def platform() -> Iterator[RunningPlatform]:
-    """`scrollintel platform up` in a temporary state folder; `down` afterwards."""
+#: Settings of the test process that must not reach a test platform (it makes its own).
+_NOT_INHERITED = ("SCROLLINTEL_DATABASE_URL", "AIRFLOW__CORE__UNIT_TEST_MODE", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+
+
+@contextmanager
+def running_platform(state: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -> Iterator[RunningPlatform]:
+    """`scrollintel platform up` in ``state`` with ``env`` set (and ``drop`` unset) in this process; `down`,
+    the environment put back and ``state`` removed afterwards (kept with ``SCROLLINTEL_E2E_KEEP``).
+
+    On a failed start the tail of every platform log is printed.
+    """
     from scrollintel.platform import launcher
 
-    state = Path(tempfile.mkdtemp(prefix="scrollintel-e2e-"))
     saved = dict(os.environ)
-    os.environ.update(
-        {
-            "SCROLLINTEL_HOME": str(state),
-            "SCROLLINTEL_DEMO_SCALE": os.environ.get("SCROLLINTEL_E2E_DEMO_SCALE", "0.05"),
-        }
-    )
-    for key in ("SCROLLINTEL_DATABASE_URL", "AIRFLOW__CORE__UNIT_TEST_MODE", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
+    os.environ.update({"SCROLLINTEL_HOME": str(state), **env})
+    for key in (*_NOT_INHERITED, *drop):
         os.environ.pop(key, None)
     lines: list[str] = []
     try:
@@ -75,6 +78,15 @@ def platform() -> Iterator[RunningPlatform]:
             print(f"e2e platform state kept in {state}")
         else:
             shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="package")
+def platform() -> Iterator[RunningPlatform]:
+    """`scrollintel platform up` in a temporary state folder; `down` afterwards."""
+    state = Path(tempfile.mkdtemp(prefix="scrollintel-e2e-"))
+    scale = os.environ.get("SCROLLINTEL_E2E_DEMO_SCALE", "0.05")
+    with running_platform(state, {"SCROLLINTEL_DEMO_SCALE": scale}) as running:
+        yield running
 
 
 def wait_for_json(client: httpx.Client, path: str, done: object, timeout: float = 240.0) -> dict[str, object]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunningPlatform
+from tests.e2e.conftest import RunningPlatform, running_platform
 
 #: Seconds without a heartbeat after which the scheduler fails (and retries) a task.
 HEARTBEAT_TIMEOUT_S = 30
@@ -65,48 +65,19 @@ def {FANOUT_DAG_ID}() -> None:
 @pytest.fixture(scope="package")
 def celery_platform() -> Iterator[RunningPlatform]:
     """`scrollintel platform up` with the Celery executor in a temporary state folder; `down` afterwards."""
-    from scrollintel.platform import launcher
-
     if shutil.which("redis-server") is None:
         pytest.skip("the Celery e2e test needs redis-server on the PATH (Debian/Ubuntu: apt-get install redis-server)")
     state = Path(tempfile.mkdtemp(prefix="scrollintel-e2e-celery-"))
     extra_dags = state / "extra-dags"
     extra_dags.mkdir()
     (extra_dags / f"{FANOUT_DAG_ID}.py").write_text(FANOUT_DAG, encoding="utf-8")
-    saved = dict(os.environ)
-    os.environ.update(
-        {
-            "SCROLLINTEL_HOME": str(state),
-            "SCROLLINTEL_EXECUTOR": "celery",
-            "SCROLLINTEL_DEMO_SCALE": os.environ.get("SCROLLINTEL_E2E_DEMO_SCALE", "0.02"),
-            "SCROLLINTEL_EXTRA_DAGS_FOLDER": str(extra_dags),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
-        }
-    )
-    for key in (
-        "SCROLLINTEL_DATABASE_URL",
-        "SCROLLINTEL_CELERY_BROKER_URL",
-        "AIRFLOW__CORE__UNIT_TEST_MODE",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
-    ):
-        os.environ.pop(key, None)
-    lines: list[str] = []
-    try:
-        launcher.platform_ports(launcher.layout(), prefer_usual=False)  # another platform may start now
-        info = launcher.up(lines.append)
-        yield RunningPlatform(url=info["url"], user=info["user"], password=info["password"], state=state)
-    except Exception:
-        for log_file in sorted((state / "logs").glob("*.log")):
-            print(f"==== {log_file.name}\n" + "\n".join(log_file.read_text(errors="replace").splitlines()[-40:]))
-        print("\n".join(lines))
-        raise
-    finally:
-        launcher.down(lines.append, timeout=5.0)
-        os.environ.clear()
-        os.environ.update(saved)
-        if os.environ.get("SCROLLINTEL_E2E_KEEP"):
-            print(f"e2e celery platform state kept in {state}")
-        else:
-            shutil.rmtree(state, ignore_errors=True)
+    env = {
+        "SCROLLINTEL_EXECUTOR": "celery",
+        "SCROLLINTEL_DEMO_SCALE": os.environ.get("SCROLLINTEL_E2E_DEMO_SCALE", "0.02"),
+        "SCROLLINTEL_EXTRA_DAGS_FOLDER": str(extra_dags),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+    }
+    with running_platform(state, env, drop=("SCROLLINTEL_CELERY_BROKER_URL",)) as running:
+        yield running
