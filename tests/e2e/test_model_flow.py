@@ -2,7 +2,7 @@
 
 1. A champion exists: ``ml_churn_train`` trains it when ``marts.ml_churn_features`` is first built
    (the platform's first loads start dbt; a run by hand at the same moment would race it).
-2. ``scrollintel demo drift-data`` reprices the shop's orders in the newest snapshot's window.
+2. ``scrollintel demo drift-data`` cancels a share of the shop's orders in the newest snapshot's window.
 3. A load of the shop (triggered by a data engineer) starts dbt through the raw Assets; the mart's
    Asset starts ``ml_churn_monitor``, which finds the drift and asks for retraining; its Asset
    event starts ``ml_churn_retrain``, whose challenger waits at the ``model_promotion`` gate.
@@ -134,7 +134,7 @@ def test_drift_retrains_and_the_approved_challenger_scores_the_next_run(platform
             check=False,
         )
         assert drift.returncode == 0, drift.stdout + drift.stderr
-        assert "orders repriced" in drift.stdout
+        assert "revenue orders cancelled" in drift.stdout
 
         load = admin.post("/api/v2/dags/ingest_shop/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
         assert _finished(admin, "ingest_shop", load)["state"] == "success", _states(admin, "ingest_shop", load)

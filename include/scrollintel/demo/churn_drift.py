@@ -1,17 +1,20 @@
-"""``scrollintel demo drift-data``: a pricing change in the shop, so the churn model's newest snapshot drifts.
+"""``scrollintel demo drift-data``: a wave of cancellations in the shop, so the churn model's newest snapshot drifts.
 
 ``marts.ml_churn_features`` keeps only snapshots whose 90-day label window has passed (the newest is
 the first of the month at or before ``as_of - 90 days``), so orders placed "now" never reach a
-snapshot. The change therefore rewrites the orders inside the newest snapshot's feature window,
+snapshot. The change therefore touches the orders inside the newest snapshot's feature window,
 ``[snapshot - 90 days, snapshot)`` (what ``orders_90d``, ``revenue_90d``, ``order_trend`` and
-``days_since_last_order`` of that snapshot are computed from): prices rise by ``price_factor`` and,
-in reaction, a ``cancel_share`` of those orders is cancelled (no longer revenue). Older snapshots'
-windows end before it, so the champion's reference data (its training snapshots) is unchanged.
+``days_since_last_order`` of that snapshot are computed from): a ``cancel_share`` of its revenue
+orders is cancelled. Older snapshots' windows end before it, so the champion's reference data (its
+training snapshots) is unchanged.
 
-Every changed order's ``updated_at`` moves to now, so the next ``ingest_shop`` run picks it up;
-dbt rebuilds the mart, monitoring compares the newest snapshot with the reference and asks for
-retraining. The change is recorded in the ``orders`` table's comment and is not applied twice to
-the same window. Which orders are cancelled depends on the order id only (reproducible).
+Only the order's ``status`` changes, the column the shop itself updates: totals and order lines stay
+as they are (lines are insert-only, so the loader would never see a repriced line, and dbt's
+``assert_order_totals_match_items`` would stop the mart). Every changed order's ``updated_at``
+moves to now, so the next ``ingest_shop`` run picks it up; dbt rebuilds the mart, monitoring
+compares the newest snapshot with the reference and asks for retraining. The change is recorded in
+the ``orders`` table's comment and is not applied twice to the same window. Which orders are
+cancelled depends on the order id only (reproducible).
 """
 
 from __future__ import annotations
@@ -23,20 +26,19 @@ from dataclasses import dataclass
 HORIZON = dt.timedelta(days=90)
 #: How far back a snapshot's order features look (``orders_90d``, ``revenue_90d``).
 FEATURE_WINDOW = dt.timedelta(days=90)
-PRICE_FACTOR = 1.8
-CANCEL_SHARE = 0.45
+CANCEL_SHARE = 0.6
 MARKER = "scrollintel demo drift-data"
 _REVENUE = "status NOT IN ('cancelled', 'returned')"
 
 
 @dataclass(frozen=True)
 class DataDrift:
-    """What the pricing change did."""
+    """What the wave of cancellations did."""
 
     snapshot: dt.date
     window_start: dt.datetime
     window_end: dt.datetime
-    repriced: int
+    revenue_orders: int
     cancelled: int
 
 
@@ -46,22 +48,21 @@ def newest_snapshot(as_of: dt.datetime) -> dt.date:
     return edge.replace(day=1)
 
 
-def shift_orders(
+def cancel_orders(
     shop_url: str,
     as_of: dt.datetime,
     *,
-    price_factor: float = PRICE_FACTOR,
     cancel_share: float = CANCEL_SHARE,
 ) -> DataDrift:
-    """Apply the pricing change to the orders in the newest snapshot's feature window (one transaction).
+    """Cancel a share of the revenue orders in the newest snapshot's feature window (one transaction).
 
     Raises:
-        ValueError: a factor or share out of range, or the change was already applied to this window.
+        ValueError: a share out of range, or the change was already applied to this window.
     """
     import psycopg
 
-    if price_factor <= 0 or not 0 <= cancel_share < 1:
-        raise ValueError(f"price_factor must be > 0 and cancel_share in [0, 1), got {price_factor}, {cancel_share}")
+    if not 0 < cancel_share < 1:
+        raise ValueError(f"cancel_share must be in (0, 1), got {cancel_share}")
     snapshot = newest_snapshot(as_of)
     end = dt.datetime.combine(snapshot, dt.time(), dt.UTC)
     start = end - FEATURE_WINDOW
@@ -70,18 +71,15 @@ def shift_orders(
         conn.execute("LOCK TABLE orders IN SHARE ROW EXCLUSIVE MODE")
         row = conn.execute("SELECT obj_description('orders'::regclass, 'pg_class')").fetchone()
         if row and row[0] and marker in row[0]:
-            raise ValueError(f"the pricing change was already applied to the orders before the {snapshot} snapshot")
+            raise ValueError(f"the cancellations were already applied to the orders before the {snapshot} snapshot")
         window = "ordered_at >= %(start)s AND ordered_at < %(end)s"
-        params = {"start": start, "end": end, "factor": price_factor, "share": round(cancel_share * 1000)}
-        repriced = conn.execute(
-            f"UPDATE orders SET total_amount = round(total_amount * %(factor)s::numeric, 2), updated_at = now() "
-            f"WHERE {window} AND {_REVENUE}",
-            params,
-        ).rowcount
+        params = {"start": start, "end": end, "share": round(cancel_share * 1000)}
+        row = conn.execute(f"SELECT count(*) FROM orders WHERE {window} AND {_REVENUE}", params).fetchone()
+        revenue_orders = int(row[0]) if row else 0
         cancelled = conn.execute(
             f"UPDATE orders SET status = 'cancelled', updated_at = now() "
             f"WHERE {window} AND {_REVENUE} AND mod(abs(hashtext(order_id::text)), 1000) < %(share)s",
             params,
         ).rowcount
         conn.execute(f"COMMENT ON TABLE orders IS '{marker}'")
-    return DataDrift(snapshot, start, end, repriced, cancelled)
+    return DataDrift(snapshot, start, end, revenue_orders, cancelled)

@@ -97,14 +97,19 @@ def serve_marketing_command(
         "$SCROLLINTEL_AS_OF if set (empty: now), else the demo's fixed instant."
     ),
 )
-@click.option("--price-factor", type=float, default=1.8, show_default=True, help="Order values are multiplied by it.")
-@click.option("--cancel-share", type=float, default=0.45, show_default=True, help="Share of those orders cancelled.")
-def drift_data_command(*, shop_url: str | None, as_of: str | None, price_factor: float, cancel_share: float) -> None:
-    """Reprice and cancel shop orders so the churn model's newest snapshot drifts (monitoring asks to retrain)."""
+@click.option(
+    "--cancel-share",
+    type=float,
+    default=0.6,
+    show_default=True,
+    help="Share of the revenue orders in the snapshot's feature window that are cancelled.",
+)
+def drift_data_command(*, shop_url: str | None, as_of: str | None, cancel_share: float) -> None:
+    """Cancel shop orders so the churn model's newest snapshot drifts (monitoring asks to retrain)."""
     import datetime as dt
 
     from scrollintel.demo import AS_OF
-    from scrollintel.demo.churn_drift import shift_orders
+    from scrollintel.demo.churn_drift import cancel_orders
     from scrollintel.settings import ENV_AS_OF
 
     text = as_of if as_of is not None else os.environ.get(ENV_AS_OF, AS_OF.isoformat())
@@ -115,15 +120,13 @@ def drift_data_command(*, shop_url: str | None, as_of: str | None, price_factor:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=dt.UTC)
     try:
-        drift = shift_orders(
-            shop_url or _platform_shop_url(), instant, price_factor=price_factor, cancel_share=cancel_share
-        )
+        drift = cancel_orders(shop_url or _platform_shop_url(), instant, cancel_share=cancel_share)
     except (ValueError, ScrollIntelError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(
-        f"Pricing change in the orders of {drift.window_start:%Y-%m-%d} .. {drift.window_end:%Y-%m-%d} "
-        f"(the features of the {drift.snapshot} snapshot): {drift.repriced:,} orders repriced x{price_factor:g}, "
-        f"{drift.cancelled:,} cancelled.\n"
+        f"Cancellations in the orders of {drift.window_start:%Y-%m-%d} .. {drift.window_end:%Y-%m-%d} "
+        f"(the features of the {drift.snapshot} snapshot): {drift.cancelled:,} of {drift.revenue_orders:,} "
+        "revenue orders cancelled.\n"
         "Next: ingest_shop loads them, transform_warehouse rebuilds marts.ml_churn_features, ml_churn_monitor\n"
         "finds the drift and starts ml_churn_retrain, whose challenger waits for the model_promotion approval."
     )

@@ -1,4 +1,4 @@
-"""`scrollintel demo drift-data` on a seeded shop: the newest churn snapshot's order window repriced, thinned."""
+"""`scrollintel demo drift-data` on a seeded shop: the newest churn snapshot's order window thinned by cancellations."""
 
 from __future__ import annotations
 
@@ -24,10 +24,15 @@ def test_the_newest_snapshot_is_the_first_of_the_month_90_days_before_the_as_of(
     assert newest_snapshot(dt.datetime(2026, 3, 31, 23, tzinfo=dt.UTC)) == dt.date(2025, 12, 1)
 
 
-def test_drift_data_reprices_and_cancels_orders_in_the_newest_snapshots_window_once(
+def test_drift_data_cancels_orders_in_the_newest_snapshots_window_once_and_keeps_totals_whole(
     pg_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without --as-of the command takes the instant the platform runs dbt at (the demo's), as a person types it."""
+    """Without --as-of the command takes the instant the platform runs dbt at (the demo's), as a person types it.
+
+    Totals and lines stay as they were: lines are insert-only in the shop's contract, so a repriced
+    order would no longer match its lines and dbt's ``assert_order_totals_match_items`` would stop
+    the mart (the end-to-end story found that).
+    """
     monkeypatch.delenv("SCROLLINTEL_AS_OF", raising=False)
     url = pg_server.create_database()
     seed_shop(url, scale=0.05, seed=7)
@@ -54,8 +59,10 @@ def test_drift_data_reprices_and_cancels_orders_in_the_newest_snapshots_window_o
     outside = [key for key, row in before.items() if not row[3]]
     assert len(inside) > 50
     assert all(after[key] == before[key] for key in outside)  # older snapshots' features are untouched
-    assert all(after[key][1] == pytest.approx(round(before[key][1] * 1.8, 2), abs=0.006) for key in inside)
-    assert all(after[key][2] > before[key][2] for key in inside)  # ingestion's cursor moves
-    cancelled = sum(after[key][0] == "cancelled" for key in inside) / len(inside)
-    assert 0.3 < cancelled < 0.6
+    assert all(after[key][1] == before[key][1] for key in before)  # no total drifts from its lines
+    changed = [key for key in inside if after[key][0] == "cancelled"]
+    assert all(after[key][2] > before[key][2] for key in changed)  # ingestion's cursor moves
+    assert all(after[key] == before[key] for key in inside if key not in changed)
+    assert 0.5 < len(changed) / len(inside) < 0.7
+    assert f"{len(changed):,} of {len(inside):,} revenue orders cancelled" in result.output
     assert again.exit_code == 1 and "already applied to the orders before the" in again.output
