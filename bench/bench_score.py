@@ -96,7 +96,7 @@ def main() -> None:  # noqa: PLR0915 - one straight measurement script
 
         def write() -> int:
             table = scoring.scores_arrow(frame, model, scores, version="1", scored_at=scored_at, run_id=run_id)
-            return scoring.write_scores(url, model, table, run_id)
+            return scoring.write_scores(url, model, table, run_id)[0]
 
         table = scoring.scores_arrow(frame, model, scores, version="1", scored_at=scored_at, run_id=run_id)
         buffer = io.BytesIO()

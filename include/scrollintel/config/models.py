@@ -36,6 +36,12 @@ class FairnessPolicy(GovernanceModel):
     max_equalized_odds_difference: float = Field(gt=0, le=1)
 
 
+class ScoringPolicy(GovernanceModel):
+    """How many scoring runs the scores table keeps (each run is one partition; older ones are dropped)."""
+
+    keep_runs: int = Field(default=30, ge=1, le=1000)
+
+
 class ModelConfig(GovernanceModel):
     """One model: its feature table, features, label, and the policies it is held to."""
 
@@ -52,6 +58,7 @@ class ModelConfig(GovernanceModel):
     monitoring: MonitoringPolicy
     promotion: PromotionPolicy
     fairness: FairnessPolicy
+    scoring: ScoringPolicy = Field(default_factory=ScoringPolicy)
 
     @model_validator(mode="after")
     def _distinct_columns(self) -> ModelConfig:

@@ -22,8 +22,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from scrollintel.transform.project import project_var
+
 #: dbt's ``churn_horizon_days``: how far a snapshot's label looks ahead.
-HORIZON = dt.timedelta(days=90)
+HORIZON = dt.timedelta(days=int(project_var("churn_horizon_days")))
 #: How far back a snapshot's order features look (``orders_90d``, ``revenue_90d``).
 FEATURE_WINDOW = dt.timedelta(days=90)
 CANCEL_SHARE = 0.6

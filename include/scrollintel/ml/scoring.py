@@ -11,7 +11,8 @@ score, the model version that produced it, ``scored_at`` and ``scoring_run_id``.
 when missing by the runtime role (the one dbt runs as), in the ``marts`` schema; dbt only
 replaces the relations of its own models, so it never drops it. It is partitioned by scoring run
 (one partition per run, no index): a run's rows are written without index maintenance, a retry
-replaces its partition whole, and retention drops old runs' partitions.
+replaces its partition whole, and each run drops the partitions of all but the newest
+``scoring.keep_runs`` runs (``governance/models.yaml``) in the same transaction.
 
 **The write.** The scores go in as CSV that Arrow encodes from its columns batch by batch (no
 Python object per row) straight into ``COPY ... FROM STDIN`` (see :func:`write_scores`), in one transaction: a
@@ -66,6 +67,8 @@ class ScoreResult:
     table: str
     scoring_run_id: str
     scored_at: str
+    #: Older runs whose partitions this run dropped (beyond ``scoring.keep_runs``).
+    dropped_runs: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (XCom, ledger)."""
@@ -120,14 +123,18 @@ def partition_name(model: ModelConfig, run_id: str) -> str:
     return f"{scores_table(model.name)[1]}_{uuid.UUID(run_id).hex}"
 
 
-def write_scores(url: str, model: ModelConfig, scores: pa.Table, run_id: str) -> int:
+def write_scores(url: str, model: ModelConfig, scores: pa.Table, run_id: str) -> tuple[int, int]:
     """Replace the run's partition of the scores table by ``scores`` (its columns in the table's order), by COPY.
 
     One transaction: an earlier try's partition is detached and dropped; a new table with the
     partition's CHECK constraint is filled by ``COPY ... FREEZE`` (created in this transaction, so
     its rows are written frozen, no index to maintain), then attached (the CHECK spares the scan).
     Readers see the old rows or the new ones. Arrow encodes the rows as CSV batch by batch straight
-    into the COPY stream, so the server parses one batch while the next is encoded.
+    into the COPY stream, so the server parses one batch while the next is encoded. Then the
+    partitions of all but the newest ``scoring.keep_runs`` runs are dropped (:func:`drop_old_runs`).
+
+    Returns:
+        (rows written, older runs dropped)
     """
     import pyarrow as pa
     from pyarrow import csv
@@ -158,7 +165,34 @@ def write_scores(url: str, model: ModelConfig, scores: pa.Table, run_id: str) ->
         conn.execute(
             sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(parent, part, sql.Literal(run_id))
         )
-    return scores.num_rows
+        dropped = drop_old_runs(conn, schema, table, model.scoring.keep_runs)
+    return scores.num_rows, dropped
+
+
+def drop_old_runs(conn: psycopg.Connection[Any], schema: str, table: str, keep: int) -> int:
+    """Drop the partitions of all but the ``keep`` newest runs (by ``scored_at``); returns how many went.
+
+    A run's rows share one ``scored_at``, so one row of each partition dates it; an empty
+    partition (a run that scored nothing) counts as the oldest.
+    """
+    parts = conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass",
+        (f"{schema}.{table}",),
+    ).fetchall()
+    dated = []
+    for (name,) in parts:
+        query = sql.SQL("SELECT {} FROM {} LIMIT 1").format(
+            sql.Identifier(SCORED_AT_COLUMN), sql.Identifier(schema, name)
+        )
+        row = conn.execute(query).fetchone()
+        dated.append((row[0] if row else None, name))
+    dated.sort(key=lambda item: (item[0] is not None, item[0] or dt.datetime.min.replace(tzinfo=dt.UTC)))
+    old = dated[: max(0, len(dated) - keep)]
+    for _, name in old:
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, name)))
+    if old:
+        log.info("dropped %d scoring run partition(s) of %s.%s (keeping the newest %d)", len(old), schema, table, keep)
+    return len(old)
 
 
 class _CopySink:
@@ -233,7 +267,7 @@ def score(
     table = scores_arrow(
         frame, model, score_frame(estimator, frame, model), version=version, scored_at=scored_at, run_id=run_id
     )
-    rows = write_scores(warehouse_url, model, table, run_id)
+    rows, dropped = write_scores(warehouse_url, model, table, run_id)
     schema, name = scores_table(model.name)
     result = ScoreResult(
         model=model.name,
@@ -243,6 +277,7 @@ def score(
         table=f"{schema}.{name}",
         scoring_run_id=run_id,
         scored_at=scored_at.isoformat(timespec="seconds"),
+        dropped_runs=dropped,
     )
     details = {**result.as_dict(), **(context.as_details() if context else {})}
     audit.record(

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 from scrollintel.exceptions import ScrollIntelError
 from scrollintel.ml import registry
 from scrollintel.ml.results import FittedModel, Split, TrainingResult
+from scrollintel.transform.project import project_var
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,8 +77,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: How far ahead of its snapshot a row's label looks (dbt var ``churn_horizon_days``, 90 days).
-LABEL_HORIZON = dt.timedelta(days=90)
+#: How far ahead of its snapshot a row's label looks: dbt's ``churn_horizon_days`` (its one home is
+#: ``dbt/dbt_project.yml``; the mart's label is computed with it).
+LABEL_HORIZON = dt.timedelta(days=int(project_var("churn_horizon_days")))
 #: Time-ordered folds of the search and of the calibration.
 CV_FOLDS = 3
 #: Calibration method of ``CalibratedClassifierCV`` (see the module docstring).

@@ -67,6 +67,21 @@ def project_dir() -> Path:
     return settings.project_root() / "dbt"
 
 
+def project_var(name: str) -> Any:
+    """A ``vars:`` entry of ``dbt_project.yml``: the one home of a dbt default Python also needs.
+
+    Raises:
+        TransformConfigError: the project declares no such var.
+    """
+    import yaml
+
+    path = project_dir() / "dbt_project.yml"
+    declared = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars") or {}
+    if name not in declared:
+        raise TransformConfigError(f"{path}: vars has no {name!r}")
+    return declared[name]
+
+
 def dbt_state_dir() -> Path:
     """Where the manifest and dbt's parse state live."""
     configured = os.environ.get(ENV_DBT_STATE_DIR)

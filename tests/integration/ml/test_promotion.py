@@ -241,3 +241,21 @@ def test_scoring_uses_the_champion_at_run_time(setup: Setup, pair: Any) -> None:
     ]
     entries = setup.ledger(tracking.SCORED, model.name)
     assert [details["version"] for _, _, details in entries] == [champion, challenger]
+
+
+def test_a_scoring_run_drops_the_partitions_of_runs_beyond_keep_runs(setup: Setup, pair: Any) -> None:
+    from scrollintel.config.models import ScoringPolicy
+    from scrollintel.ml import scoring
+
+    model = pair[0].model_copy(update={"scoring": ScoringPolicy(keep_runs=2)})
+    runs = [
+        scoring.score(model, setup.url, context=RunContext("ml_churn_score", f"scheduled__keep{n}", "score"))
+        for n in range(3)
+    ]
+    schema, table = scoring.scores_table(model.name)
+    kept = setup.rows(f'SELECT DISTINCT scoring_run_id::text FROM "{schema}"."{table}"')
+    partitions = setup.rows("SELECT count(*) FROM pg_inherits WHERE inhparent = %s::regclass", f"{schema}.{table}")
+
+    assert {run_id for (run_id,) in kept} == {runs[1].scoring_run_id, runs[2].scoring_run_id}
+    assert partitions == [(2,)]  # dropped, not only emptied
+    assert runs[2].dropped_runs == 1
