@@ -90,16 +90,31 @@ def _states(client: httpx.Client, dag_id: str, run_id: str) -> dict[str, str | N
     return {task["task_id"]: task["state"] for task in tasks["task_instances"]}
 
 
+def _what_ran(client: httpx.Client, *dag_ids: str) -> str:
+    """Each DAG's runs so far with the tasks that did not succeed: what a timed-out wait reports."""
+    lines = []
+    for dag_id in dag_ids:
+        for run in _runs(client, dag_id, "1970-01-01T00:00:00+00:00"):
+            states = _states(client, dag_id, run["dag_run_id"])
+            unfinished = {task: state for task, state in states.items() if state != "success"}
+            lines.append(f"{dag_id} {run['dag_run_id']} {run['state']}: {unfinished or 'all tasks succeeded'}")
+    return "\n".join(lines) or "no runs"
+
+
 def _ensure_champion(client: httpx.Client) -> str:
     """The champion's version, trained by ``ml_churn_train`` when dbt first publishes the feature mart."""
     events = "/api/v2/assets/events?source_dag_id=transform_warehouse&limit=100"
-    wait(
-        "dbt's first build of the feature mart",
-        lambda: any(event["uri"] == FEATURES_URI for event in client.get(events).json()["asset_events"]),
-        timeout=STORY_TIMEOUT_S,
-        every=3.0,
-    )
-    return str(wait("the bootstrap training's champion", lambda: _alias("champion"), timeout=STORY_TIMEOUT_S, every=3))
+    try:
+        wait(
+            "dbt's first build of the feature mart",
+            lambda: any(event["uri"] == FEATURES_URI for event in client.get(events).json()["asset_events"]),
+            timeout=STORY_TIMEOUT_S,
+            every=3.0,
+        )
+        return str(wait("the bootstrap training's champion", lambda: _alias("champion"), timeout=STORY_TIMEOUT_S))
+    except AssertionError as err:
+        runs = _what_ran(client, "ingest_shop", "transform_warehouse", TRAIN)
+        raise AssertionError(f"{err}\n{runs}") from None
 
 
 def _promotion_request(slack: str, run_id: str) -> dict[str, Any] | None:

@@ -571,14 +571,15 @@ def write_report(path: Path, drift: Any, decay: Any | None) -> None:
     from evidently.core.metric_types import render_widgets
     from evidently.legacy.renderers.html_widgets import group_widget
 
-    # A Snapshot renders itself alone (get_html_str); both parts on one page take its widgets,
-    # which the pinned Evidently keeps in _widgets / _tests_widgets.
+    # A Snapshot renders itself alone (get_html_str); both parts on one page take the widgets of
+    # its public serialisation model (what Snapshot.dump_dict writes).
     title = "Data drift: the newest snapshot against the champion's training snapshots"
-    widgets = [group_widget(title=title, widgets=drift._widgets)]
-    widgets += drift._tests_widgets
+    drifted = drift.to_snapshot_model()
+    widgets = [group_widget(title=title, widgets=drifted.widgets), *drifted.tests_widgets]
     if decay is not None:
-        widgets.append(group_widget(title="Performance on rows labelled after the holdout", widgets=decay._widgets))
-        widgets += decay._tests_widgets
+        decayed = decay.to_snapshot_model()
+        title = "Performance on rows labelled after the holdout"
+        widgets += [group_widget(title=title, widgets=decayed.widgets), *decayed.tests_widgets]
     html = render_widgets(widgets, as_iframe=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
