@@ -37,7 +37,7 @@ ENV_STORY = "SCROLLINTEL_E2E_MODEL_STORY"
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.timeout(1800),
+    pytest.mark.timeout(3600),
     pytest.mark.skipif(
         not os.environ.get(ENV_STORY),
         reason=f"MODEL STORY NOT RUN: set {ENV_STORY}=1 (10-15 min: drift, dbt, retrain, approval, scoring)",
@@ -49,8 +49,9 @@ TRAIN, MONITOR, RETRAIN, SCORE = "ml_churn_train", "ml_churn_monitor", "ml_churn
 GATE = "approve_promotion"
 FEATURES_URI = "x-scrollintel://warehouse/marts/ml_churn_features"
 APPROVER = "ml-lead"
-#: dbt, monitoring and a retraining with its search, one after the other on two busy cores.
-STORY_TIMEOUT_S = 780.0
+#: Per step (dbt, monitoring, a retraining with its search): a busy 2-core machine runs the
+#: transform DAG's ~50 dbt tasks in 10-15 minutes.
+STORY_TIMEOUT_S = 1500.0
 
 
 def _mlflow_url() -> str:

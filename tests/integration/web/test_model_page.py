@@ -572,6 +572,7 @@ def test_mlflow_not_configured_and_no_results_yet(
     assert "MLflow is not configured" in data["models"][0]["registry"]["notice"]
     assert data["notice"].startswith("No model results yet — train the first model: trigger the `ml_churn_train` DAG")
     assert "<code>ml_churn_train</code>" in html
+    assert html.count("No model results yet") == 1  # said once, not again in the model's section
     assert "si-heatmap" not in html and "si-bars" not in html
     assert "No promotion is waiting for a decision." in html
 
@@ -583,10 +584,12 @@ def test_a_registered_model_without_a_champion_says_what_to_do(
     mlflow.registered = False
 
     data = browser.get(API).json()
+    html = browser.get(PAGE).text
 
     registry = data["models"][0]["registry"]
     assert registry["available"] and not registry["registered"]
     assert registry["notice"] == "No champion yet — train the first model: trigger the `ml_churn_train` DAG."
+    assert html.count("trigger the <code>ml_churn_train</code> DAG") == 1  # once, not per notice
 
 
 def test_anonymous_requests_are_refused(client_factory: Callable[..., Any]) -> None:
