@@ -144,6 +144,46 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return PlatformFirstScheduling(config, log)
 
 
+#: Per work unit (module or platform package): worker, first start and last end (monotonic seconds
+#: on the controller), summed test time. Filled from the reports the workers send back.
+_UNITS: dict[str, list[Any]] = {}
+
+
+def _unit(nodeid: str) -> str:
+    return next((name for name in PLATFORM_PACKAGES if nodeid.startswith(name)), nodeid.split("::", 1)[0])
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Record when each work unit ran, on which worker (the test-time summary at the end)."""
+    import time
+
+    node = getattr(report, "node", None)  # set by xdist on the controller; absent in one process
+    worker = node.gateway.id if node is not None else "main"
+    now = time.monotonic()
+    unit = _UNITS.setdefault(_unit(report.nodeid), [worker, now - report.duration, now, 0.0])
+    unit[1], unit[2], unit[3] = min(unit[1], now - report.duration), max(unit[2], now), unit[3] + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Where the wall time went: busy time per worker and the longest work units with their worker."""
+    if not _UNITS:
+        return
+    start = min(unit[1] for unit in _UNITS.values())
+    busy: dict[str, float] = {}
+    for worker, _first, _last, spent in _UNITS.values():
+        busy[worker] = busy.get(worker, 0.0) + spent
+    terminalreporter.section("test time by work unit")
+    terminalreporter.write_line(
+        "busy per worker: " + ", ".join(f"{worker} {seconds:.0f} s" for worker, seconds in sorted(busy.items()))
+    )
+    longest = sorted(_UNITS.items(), key=lambda item: item[1][3], reverse=True)[:15]
+    for name, (worker, first, last, spent) in longest:
+        terminalreporter.write_line(
+            f"{spent:7.0f} s  {worker:>4}  {first - start:6.0f} .. {last - start:6.0f} s  {name}"
+        )
+
+
 # -- Airflow's own auth for the plugin and the governance web app (tests/plugins, tests/unit/web,
 # tests/integration/web, tests/integration/lineage), no running services.
 #
