@@ -45,6 +45,7 @@ import platform
 import resource
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -502,6 +503,13 @@ def wide_case(ctx: Context, rows: int, repeat: int) -> tuple[Row, Row]:
         pipes.append(copy_pipe(ctx, with_key=True, table="wide", ddl=WIDE_DDL))
         reset_warehouse(ctx, "bench__wide")
         fulls.append(run_child("pg", ctx, table="wide", run_id=f"wide-{trial}"))
+        print(
+            f"  raw COPY pipe {pipes[-1]:.2f} s, loader {fulls[-1]['seconds']:.2f} s ({fulls[-1]['path']}): "
+            f"{pipes[-1] / fulls[-1]['seconds']:.2f}x; load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    ratios = sorted(pipe_s / full["seconds"] for pipe_s, full in zip(pipes, fulls, strict=True))
+    print(f"  wide trials: median of the {repeat} same-trial ratios {statistics.median(ratios):.2f}x", flush=True)
     pipe = Row("raw binary COPY pipe -> table with primary key (reference)", rows, min(pipes), best)
     return pipe, fastest("loader: wide table, full load", rows, fulls, "path", best)
 

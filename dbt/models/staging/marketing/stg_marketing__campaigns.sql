@@ -5,6 +5,7 @@ with
 source as (
 
     select * from {{ source('marketing', 'campaigns') }}
+    {{ scrollintel_where_not_deleted(source('marketing', 'campaigns')) }}
 
 ),
 

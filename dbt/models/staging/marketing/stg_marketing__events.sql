@@ -5,6 +5,7 @@ with
 source as (
 
     select * from {{ source('marketing', 'events') }}
+    {{ scrollintel_where_not_deleted(source('marketing', 'events')) }}
 
 ),
 

@@ -5,6 +5,7 @@ with
 source as (
 
     select * from {{ source('shop', 'payments') }}
+    {{ scrollintel_where_not_deleted(source('shop', 'payments')) }}
 
 ),
 

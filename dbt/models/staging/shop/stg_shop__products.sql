@@ -5,6 +5,7 @@ with
 source as (
 
     select * from {{ source('shop', 'products') }}
+    {{ scrollintel_where_not_deleted(source('shop', 'products')) }}
 
 ),
 

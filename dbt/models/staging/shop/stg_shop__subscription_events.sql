@@ -5,6 +5,7 @@ with
 source as (
 
     select * from {{ source('shop', 'subscription_events') }}
+    {{ scrollintel_where_not_deleted(source('shop', 'subscription_events')) }}
 
 ),
 

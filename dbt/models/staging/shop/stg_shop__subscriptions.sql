@@ -5,6 +5,7 @@ with
 source as (
 
     select * from {{ source('shop', 'subscriptions') }}
+    {{ scrollintel_where_not_deleted(source('shop', 'subscriptions')) }}
 
 ),
 

@@ -5,6 +5,7 @@ with
 source as (
 
     select * from {{ source('stores', 'inventory') }}
+    {{ scrollintel_where_not_deleted(source('stores', 'inventory')) }}
 
 ),
 

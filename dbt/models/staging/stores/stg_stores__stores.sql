@@ -5,6 +5,7 @@ with
 source as (
 
     select * from {{ source('stores', 'stores') }}
+    {{ scrollintel_where_not_deleted(source('stores', 'stores')) }}
 
 ),
 

@@ -11,8 +11,9 @@ registry). Extraction is one
 ``COPY (SELECT ... WHERE cursor >= last ORDER BY cursor) TO STDOUT (FORMAT csv)``: the server
 formats every value, the connector only concatenates CopyData messages (one per row) into
 chunks, so no Python object is built per value. Composite columns are selected as
-``to_jsonb(column)`` (JSON text), ``money`` as ``numeric`` (its text form carries a currency
-symbol).
+``to_json(column)``: JSON text the warehouse parses as jsonb, so a ``\\u0000`` escape jsonb cannot
+hold fails that row in the warehouse (it goes to quarantine) instead of the source's query.
+``money`` is selected as ``numeric`` (its text form carries a currency symbol).
 
 The session is read-only and pins ``TimeZone=UTC``, ``DateStyle=ISO`` and
 ``IntervalStyle=postgres`` so the text of a value does not depend on the source's settings.
@@ -175,7 +176,12 @@ def _select_expression(col: SourceColumn, base_type: str, *, binary: bool = Fals
 
     ident = sql.Identifier(col.name)
     if col.pg_type == "jsonb" and base_type != "jsonb":
-        return sql.SQL("to_jsonb({})").format(ident)
+        # to_json, not to_jsonb: a composite may hold a json value with the escape \u0000, which jsonb
+        # cannot; to_jsonb would fail the source's query (the whole load), to_json hands the text
+        # over and the warehouse refuses that one value, whose row goes to quarantine.
+        if binary:  # jsonb's binary form: a version byte, then the text (NULL stays NULL: || is strict)
+            return sql.SQL("'\\x01'::bytea || convert_to(to_json({})::text, 'UTF8')").format(ident)
+        return sql.SQL("to_json({})").format(ident)
     if base_type.startswith("money"):
         return sql.SQL("{}::{}").format(ident, sql.SQL("numeric[]" if base_type.endswith("[]") else "numeric"))
     if not binary or col.mapping == "kept" or col.labels:
