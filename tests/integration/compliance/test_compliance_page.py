@@ -270,3 +270,16 @@ def test_the_evidence_pack_downloads_and_verifies_and_a_bad_period_is_named(
     assert bad.status_code == 400
     assert "Evidence pack: Period &#39;2026-Q5&#39;: expected a quarter (2026-Q4) or a month (2026-11)" in bad.text
     assert not list(Path(evidence.tempfile.gettempdir()).glob("scrollintel-evidence-*/evidence-2026-Q5.zip"))
+
+
+def test_the_marts_dbt_builds_are_indexed_on_the_subject_key(house: ComplianceHouse) -> None:
+    """``config: indexes`` in the marts' YAML: subject find and erasure look customers up by key, not by scan."""
+    with house.connect() as conn:
+        indexed = {
+            table
+            for table, definition in conn.execute(
+                "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'marts'"
+            ).fetchall()
+            if definition.endswith("(customer_id)")
+        }
+    assert {"customers", "orders", "order_items", "marketing_attribution", "ml_churn_features"} <= indexed
