@@ -187,10 +187,28 @@ def reject(
     )
 
 
-def locate(url: str, identifiers: Identifiers, *, files_root: Path | None = None) -> subjects.Findings:
-    """Every location of the subject (what ``scrollintel subject find`` reports), without opening a request."""
+def locate(
+    url: str, identifiers: Identifiers, actor: str, *, files_root: Path | None = None, ledger_url: str | None = None
+) -> subjects.Findings:
+    """Every location of the subject (what ``scrollintel subject find`` reports), without opening a request.
+
+    Who searched and how much was found is a ledger entry (``compliance.subject_searched``, subject
+    ``subject_search:<id>``): counts only, nothing that names or pseudonymises the subject (the ledger
+    is never purged).
+    """
+    from scrollintel.audit import writer
+
     with warehouse.connect(url) as conn:
         findings, _ = subjects.find(conn, identifiers, files_root=files_root)
+    search_id = uuid.uuid4()
+    writer.record(
+        "compliance.subject_searched",
+        f"subject_search:{search_id}",
+        {"locations": len(findings.locations), "total_rows": findings.total_rows},
+        actor=actor,
+        key=f"compliance:search:{search_id}",
+        url=ledger_url,
+    )
     return findings
 
 

@@ -105,6 +105,14 @@ def test_find_lists_every_copy_hashed_ones_included_and_keeps_the_subject_out_of
     assert response.headers["cache-control"] == "no-store"
     _assert_nothing_personal_outside_the_body(house, response, caplog.text)
     assert house.a.email not in html and house.b.email not in html
+    with house.connect() as conn:
+        actor, subject, details = conn.execute(
+            "SELECT actor, subject, details FROM governance.audit_entry "
+            "WHERE action = 'compliance.subject_searched' ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    assert actor == "co-op" and subject.startswith("subject_search:")
+    recorded = json.loads(details)  # counts only: nothing names the subject
+    assert set(recorded) == {"locations", "total_rows"} and recorded["locations"] >= 13
     # the same locations as the CLI's code, by customer id too
     by_id = officer.post(f"{PAGE}/find", data={"customer_id": str(house.c.customer_id)}, headers=SAME_ORIGIN)
     assert by_id.status_code == 200 and "marts.crm_contacts" in by_id.text

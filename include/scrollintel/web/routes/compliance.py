@@ -354,7 +354,7 @@ def compliance_find(
         identifiers = form.identifiers()
     except SubjectInputError as err:
         return _page(request, user, url, status_code=400, headers=NO_STORE, error=str(err), subject=form)
-    findings = workflow.locate(url, identifiers, files_root=_files_root())
+    findings = workflow.locate(url, identifiers, user.get_name(), files_root=_files_root(), ledger_url=url)
     found = Found.model_validate(findings.as_dict())
     return _page(request, user, url, headers=NO_STORE, found=found, subject=form)
 
