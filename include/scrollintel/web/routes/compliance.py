@@ -407,7 +407,7 @@ def compliance_open_request(
     except workflow.TriggerFailed as err:
         done = f"Erasure request opened and planned, but its run did not start: {err}."
     target = request.url_for("compliance_request", request_id=str(request_id)).path
-    return RedirectResponse(f"{target}?{urlencode({'done': done})}", status_code=status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"{target}?{urlencode({'done': done[:500]})}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 class LedgerStep(BaseModel):
