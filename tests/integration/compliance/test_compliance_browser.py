@@ -2,7 +2,7 @@
 
 The "Done when" story of the page, short of a running platform: the governance app (as the plugin
 mounts it, Airflow's own auth) is served by uvicorn on a loopback port against the seeded house
-(subject C in raw, quarantine, staging hashed, marts, a score and landing files; see conftest). The
+(subject D in raw, quarantine, staging hashed, marts, a score and landing files; see conftest). The
 browser signs in with Airflow's ``_token`` cookie as an Op. Where the platform's api-server would
 start the ``compliance_erasure`` run, the test records the trigger and then does the run's work
 in-process as the DAG's tasks do (:func:`~scrollintel.compliance.workflow.plan`, then
@@ -141,7 +141,7 @@ def shot(page: Any, name: str) -> None:
 def test_find_erase_approve_and_the_re_scan_comes_back_empty(
     page: Any, base_url: str, house: ComplianceHouse, started: list[tuple[uuid.UUID, str]], visited: list[str]
 ) -> None:
-    who = house.c
+    who = house.d
     page.goto(f"{base_url}{URL_PREFIX}/compliance")
     page.get_by_label("E-mail").fill(who.email)
     page.get_by_role("button", name="Find every copy").click()
