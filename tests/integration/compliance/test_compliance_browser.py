@@ -207,14 +207,29 @@ def test_find_erase_approve_and_the_re_scan_comes_back_empty(
     assert visited and not [url for url in visited if who.email in url or who.email.split("@")[0] in url]
 
 
-def test_the_page_with_requests_and_an_evidence_pack_download(page: Any, base_url: str, tmp_path: Path) -> None:
-    from scrollintel.compliance import evidence
+def test_the_page_with_requests_and_the_art30_record_and_an_evidence_pack_download(
+    page: Any, base_url: str, house: ComplianceHouse, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
 
+    from scrollintel.compliance import evidence, record
+    from scrollintel.config import load_governance
+
+    # what the compliance_record DAG keeps in the object store
+    record.generate(load_governance(), house.files_root / "compliance" / "art30", generated_at="now")
     page.goto(f"{base_url}{URL_PREFIX}/compliance")
     rows = page.locator("table.si-compliance-requests tbody tr")
     assert rows.count() >= 1
     assert "0 rows left where deletion was planned" in page.locator("table.si-compliance-requests").inner_text()
     shot(page, "00-page")
+
+    with page.expect_download() as xlsx:
+        page.get_by_role("link", name="Download XLSX").click()
+    sheet = tmp_path / "record.xlsx"
+    xlsx.value.save_as(sheet)
+    assert "shop.customers" in [
+        row[0] for row in load_workbook(sheet)["Record of processing"].iter_rows(values_only=True)
+    ]
 
     page.get_by_label("Period").fill("2026-Q4")
     with page.expect_download() as download:
