@@ -205,23 +205,11 @@ def record_command(out_dir: Path, url: str | None) -> None:
 @URL_OPTION
 def evidence_command(period: str, out_path: Path | None, airflow_users: Path | None, url: str | None) -> None:
     """Build a SOC 2 evidence pack: a zip with a manifest of SHA-256s signed with the ledger's key."""
-    import hashlib
-
-    from scrollintel.audit import writer
     from scrollintel.compliance import evidence
 
     target = out_path or Path(f"evidence-{period}.zip")
     try:
-        evidence.period_bounds(period)
-        files = evidence.collect(_url(url), period, airflow_users=airflow_users)
-        evidence.write_pack(files, target, period=period)
-        digest = hashlib.sha256(target.read_bytes()).hexdigest()
-        writer.record(
-            "compliance.evidence_pack_generated",
-            f"report:evidence:{period}",
-            {"files": sorted(files), "sha256": digest},
-            url=url,
-        )
+        files, digest = evidence.build(_url(url), period, target, airflow_users=airflow_users, ledger_url=url)
     except _errors() as err:
         _fail(err)
         return

@@ -41,11 +41,14 @@ SIGNATURE = "manifest.sig"
 _PERIOD = re.compile(r"(?P<year>\d{4})-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2]))")
 
 
-def period_bounds(period: str) -> tuple[datetime, datetime]:
-    """``2026-Q4`` -> [2026-10-01, 2027-01-01); ``2026-11`` -> [2026-11-01, 2026-12-01) (UTC)."""
+def period_bounds(period: str, *, name: str = "--period") -> tuple[datetime, datetime]:
+    """``2026-Q4`` -> [2026-10-01, 2027-01-01); ``2026-11`` -> [2026-11-01, 2026-12-01) (UTC).
+
+    ``name`` is what the caller calls the field (the CLI's option, a page's label) in the error.
+    """
     found = _PERIOD.fullmatch(period.strip())
     if not found:
-        raise ConfigError(f"--period {period!r}: expected a quarter (2026-Q4) or a month (2026-11)")
+        raise ConfigError(f"{name} {period!r}: expected a quarter (2026-Q4) or a month (2026-11)")
     year = int(found["year"])
     first = (int(found["quarter"]) - 1) * 3 + 1 if found["quarter"] else int(found["month"])
     months = 3 if found["quarter"] else 1
@@ -164,6 +167,36 @@ def write_pack(files: dict[str, bytes], out: Path, *, period: str, generated_at:
         pack.writestr(MANIFEST, body)
         pack.writestr(SIGNATURE, signature)
     return out
+
+
+def build(
+    url: str,
+    period: str,
+    out: Path,
+    *,
+    airflow_users: Path | None = None,
+    actor: str | None = None,
+    ledger_url: str | None = None,
+    period_name: str = "--period",
+) -> tuple[list[str], str]:
+    """Collect, sign and write the pack for ``period`` to ``out``; recorded in the ledger. Returns (files, SHA-256).
+
+    What ``scrollintel compliance evidence`` and the Compliance page's button both run.
+    """
+    from scrollintel.audit import writer
+
+    period_bounds(period, name=period_name)
+    files = collect(url, period, airflow_users=airflow_users)
+    write_pack(files, out, period=period)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    writer.record(
+        "compliance.evidence_pack_generated",
+        f"report:evidence:{period}",
+        {"files": sorted(files), "sha256": digest},
+        actor=actor,
+        url=ledger_url,
+    )
+    return sorted(files), digest
 
 
 @dataclass

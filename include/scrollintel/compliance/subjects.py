@@ -81,22 +81,32 @@ class Identifiers:
         return f"Identifiers(emails={len(self.emails)}, keys={len(self.keys)})"
 
     @classmethod
-    def of(cls, *, email: str | None = None, customer_id: str | int | None = None) -> Identifiers:
-        """Validated identifiers; :class:`SubjectInputError` naming the option when one is unusable."""
+    def of(
+        cls,
+        *,
+        email: str | None = None,
+        customer_id: str | int | None = None,
+        names: tuple[str, str] = ("--email", "--customer-id"),
+    ) -> Identifiers:
+        """Validated identifiers; :class:`SubjectInputError` naming the option when one is unusable.
+
+        ``names`` are what the caller calls the two fields (the CLI's options, a page's labels).
+        """
+        email_name, key_name = names
         emails: tuple[str, ...] = ()
         keys: tuple[str, ...] = ()
         if email is not None:
             value = email.strip()
             if not _EMAIL.fullmatch(value):
-                raise SubjectInputError("--email: not an e-mail address (expected name@domain.tld)")
+                raise SubjectInputError(f"{email_name}: not an e-mail address (expected name@domain.tld)")
             emails = (value,)
         if customer_id is not None:
             text = str(customer_id).strip()
             if not _INTEGER.fullmatch(text):
-                raise SubjectInputError("--customer-id: not a customer id (expected a whole number)")
+                raise SubjectInputError(f"{key_name}: not a customer id (expected a whole number)")
             keys = (text,)
         if not emails and not keys:
-            raise SubjectInputError("name the subject with --email or --customer-id")
+            raise SubjectInputError(f"name the subject with {email_name} or {key_name}")
         return cls(emails=emails, keys=keys)
 
     def as_json(self) -> dict[str, list[str]]:

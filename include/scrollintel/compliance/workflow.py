@@ -185,3 +185,86 @@ def reject(
         actor=decision.decided_by if decision else None,
         ledger_url=ledger_url,
     )
+
+
+def locate(
+    url: str, identifiers: Identifiers, actor: str, *, files_root: Path | None = None, ledger_url: str | None = None
+) -> subjects.Findings:
+    """Every location of the subject (what ``scrollintel subject find`` reports), without opening a request.
+
+    Who searched and how much was found is a ledger entry (``compliance.subject_searched``, subject
+    ``subject_search:<id>``): counts only, nothing that names or pseudonymises the subject (the ledger
+    is never purged).
+    """
+    from scrollintel.audit import writer
+
+    with warehouse.connect(url) as conn:
+        findings, _ = subjects.find(conn, identifiers, files_root=files_root)
+    search_id = uuid.uuid4()
+    writer.record(
+        "compliance.subject_searched",
+        f"subject_search:{search_id}",
+        {"locations": len(findings.locations), "total_rows": findings.total_rows},
+        actor=actor,
+        key=f"compliance:search:{search_id}",
+        url=ledger_url,
+    )
+    return findings
+
+
+#: The DAG that plans, gates and executes an erasure request (``dags/compliance_erasure.py``).
+ERASURE_DAG = "compliance_erasure"
+
+
+class TriggerFailed(SubjectInputError):
+    """Airflow did not start the erasure run (the request stays open; the message says how to start it)."""
+
+
+def trigger_erasure(request_id: uuid.UUID, username: str) -> str:
+    """Start a ``compliance_erasure`` run for the request as the Airflow user ``username``; returns its run id.
+
+    Through Airflow's REST API with a short-lived token of that user (as answers to approvals are
+    recorded), so Airflow checks their right to trigger the DAG and names them as who triggered it;
+    the ``erasure`` gate's separation of duties then keeps them from approving their own request.
+    Runs in the api-server process, where the auth manager is configured.
+    """
+    import httpx
+
+    from scrollintel.approvals.decisions import ANSWER_TIMEOUT_S, UnknownUser, api_base_url, token_for
+
+    how = f'trigger {ERASURE_DAG} with {{"request_id": "{request_id}"}}'
+    try:
+        token = token_for(username)
+    except UnknownUser as err:
+        raise TriggerFailed(f"{username} is not an Airflow user; {how}") from err
+    try:
+        response = httpx.post(
+            f"{api_base_url()}/api/v2/dags/{ERASURE_DAG}/dagRuns",
+            json={
+                "logical_date": None,
+                "conf": {"request_id": str(request_id)},
+                "note": f"subject request {request_id}",
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=ANSWER_TIMEOUT_S,
+        )
+    except httpx.HTTPError as err:
+        raise TriggerFailed(f"Airflow did not answer ({type(err).__name__}); {how}") from err
+    if response.status_code != 200:
+        raise TriggerFailed(f"Airflow refused to start {ERASURE_DAG} (HTTP {response.status_code}); {how}")
+    run_id = str(response.json()["dag_run_id"])
+    log.info("subject request %s: %s run %s triggered by %s", request_id, ERASURE_DAG, run_id, username)
+    return run_id
+
+
+def steps(url: str, request_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The ledger entries of the request, oldest first: ``seq``, ``recorded_at``, ``action``, ``actor``."""
+    from scrollintel.warehouse import GOVERNANCE_SCHEMA
+
+    with warehouse.connect(url) as conn:
+        rows = conn.execute(
+            f"SELECT seq, recorded_at, action, actor FROM {GOVERNANCE_SCHEMA}.audit_entry "
+            "WHERE subject = %s ORDER BY seq",
+            (f"subject_request:{request_id}",),
+        ).fetchall()
+    return [{"seq": seq, "recorded_at": at, "action": action, "actor": actor} for seq, at, action, actor in rows]

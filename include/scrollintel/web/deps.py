@@ -210,11 +210,48 @@ SLACK_SIGNATURE = Permission(
 ``X-Slack-Signature`` (401 otherwise) and acts as the Airflow user the Slack user is mapped to
 (:mod:`scrollintel.web.routes.slack`). No Airflow user is ever granted this line."""
 
+#: The DAG a subject request on the Compliance page starts (``dags/compliance_erasure.py``).
+ERASURE_DAG_ID = "compliance_erasure"
+
+
+def _may_handle_subjects(manager: BaseAuthManager, user: BaseUser) -> bool:
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    return _may_edit_warehouse_connection(manager, user) and manager.is_authorized_dag(
+        method="POST", access_entity=DagAccessEntity.RUN, details=DagDetails(id=ERASURE_DAG_ID), user=user
+    )
+
+
+COMPLIANCE_SUBJECT = Permission(
+    "compliance:subject",
+    action="finding a data subject or opening a subject request",
+    needs=(
+        f"the rights to edit the Airflow connection {WAREHOUSE_CONN_ID} and to trigger runs of the DAG "
+        f"{ERASURE_DAG_ID} (roles Op and Admin)"
+    ),
+    is_authorized=_may_handle_subjects,
+)
+"""Find a subject, export their data, open an erasure request. A find changes nothing but shows where a
+person's data is, so it is a POST under this permission: the operator's right over the warehouse (who may
+edit its connection may read it all already) and the right to start the erasure DAG."""
+
+COMPLIANCE_EVIDENCE = Permission(
+    "compliance:evidence",
+    action="building a SOC 2 evidence pack",
+    needs=f"the right to edit the Airflow connection {WAREHOUSE_CONN_ID} (roles Op and Admin)",
+    is_authorized=_may_edit_warehouse_connection,
+)
+"""Build an evidence pack: it reads the ledger, approvals and retention proofs, signs them with the ledger's
+key and records the pack in the ledger (the same right as :data:`AUDIT_VERIFY`)."""
+
 ROUTE_PERMISSIONS: Mapping[tuple[str, str], Permission] = MappingProxyType(
     {
         ("POST", "/audit/verify"): AUDIT_VERIFY,
         ("POST", "/api/audit/verify"): AUDIT_VERIFY,
         ("POST", "/approvals/answer"): APPROVALS_ANSWER,
+        ("POST", "/compliance/find"): COMPLIANCE_SUBJECT,
+        ("POST", "/compliance/requests"): COMPLIANCE_SUBJECT,
+        ("POST", "/compliance/evidence"): COMPLIANCE_EVIDENCE,
         ("POST", "/api/v1/lineage"): LINEAGE_WRITE,
         ("POST", "/api/v1/lineage/batch"): LINEAGE_WRITE,
         # Marquez's deprecated resource writes: a lineage writer is told (405) to post OpenLineage instead.

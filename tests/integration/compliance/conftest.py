@@ -1,7 +1,9 @@
 """One copy of the built demo warehouse per directory, with a known subject seeded into every layer.
 
 The subject (``A``) is a demo customer with orders, payments and a subscription; another customer
-(``B``) is seeded the same way, so a test can check that nothing of B is found or erased. What
+(``B``) is seeded the same way, so a test can check that nothing of B is found or erased; ``C`` and
+``D``, seeded the same way, are the Compliance page's subjects (its route tests use C, its browser
+test erases D). What
 the demo does not have is added: a quarantined row, a score, a derived table holding only the
 hashed e-mail, and object-store files (CSV and JSON lines).
 """
@@ -26,7 +28,7 @@ SELECT c.customer_id, c.email FROM raw.shop__customers c
 WHERE EXISTS (SELECT 1 FROM raw.shop__orders o JOIN raw.shop__payments p ON p.order_id = o.order_id
               WHERE o.customer_id = c.customer_id AND p.card_number IS NOT NULL)
   AND EXISTS (SELECT 1 FROM raw.shop__subscriptions s WHERE s.customer_id = c.customer_id)
-ORDER BY c.customer_id LIMIT 2
+ORDER BY c.customer_id LIMIT 4
 """
 
 
@@ -38,7 +40,7 @@ class SeededSubject:
 
 @dataclass(repr=False)
 class ComplianceHouse:
-    """The copy: runtime URL (what the platform uses), superuser conninfo, files root, subjects A and B."""
+    """The copy: runtime URL (what the platform uses), superuser conninfo, files root, subjects A to D."""
 
     url: str
     conninfo: str
@@ -46,6 +48,8 @@ class ComplianceHouse:
     salt: str
     a: SeededSubject
     b: SeededSubject
+    c: SeededSubject
+    d: SeededSubject
     seeded: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -97,7 +101,7 @@ def _seed(conn: psycopg.Connection[Any], role: str, salt: str, subjects: list[Se
 
 @pytest.fixture(scope="package")
 def house(pg_server: Any, built: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComplianceHouse]:
-    """A copy of the built warehouse with A and B seeded everywhere (dropped at the end)."""
+    """A copy of the built warehouse with A, B, C and D seeded everywhere (dropped at the end)."""
     assert built.built_template
     name = create_copy(pg_server, built.built_template, "compl")
     try:
@@ -105,7 +109,7 @@ def house(pg_server: Any, built: Warehouse, tmp_path_factory: pytest.TempPathFac
         root = tmp_path_factory.mktemp("object-store")
         with psycopg.connect(conninfo, autocommit=True) as conn:
             picked = conn.execute(_PICK).fetchall()
-            assert len(picked) == 2
+            assert len(picked) == 4
             subjects = [SeededSubject(int(cid), str(email)) for cid, email in picked]
             _seed(conn, built.role, built.salt, subjects, root)
         yield ComplianceHouse(
@@ -115,6 +119,8 @@ def house(pg_server: Any, built: Warehouse, tmp_path_factory: pytest.TempPathFac
             salt=built.salt,
             a=subjects[0],
             b=subjects[1],
+            c=subjects[2],
+            d=subjects[3],
         )
     finally:
         drop_database(pg_server, name)

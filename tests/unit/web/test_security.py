@@ -19,6 +19,8 @@ from scrollintel.web import URL_PREFIX
 from scrollintel.web.deps import (
     APPROVALS_ANSWER,
     AUDIT_VERIFY,
+    COMPLIANCE_EVIDENCE,
+    COMPLIANCE_SUBJECT,
     LINEAGE_WRITE,
     MAX_BIGINT,
     ROUTE_PERMISSIONS,
@@ -40,6 +42,8 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     AUDIT_VERIFY.name: {"op", "admin"},
     LINEAGE_WRITE.name: {"user", "op", "admin"},
     APPROVALS_ANSWER.name: {"user", "op", "admin"},
+    COMPLIANCE_SUBJECT.name: {"op", "admin"},
+    COMPLIANCE_EVIDENCE.name: {"op", "admin"},
 }
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 EVIL = "https://evil.example"
@@ -60,6 +64,10 @@ CALLS = {
     ("POST", "/api/audit/verify"): Call(None, 503),
     # an answer without its form fields is refused before anything is asked of Airflow
     ("POST", "/approvals/answer"): Call({}, 422),
+    # an empty form is a message on the page, which then cannot read the unreachable warehouse (503 panel)
+    ("POST", "/compliance/find"): Call({}, 503),
+    ("POST", "/compliance/requests"): Call({}, 503),
+    ("POST", "/compliance/evidence"): Call({}, 503),
     ("POST", "/api/v1/lineage"): Call({}, 400),
     ("POST", "/api/v1/lineage/batch"): Call({}, 400),
     # Marquez's deprecated resource writes: refused with 405 once the writer is known.
@@ -135,7 +143,9 @@ def test_each_role_gets_exactly_the_status_of_the_table(
         assert response.json() == {"detail": f"Forbidden: {permission.action} needs {permission.needs}"}
 
 
-@pytest.mark.parametrize("permission", [AUDIT_VERIFY, LINEAGE_WRITE], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "permission", [AUDIT_VERIFY, LINEAGE_WRITE, COMPLIANCE_SUBJECT, COMPLIANCE_EVIDENCE], ids=lambda p: p.name
+)
 def test_permissions_follow_the_default_fab_roles(permission: Permission) -> None:
     """The platform runs the FAB auth manager: its default roles give each permission to the same roles."""
     from airflow.providers.fab.auth_manager.fab_auth_manager import FabAuthManager
