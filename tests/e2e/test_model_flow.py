@@ -195,7 +195,8 @@ def test_drift_retrains_and_the_approved_challenger_scores_the_next_run(platform
     # the registry: blue/green
     assert (_alias("champion"), _alias("previous-champion"), _alias("challenger")) == (challenger, champion, None)
     # the monitoring run that asked, and the reason the retraining carried
-    requested = [d for _, subject, d in _ledger("model.retrain_requested") if d.get("champion_version") == champion]
+    # (monitoring records the version as a number, the registry's aliases as text)
+    requested = [d for _, _, d in _ledger("model.retrain_requested") if str(d.get("champion_version")) == champion]
     assert requested and any(run["dag_run_id"] == requested[-1]["dag_run_id"] for run in monitor_runs), requested
     # the ledger names the versions, the approver and the lineage run
     promoted = [d for _, _, d in _ledger("model.promoted") if d.get("to_version") == challenger]
