@@ -8,7 +8,7 @@ its JSON API returns and the CSV, XLSX and PDF exports are written from.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,13 +36,28 @@ class DailyPoint(BaseModel):
     by_kind: dict[str, Decimal]
 
 
+class IncreaseView(BaseModel):
+    """An increase approved through the ``budget_increase`` gate, part of a team's effective budget."""
+
+    amount: Decimal
+    approval_id: str
+    approved_by: str
+    approved_at: datetime
+    reason: str
+
+
 class BudgetView(BaseModel):
-    """A team's month: budget, actual to date, month-end forecast with its 90 % interval, alerts raised."""
+    """A team's month: effective budget (configured + approved increases), actual to date, month-end
+    forecast with its 90 % interval, alerts raised."""
 
     team: str
     month: str
     currency: str
     budget: Decimal
+    """The effective budget: ``configured`` plus every approved increase of the month."""
+    configured: Decimal
+    increases: list[IncreaseView] = Field(default_factory=list)
+    budget_source: str = ""
     thresholds: list[float]
     actual_to_date: float
     expected: float
@@ -141,9 +156,11 @@ def _series(conn: Any, column: str, start: date, end: date) -> dict[str, list[tu
 def _budgets(conn: Any, governance: Any, end: date) -> list[BudgetView]:
     from scrollintel.cost.budgets import team_daily
     from scrollintel.cost.forecast import forecast_month_end
+    from scrollintel.cost.increases import effective_budgets
 
     month_start = end.replace(day=1)
     views: list[BudgetView] = []
+    effective = effective_budgets(conn, governance, f"{end:%Y-%m}")
     alerts = conn.execute(
         "SELECT team, basis, threshold FROM governance.cost_alerts WHERE period = %s ORDER BY team, basis, threshold",
         (f"{end:%Y-%m}",),
@@ -167,7 +184,8 @@ def _budgets(conn: Any, governance: Any, end: date) -> list[BudgetView]:
             low = mid - (forecast.expected - forecast.lower) * share
             high = mid + (forecast.upper - forecast.expected) * share
             ahead.append((day, round(mid, 2), round(max(low, forecast.actual_to_date), 2), round(high, 2)))
-        amount = float(budget.monthly_amount)
+        limit = effective[budget.team]
+        amount = float(limit.amount)
         if forecast.actual_to_date >= amount:
             status = "over budget"
         elif forecast.expected >= amount:
@@ -181,7 +199,19 @@ def _budgets(conn: Any, governance: Any, end: date) -> list[BudgetView]:
                 team=budget.team,
                 month=forecast.month,
                 currency=budget.currency,
-                budget=budget.monthly_amount,
+                budget=limit.amount,
+                configured=limit.configured,
+                increases=[
+                    IncreaseView(
+                        amount=item.amount,
+                        approval_id=item.approval_id,
+                        approved_by=item.approved_by,
+                        approved_at=item.approved_at,
+                        reason=item.reason,
+                    )
+                    for item in limit.increases
+                ],
+                budget_source=limit.source,
                 thresholds=budget.alert_thresholds,
                 actual_to_date=round(forecast.actual_to_date, 2),
                 expected=round(forecast.expected, 2),
