@@ -24,6 +24,7 @@ def main(verbose: bool) -> None:
 def _register() -> None:
     from scrollintel.audit.cli import audit_group
     from scrollintel.compliance.cli import compliance_group, subject_group
+    from scrollintel.cost.cli import cost_group
     from scrollintel.demo.cli import demo_group
     from scrollintel.ingest.cli import ingest_group
     from scrollintel.transform.cli import transform_group
@@ -38,6 +39,7 @@ def _register() -> None:
     main.add_command(model_group)
     main.add_command(subject_group)
     main.add_command(compliance_group)
+    main.add_command(cost_group)
 
 
 @main.group("db")
