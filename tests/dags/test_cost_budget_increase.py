@@ -27,7 +27,7 @@ def dag() -> Any:
 def test_the_dag_passes_the_cluster_policy_and_belongs_to_finance(dag: Any) -> None:
     from scrollintel.cost.increases import DAG_ID as REQUESTED_DAG
 
-    assert REQUESTED_DAG == dag.dag_id  # what the CLI triggers
+    assert dag.dag_id == REQUESTED_DAG  # what the CLI triggers
     assert dag_violations(dag) == []
     assert {task.owner for task in dag.tasks} == {"finance"}
     assert type(dag.timetable).__name__ == "NullTimetable"  # triggered per request only

@@ -366,3 +366,67 @@ def load_report(url: str, days: int = 30, end: date | None = None, governance: A
         report.movers = sorted(movers, key=lambda item: -abs(item.change))[:10]
         report.roi = _roi(conn, governance, start, end)
     return report
+
+
+# --------------------------------------------------------------------------- one dataset (the lineage explorer)
+
+#: What a dataset with no cost fact shows (never 0: nothing was measured, which is not "free").
+NO_COST = "no cost attributed yet"
+DATASET_DAYS = 30
+
+
+class PeriodCost(BaseModel):
+    """A dataset's attributed cost over one period; ``amount`` None when nothing was attributed in it."""
+
+    label: str
+    start: date
+    end: date
+    amount: Decimal | None = None
+    by_kind: dict[str, Decimal] = Field(default_factory=dict)
+
+
+class DatasetCost(BaseModel):
+    """What the lineage explorer's side panel shows for a dataset: the last 30 days and the month to date."""
+
+    dataset: str
+    currency: str | None = None
+    as_of: date | None = None
+    """The last day rolled up (the periods end there)."""
+    demo: bool = False
+    periods: list[PeriodCost] = Field(default_factory=list)
+    notice: str | None = None
+
+
+def dataset_cost(conn: Any, dataset: str, *, end: date | None = None) -> DatasetCost:
+    """The cost attributed to ``dataset`` (a :func:`~scrollintel.cost.rollup.dataset_key`) in the last
+    :data:`DATASET_DAYS` days and the month to date, both ending ``end`` (default: the last day rolled up).
+
+    ``notice`` is :data:`NO_COST` when no fact of either period names the dataset.
+    """
+    end = end or latest_day(conn)
+    if end is None:
+        return DatasetCost(dataset=dataset, notice=f"{NO_COST} (no cost rollup has run)")
+    recent, month = end - timedelta(days=DATASET_DAYS - 1), end.replace(day=1)
+    rows = conn.execute(
+        """
+        SELECT kind, sum(amount) FILTER (WHERE day >= %(recent)s), sum(amount) FILTER (WHERE day >= %(month)s),
+               bool_or(demo), min(currency)
+        FROM governance.cost_facts
+        WHERE dataset = %(dataset)s AND day BETWEEN least(%(recent)s, %(month)s) AND %(end)s
+        GROUP BY kind ORDER BY kind
+        """,
+        {"dataset": dataset, "recent": recent, "month": month, "end": end},
+    ).fetchall()
+    periods = []
+    for label, start, column in ((f"last {DATASET_DAYS} days", recent, 1), ("month to date", month, 2)):
+        by_kind = {row[0]: Decimal(row[column]) for row in rows if row[column] is not None}
+        amount = sum(by_kind.values(), Decimal(0)) if by_kind else None
+        periods.append(PeriodCost(label=label, start=start, end=end, amount=amount, by_kind=by_kind))
+    return DatasetCost(
+        dataset=dataset,
+        currency=next((row[4] for row in rows if row[4]), None),
+        as_of=end,
+        demo=any(row[3] for row in rows),
+        periods=periods,
+        notice=None if rows else NO_COST,
+    )

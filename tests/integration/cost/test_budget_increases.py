@@ -1,4 +1,4 @@
-"""Budget increases on a real, migrated warehouse: approved ones move the budget and its thresholds, rejected ones nothing.
+"""Budget increases on a real warehouse: approved ones move the budget and its thresholds, rejected ones nothing.
 
 The compliance team (budget 300 EUR, thresholds 80 % and 100 %) spends 250.11 EUR on the last two
 days of November; evaluated on the 30th the month-end forecast equals the actual, so the 80 %
