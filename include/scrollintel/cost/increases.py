@@ -271,15 +271,18 @@ def record_requested(
 ) -> dict[str, Any]:
     """Record the request (ledger) and return what the approvers are shown: the budget before and after."""
     from scrollintel.config import load_governance
-    from scrollintel.cost.budgets import team_daily
     from scrollintel.warehouse import connect
 
     budget = next(item for item in load_governance().budgets.budgets if item.team == request.team)
+    first = date(int(request.period[:4]), int(request.period[5:]), 1)
     with connect(url) as conn:
         current = effective_budget(conn, budget, request.period)
-        spent = sum(
-            value for day, value in team_daily(conn, request.team, date.max) if f"{day:%Y-%m}" == request.period
-        )
+        row = conn.execute(
+            "SELECT coalesce(sum(amount), 0) FROM governance.cost_facts "
+            "WHERE team = %s AND day >= %s AND day < (%s::date + interval '1 month')",
+            (request.team, first, first),
+        ).fetchone()
+    spent = Decimal(row[0]) if row else Decimal(0)
     details = {
         "request": f"{dag_id}:{run_id}",
         "team": request.team,

@@ -107,6 +107,39 @@ def spent(new_cost_db: Callable[[], str], as_runtime: Callable[[str], str], ledg
     return url
 
 
+def test_a_request_is_recorded_with_the_budget_before_and_after(spent: str) -> None:
+    details = increases.record_requested(
+        spent, _request("100"), dag_id=DAG_ID, run_id="manual__increase-0", requested_by="co-officer", ledger_url=spent
+    )
+    assert details["budget now"] == "300.00 EUR (300.00 configured)"
+    assert details["budget if approved"] == "400.00 EUR"
+    assert details["cost so far this month"] == "250.11 EUR"
+    assert details["request"] == f"{DAG_ID}:manual__increase-0"
+    [entry] = _ledger(spent, increases.REQUESTED_ACTION)
+    assert (entry["actor"], entry["team"], entry["month"], entry["amount"], entry["reason"]) == (
+        "co-officer",
+        "compliance",
+        "2026-11",
+        "100.00",
+        "audit season",
+    )
+
+
+def test_the_cli_shows_each_team_s_effective_budget(spent: str) -> None:
+    from click.testing import CliRunner
+
+    from scrollintel.cli import main
+
+    _approve(spent, "100", "manual__increase-7")
+    result = CliRunner().invoke(main, ["cost", "budget", "show", "--month", "2026-11", "--url", spent])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if line.startswith("compliance"))
+    assert line.split()[1:3] == ["400.00", "EUR"]
+    assert line.endswith(f"= 300.00 configured + 100.00 (approval {DAG_ID}:manual__increase-7:{GATE}, fi-controller)")
+    result = CliRunner().invoke(main, ["cost", "budget", "show", "--month", "Nov", "--url", spent])
+    assert result.exit_code == 2 and "Invalid value for '--month': 'Nov' is not a month" in result.output
+
+
 def test_the_old_budget_raises_alerts(spent: str) -> None:
     with connect(spent) as conn:
         crossed = budgets.crossings(conn, load_governance(), DAY)
