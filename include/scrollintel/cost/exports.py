@@ -203,7 +203,8 @@ def to_pdf(report: CostReport) -> bytes:
             [
                 [
                     b.team,
-                    _money(b.budget, b.currency),
+                    _money(b.budget, b.currency)
+                    + (f" (incl. +{b.budget - b.configured:,.2f} approved)" if b.increases else ""),
                     _money(b.actual_to_date, b.currency),
                     f"{b.expected:,.2f} ({b.lower:,.2f} to {b.upper:,.2f}) {b.currency}",
                     b.status,

@@ -262,6 +262,7 @@ def test_the_page_and_the_export_show_where_the_effective_budget_comes_from(
         export = client.get(
             f"{URL_PREFIX}/api/cost/export.csv", params={"days": 30, "end": DAY.isoformat(), "table": "budgets"}
         ).text
+        pdf = client.get(f"{URL_PREFIX}/api/cost/summary.pdf", params={"days": 30, "end": DAY.isoformat()}).content
     finally:
         web_app.dependency_overrides.pop(warehouse_url, None)
     assert "400.00 EUR (effective)" in html
@@ -273,3 +274,7 @@ def test_the_page_and_the_export_show_where_the_effective_budget_comes_from(
     row = next(item for item in csv.DictReader(io.StringIO(export)) if item["team"] == "compliance")
     assert (row["budget"], row["configured_budget"]) == ("400.00", "300")
     assert row["approved_increases"] == f"100.00 ({DAG_ID}:manual__increase-6:{GATE}, fi-controller)"
+    from pypdf import PdfReader
+
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "400.00 EUR (incl. +100.00 approved)" in " ".join(text.split())
