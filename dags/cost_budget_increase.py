@@ -116,7 +116,9 @@ def cost_budget_increase() -> None:
             raise AirflowFailException(str(err)) from err
         return {"team": effective.team, "month": effective.period, "effective_budget": str(effective.amount)}
 
-    @task(trigger_rule=TriggerRule.ALL_SKIPPED)
+    # NONE_FAILED, not ALL_SKIPPED: after a failed validation this leaf is upstream_failed and the run
+    # is red (with ALL_SKIPPED it would be skipped and the run green); on approval it skips itself.
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
     def close_rejected() -> None:
         """On rejection or expiry (the gate skipped ``apply_increase``): record it; the budget stays."""
         from airflow.sdk.exceptions import AirflowSkipException

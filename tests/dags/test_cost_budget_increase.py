@@ -47,7 +47,7 @@ def test_the_increase_waits_for_the_budget_increase_approval_and_a_no_changes_no
     assert "xcom_pull(task_ids='validate_request')['details']" in gate.details
     assert gate.downstream_task_ids == {"apply_increase"}
     close = dag.get_task("close_rejected")
-    assert close.upstream_task_ids == {"apply_increase"} and close.trigger_rule == TriggerRule.ALL_SKIPPED
+    assert close.upstream_task_ids == {"apply_increase"} and close.trigger_rule == TriggerRule.NONE_FAILED
 
 
 def test_the_gate_applies_the_budget_increase_policy() -> None:
