@@ -24,6 +24,7 @@ def main(verbose: bool) -> None:
 def _register() -> None:
     from scrollintel.audit.cli import audit_group
     from scrollintel.compliance.cli import compliance_group, subject_group
+    from scrollintel.cost.cli import budget_group, cost_group
     from scrollintel.demo.cli import demo_group
     from scrollintel.ingest.cli import ingest_group
     from scrollintel.transform.cli import transform_group
@@ -38,6 +39,8 @@ def _register() -> None:
     main.add_command(model_group)
     main.add_command(subject_group)
     main.add_command(compliance_group)
+    budget_group.add_command(budget_request_command)  # reaches the local platform's Airflow API
+    main.add_command(cost_group)
 
 
 @main.group("db")
@@ -193,6 +196,52 @@ def model_rollback_command(
         f"Triggered {promotion.rollback_dag_id(model)} as {requester}: run {run_id}\n"
         "It waits for the model_promotion approval (Slack, the Approvals page, Airflow's Required Actions);\n"
         "on approval champion moves back to previous-champion and the next scoring run uses it."
+    )
+
+
+@click.command("request")
+@click.option("--team", required=True, help="Team of governance/budgets.yaml.")
+@click.option("--month", required=True, help="Month the increase is for (YYYY-MM): the current one or later.")
+@click.option("--amount", required=True, help="How much more, in the budget's currency (e.g. 500 or 250.50).")
+@click.option("--reason", required=True, help="Why the team needs more (shown to the approvers, kept in the ledger).")
+@click.option("--as", "requester", default="dp-lead", show_default=True, help="Airflow user who asks.")
+@click.option(
+    "--api-url",
+    envvar="SCROLLINTEL_AIRFLOW_API_URL",
+    default=None,
+    help="Airflow's address (default: the local platform).",
+)
+@click.option(
+    "--password",
+    envvar="SCROLLINTEL_AIRFLOW_PASSWORD",
+    default=None,
+    help="The user's password (default: the local platform's).",
+)
+def budget_request_command(
+    *, team: str, month: str, amount: str, reason: str, requester: str, api_url: str | None, password: str | None
+) -> None:
+    """Ask for more budget: triggers cost_budget_increase, which waits for the budget_increase approval."""
+    from scrollintel.cost import increases
+
+    try:
+        request = increases.validate_request(team, month, amount, reason)
+    except increases.BudgetRequestError as err:
+        raise click.BadParameter(err.problem, param_hint=f"'--{err.field}'") from None
+    try:
+        if api_url is None or password is None:
+            from scrollintel.platform import launcher
+
+            lay = launcher.layout()
+            api_url = api_url or f"http://{launcher.HOST}:{launcher.platform_ports(lay)['api_server']}"
+            password = password or launcher.platform_secrets(lay)["team_password"]
+        run_id = increases.request_increase(api_url, requester, password, request)
+    except ScrollIntelError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(
+        f"Asked for {request.summary} as {requester}: {increases.DAG_ID} run {run_id}\n"
+        "It waits for the budget_increase approval (finance; Slack, the Approvals page, Airflow's Required Actions);\n"
+        f"on approval the team's effective budget for {request.period} rises by "
+        f"{request.amount:,.2f} {request.currency}."
     )
 
 

@@ -4,9 +4,12 @@ For every team of ``governance/budgets.yaml`` and every threshold (a fraction of
 budget), a crossing is recorded once per month and basis (``actual``: month-to-date cost;
 ``forecast``: the month-end forecast's expected total) in ``governance.cost_alerts``, whose primary
 key ``(period, team, basis, threshold)`` makes a rerun, a backfill or a second rollup the same
-day add nothing. Each new crossing is one ledger entry (``cost.budget_threshold_crossed``) and one
-Slack message to the team's channel through the Slack connection. Slack is an observer: when it
-fails the alert stays ``notified = false`` and the next evaluation posts it, still once.
+day add nothing. The budget is the team's **effective** budget for the month: the configured
+amount plus the increases approved through the ``budget_increase`` gate
+(:mod:`~scrollintel.cost.increases`), so an approved increase moves the thresholds. Each new crossing
+is one ledger entry (``cost.budget_threshold_crossed``) and one Slack message to the team's channel
+through the Slack connection. Slack is an observer: when it fails the alert stays ``notified = false``
+and the next evaluation posts it, still once.
 """
 
 from __future__ import annotations
@@ -63,24 +66,25 @@ def team_daily(conn: Any, team: str, until: date) -> list[tuple[date, float]]:
 
 
 def crossings(conn: Any, governance: Governance, day: date) -> list[Crossing]:
-    """Every threshold crossed as of ``day`` by month-to-date actual or month-end forecast (new or not)."""
+    """Every threshold of the effective budget crossed as of ``day`` by month-to-date actual or month-end
+    forecast (new or not)."""
     from scrollintel.cost.forecast import forecast_month_end
+    from scrollintel.cost.increases import effective_budgets
 
     found: list[Crossing] = []
     period = f"{day:%Y-%m}"
+    effective = effective_budgets(conn, governance, period)
     for budget in governance.budgets.budgets:
         series = team_daily(conn, budget.team, day)
         if not series:
             continue
         forecast = forecast_month_end(series, day)
+        limit = effective[budget.team].amount
         for basis, amount in (("actual", forecast.actual_to_date), ("forecast", forecast.expected)):
             value = Decimal(str(round(amount, 6)))
             for threshold in budget.alert_thresholds:
-                if value >= budget.monthly_amount * Decimal(str(threshold)):
-                    found.append(
-                        Crossing(period, budget.team, basis, threshold, value, budget.monthly_amount,
-                                 budget.currency, day)
-                    )  # fmt: skip
+                if value >= limit * Decimal(str(threshold)):
+                    found.append(Crossing(period, budget.team, basis, threshold, value, limit, budget.currency, day))
     return found
 
 

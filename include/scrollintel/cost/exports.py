@@ -26,6 +26,8 @@ COLUMNS: dict[str, list[str]] = {
         "team",
         "month",
         "budget",
+        "configured_budget",
+        "approved_increases",
         "actual_to_date",
         "forecast",
         "forecast_low_90",
@@ -65,6 +67,10 @@ def rows(report: CostReport, table: str) -> Iterator[dict[str, Any]]:
                 "team": budget.team,
                 "month": budget.month,
                 "budget": budget.budget,
+                "configured_budget": budget.configured,
+                "approved_increases": "; ".join(
+                    f"{item.amount} ({item.approval_id}, {item.approved_by})" for item in budget.increases
+                ),
                 "actual_to_date": budget.actual_to_date,
                 "forecast": budget.expected,
                 "forecast_low_90": budget.lower,
@@ -197,7 +203,8 @@ def to_pdf(report: CostReport) -> bytes:
             [
                 [
                     b.team,
-                    _money(b.budget, b.currency),
+                    _money(b.budget, b.currency)
+                    + (f" (incl. +{b.budget - b.configured:,.2f} approved)" if b.increases else ""),
                     _money(b.actual_to_date, b.currency),
                     f"{b.expected:,.2f} ({b.lower:,.2f} to {b.upper:,.2f}) {b.currency}",
                     b.status,

@@ -8,7 +8,7 @@ its JSON API returns and the CSV, XLSX and PDF exports are written from.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,13 +36,28 @@ class DailyPoint(BaseModel):
     by_kind: dict[str, Decimal]
 
 
+class IncreaseView(BaseModel):
+    """An increase approved through the ``budget_increase`` gate, part of a team's effective budget."""
+
+    amount: Decimal
+    approval_id: str
+    approved_by: str
+    approved_at: datetime
+    reason: str
+
+
 class BudgetView(BaseModel):
-    """A team's month: budget, actual to date, month-end forecast with its 90 % interval, alerts raised."""
+    """A team's month: effective budget (configured + approved increases), actual to date, month-end
+    forecast with its 90 % interval, alerts raised."""
 
     team: str
     month: str
     currency: str
     budget: Decimal
+    """The effective budget: ``configured`` plus every approved increase of the month."""
+    configured: Decimal
+    increases: list[IncreaseView] = Field(default_factory=list)
+    budget_source: str = ""
     thresholds: list[float]
     actual_to_date: float
     expected: float
@@ -141,9 +156,11 @@ def _series(conn: Any, column: str, start: date, end: date) -> dict[str, list[tu
 def _budgets(conn: Any, governance: Any, end: date) -> list[BudgetView]:
     from scrollintel.cost.budgets import team_daily
     from scrollintel.cost.forecast import forecast_month_end
+    from scrollintel.cost.increases import effective_budgets
 
     month_start = end.replace(day=1)
     views: list[BudgetView] = []
+    effective = effective_budgets(conn, governance, f"{end:%Y-%m}")
     alerts = conn.execute(
         "SELECT team, basis, threshold FROM governance.cost_alerts WHERE period = %s ORDER BY team, basis, threshold",
         (f"{end:%Y-%m}",),
@@ -167,7 +184,8 @@ def _budgets(conn: Any, governance: Any, end: date) -> list[BudgetView]:
             low = mid - (forecast.expected - forecast.lower) * share
             high = mid + (forecast.upper - forecast.expected) * share
             ahead.append((day, round(mid, 2), round(max(low, forecast.actual_to_date), 2), round(high, 2)))
-        amount = float(budget.monthly_amount)
+        limit = effective[budget.team]
+        amount = float(limit.amount)
         if forecast.actual_to_date >= amount:
             status = "over budget"
         elif forecast.expected >= amount:
@@ -181,7 +199,19 @@ def _budgets(conn: Any, governance: Any, end: date) -> list[BudgetView]:
                 team=budget.team,
                 month=forecast.month,
                 currency=budget.currency,
-                budget=budget.monthly_amount,
+                budget=limit.amount,
+                configured=limit.configured,
+                increases=[
+                    IncreaseView(
+                        amount=item.amount,
+                        approval_id=item.approval_id,
+                        approved_by=item.approved_by,
+                        approved_at=item.approved_at,
+                        reason=item.reason,
+                    )
+                    for item in limit.increases
+                ],
+                budget_source=limit.source,
                 thresholds=budget.alert_thresholds,
                 actual_to_date=round(forecast.actual_to_date, 2),
                 expected=round(forecast.expected, 2),
@@ -336,3 +366,67 @@ def load_report(url: str, days: int = 30, end: date | None = None, governance: A
         report.movers = sorted(movers, key=lambda item: -abs(item.change))[:10]
         report.roi = _roi(conn, governance, start, end)
     return report
+
+
+# --------------------------------------------------------------------------- one dataset (the lineage explorer)
+
+#: What a dataset with no cost fact shows (never 0: nothing was measured, which is not "free").
+NO_COST = "no cost attributed yet"
+DATASET_DAYS = 30
+
+
+class PeriodCost(BaseModel):
+    """A dataset's attributed cost over one period; ``amount`` None when nothing was attributed in it."""
+
+    label: str
+    start: date
+    end: date
+    amount: Decimal | None = None
+    by_kind: dict[str, Decimal] = Field(default_factory=dict)
+
+
+class DatasetCost(BaseModel):
+    """What the lineage explorer's side panel shows for a dataset: the last 30 days and the month to date."""
+
+    dataset: str
+    currency: str | None = None
+    as_of: date | None = None
+    """The last day rolled up (the periods end there)."""
+    demo: bool = False
+    periods: list[PeriodCost] = Field(default_factory=list)
+    notice: str | None = None
+
+
+def dataset_cost(conn: Any, dataset: str, *, end: date | None = None) -> DatasetCost:
+    """The cost attributed to ``dataset`` (a :func:`~scrollintel.cost.rollup.dataset_key`) in the last
+    :data:`DATASET_DAYS` days and the month to date, both ending ``end`` (default: the last day rolled up).
+
+    ``notice`` is :data:`NO_COST` when no fact of either period names the dataset.
+    """
+    end = end or latest_day(conn)
+    if end is None:
+        return DatasetCost(dataset=dataset, notice=f"{NO_COST} (no cost rollup has run)")
+    recent, month = end - timedelta(days=DATASET_DAYS - 1), end.replace(day=1)
+    rows = conn.execute(
+        """
+        SELECT kind, sum(amount) FILTER (WHERE day >= %(recent)s), sum(amount) FILTER (WHERE day >= %(month)s),
+               bool_or(demo), min(currency)
+        FROM governance.cost_facts
+        WHERE dataset = %(dataset)s AND day BETWEEN least(%(recent)s, %(month)s) AND %(end)s
+        GROUP BY kind ORDER BY kind
+        """,
+        {"dataset": dataset, "recent": recent, "month": month, "end": end},
+    ).fetchall()
+    periods = []
+    for label, start, column in ((f"last {DATASET_DAYS} days", recent, 1), ("month to date", month, 2)):
+        by_kind = {row[0]: Decimal(row[column]) for row in rows if row[column] is not None}
+        amount = sum(by_kind.values(), Decimal(0)) if by_kind else None
+        periods.append(PeriodCost(label=label, start=start, end=end, amount=amount, by_kind=by_kind))
+    return DatasetCost(
+        dataset=dataset,
+        currency=next((row[4] for row in rows if row[4]), None),
+        as_of=end,
+        demo=any(row[3] for row in rows),
+        periods=periods,
+        notice=None if rows else NO_COST,
+    )

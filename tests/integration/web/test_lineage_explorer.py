@@ -63,8 +63,32 @@ def store_url(pg_server: Any, demo: DemoLineage) -> Iterator[str]:
     migrate.upgrade(url)
     seed_store(url, demo)
     seed_quality(url)
+    seed_cost(url)
     yield url
     dispose_engines()
+
+
+#: The orders mart's attributed cost: two days of the transform DAG's compute and its storage, in November.
+COST_FACTS = [
+    ("2026-11-19", "compute", "transform_warehouse", "analytics", "marts.orders", "1.250000"),
+    ("2026-11-20", "compute", "transform_warehouse", "analytics", "marts.orders", "2.500000"),
+    ("2026-11-20", "storage", None, "analytics", "marts.orders", "0.004200"),
+    ("2026-10-25", "compute", "transform_warehouse", "analytics", "marts.orders", "10.000000"),  # not this month
+    ("2026-11-20", "compute", "ingest_shop", "data-platform", "raw.shop__orders", "0.800000"),
+]
+
+
+def seed_cost(url: str) -> None:
+    """Cost facts as the rollup writes them: the orders mart has some, ``marts.daily_revenue`` none."""
+    from scrollintel.warehouse import connect
+
+    with connect(url) as conn:
+        for day, kind, dag_id, team, dataset, amount in COST_FACTS:
+            conn.execute(
+                "INSERT INTO governance.cost_facts (day, kind, dag_id, team, dataset, usage, unit, amount, currency) "
+                "VALUES (%s, %s, %s, %s, %s, 1, 'hour', %s, 'EUR')",
+                (day, kind, dag_id, team, dataset, amount),
+            )
 
 
 @pytest.fixture(scope="module")
@@ -349,3 +373,30 @@ def test_a_link_to_an_unknown_node_says_so(session: Session, base_url: str) -> N
     expected = [p for p in session.problems if "404" in p and "/api/v1/lineage" in p]
     assert len(expected) == 2, session.problems  # the response, and the browser's console line for it
     session.problems[:] = [p for p in session.problems if p not in expected]
+
+
+def test_a_dataset_shows_its_attributed_cost_and_one_without_says_so(
+    session: Session, base_url: str, demo: DemoLineage
+) -> None:
+    page = session.page
+    page.goto(f"{base_url}{URL_PREFIX}/lineage?nodeId={demo.node_id('marts.orders')}&depth=2")
+    session.settled()
+    side = page.locator("#si-lineage-side")
+    side.locator("h2", has_text="warehouse.marts.orders").wait_for()
+    cost = side.locator(".si-lineage__cost")
+    cost.locator("[data-cost='month to date']").wait_for()
+    # 30 days to 2026-11-20 (the last day rolled up): 10 + 1.25 + 2.50 + 0.0042; November: 3.7542
+    assert cost.locator("[data-cost='last 30 days']").inner_text() == "13.75 EUR"
+    assert cost.locator("[data-cost='month to date']").inner_text() == "3.75 EUR"
+    text = cost.inner_text()
+    assert "Attributed cost" in text and "Up to 2026-11-20 (UTC)" in text
+    assert cost.get_by_role("link", name="Cost & ROI").get_attribute("href") == f"{URL_PREFIX}/cost"
+    cost.scroll_into_view_if_needed()
+    session.screenshot("07-cost")
+
+    session.choose("dataset warehouse.marts.daily_revenue")
+    side.locator("h2", has_text="warehouse.marts.daily_revenue").wait_for()
+    none = side.locator(".si-lineage__cost [data-cost='none']")
+    none.wait_for()
+    assert none.inner_text() == "no cost attributed yet."
+    assert "0.00" not in side.locator(".si-lineage__cost").inner_text()

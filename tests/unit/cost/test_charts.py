@@ -34,7 +34,8 @@ def test_daily_bars_stack_to_each_days_total() -> None:
 
 def test_budget_chart_lines_stay_in_the_frame() -> None:
     view = BudgetView(
-        team="ml", month="2026-11", currency="EUR", budget=Decimal(2500), thresholds=[0.5, 0.8, 1.0, 1.2],
+        team="ml", month="2026-11", currency="EUR", budget=Decimal(2500), configured=Decimal(2500),
+        thresholds=[0.5, 0.8, 1.0, 1.2],
         actual_to_date=1500.0, expected=3000.0, lower=2800.0, upper=3300.0, method="ets", status="forecast over budget",
         cumulative=[(START + timedelta(days=i), 100.0 * (i + 1)) for i in range(15)],
         forecast=[(START + timedelta(days=15 + i), 1600.0 + 100 * i, 1590.0 + 90 * i, 1620.0 + 120 * i)

@@ -11,7 +11,8 @@ JSON::
 
 The graph comes from the lineage store's own API (:mod:`scrollintel.web.routes.lineage_api`), which
 the page's script calls: ``/api/v1/lineage`` and ``/api/v1/column-lineage`` (Marquez's shapes),
-``/api/lineage/search``, ``/api/lineage/impact`` (CSV and JSON export) and ``/api/lineage/pii``.
+``/api/lineage/search``, ``/api/lineage/impact`` (CSV and JSON export), ``/api/lineage/pii`` and
+``/api/lineage/cost`` (a dataset's attributed cost in its side panel, linking to the Cost & ROI page).
 This module tells the page where they are and whether there is anything to show: when the store
 holds no event yet, the page explains how lineage arrives instead of drawing an empty canvas; when
 the warehouse cannot be read, it says so (503), like the API.
@@ -78,6 +79,8 @@ class ExplorerUrls(BaseModel):
     search: str
     impact: str
     pii: str
+    cost: str
+    cost_page: str
     post: str
 
 
@@ -140,6 +143,8 @@ def explorer_urls(request: Request) -> ExplorerUrls:
         search=str(request.url_for("lineage_search").path),
         impact=str(request.url_for("lineage_impact").path),
         pii=str(request.url_for("lineage_pii").path),
+        cost=str(request.url_for("lineage_cost").path),
+        cost_page=str(request.url_for("cost_page").path),
         post=f"{root}/api/v1/lineage",
     )
 

@@ -24,6 +24,8 @@ Extras (routes of the governance app itself)::
     GET  /api/lineage/search              ?q=&type=dataset|job&namespace=&limit=
     GET  /api/lineage/impact              ?nodeId=&depth=&format=json|csv
     GET  /api/lineage/pii                 ?nodeId=  (a column, a dataset or a job's outputs)
+    GET  /api/lineage/cost                ?nodeId=  a dataset's attributed cost (last 30 days, month to
+                                          date) from the cost rollup's facts; read-only
 
 **Who may call.** Reads: any Airflow user who may use the UI (the app-level dependency of
 :mod:`scrollintel.web.deps`). Writes (:func:`~scrollintel.web.deps.lineage_writer`): an Airflow
@@ -679,6 +681,41 @@ def lineage_pii(url: StoreUrl, node_id: Annotated[str, Query(alias="nodeId", min
     from scrollintel.lineage.pii import where_is
 
     return _read(url, lambda conn: where_is(conn, node_id))
+
+
+@router.get("/api/lineage/cost", name="lineage_cost")
+def lineage_cost(url: StoreUrl, node_id: Annotated[str, Query(alias="nodeId", min_length=1)]) -> dict[str, Any]:
+    """A dataset's attributed cost (``governance.cost_facts``): the last 30 days and the month to date.
+
+    A dataset the rollup never attributed cost to answers with ``notice`` "no cost attributed yet"
+    and no amounts (never 0); a job or column node is a 400 naming the parameter.
+    """
+    from scrollintel.cost.query import dataset_cost
+    from scrollintel.cost.rollup import dataset_key
+    from scrollintel.lineage.nodes import parse_node_id
+
+    refs = [ref for ref in _parsed(node_id, parse_node_id) if ref.kind == "dataset"]
+    if not refs:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"nodeId {node_id[:200]!r} is not a dataset: cost is attributed to datasets "
+            "(nodeId=dataset:<namespace>:<name>)",
+        )
+
+    def work(conn: Any) -> dict[str, Any]:
+        # an id with colons in its namespace reads several ways: the first split the rollup attributed cost to
+        found = [dataset_cost(conn, dataset_key(ref.namespace, ref.name)) for ref in refs]
+        best = next((item for item in found if item.notice is None), found[0])
+        return {"nodeId": node_id, **best.model_dump(mode="json")}
+
+    return _read(url, work)
+
+
+def _parsed(node_id: str, parse: Callable[[str], list[Any]]) -> list[Any]:
+    try:
+        return parse(node_id)
+    except InvalidNodeId as err:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from err
 
 
 def install(app: FastAPI) -> None:

@@ -30,6 +30,8 @@
     search: root.dataset.searchUrl,
     impact: root.dataset.impactUrl,
     pii: root.dataset.piiUrl,
+    cost: root.dataset.costUrl,
+    costPage: root.dataset.costPageUrl,
   };
   const el = {
     query: document.getElementById("si-lineage-q"),
@@ -949,10 +951,71 @@
           "Column lineage of this dataset",
         ),
       ),
+      costSection(node),
       schemaTable(node),
     );
     if (pii.clear.length || pii.masked.length) parts.push(piiSection(node));
     return parts;
+  }
+
+  function money(amount, currency) {
+    const value = Number(amount).toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    return `${value} ${currency || ""}`.trim();
+  }
+
+  /** The dataset's attributed cost from the cost rollup (read-only); "no cost attributed yet", never 0. */
+  function costSection(node) {
+    const output = h("div", { "aria-live": "polite" }, h("p", { class: "si-muted", text: "Loading cost …" }));
+    const section = h(
+      "section",
+      { class: "si-lineage__cost", "data-cost-for": node.id },
+      h("h3", { text: "Attributed cost" }),
+      output,
+    );
+    getJson(urls.cost, { nodeId: node.id })
+      .then((body) => {
+        if (body.notice) {
+          output.replaceChildren(h("p", { class: "si-muted", "data-cost": "none", text: `${body.notice}.` }));
+          return;
+        }
+        const rows = (body.periods || []).map((period) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row", text: period.label }),
+            h(
+              "td",
+              {},
+              period.amount === null || period.amount === undefined
+                ? h("span", { class: "si-muted", text: "no cost attributed yet" })
+                : h("span", {
+                    "data-cost": period.label,
+                    title: Object.entries(period.by_kind || {})
+                      .map(([kind, amount]) => `${kind} ${money(amount, body.currency)}`)
+                      .join(", "),
+                    text: money(period.amount, body.currency),
+                  }),
+            ),
+          ),
+        );
+        output.replaceChildren(
+          h("table", { class: "si-table si-lineage__cost-table" }, h("tbody", {}, rows)),
+          h(
+            "p",
+            { class: "si-muted" },
+            `Up to ${body.as_of} (UTC), from the daily cost rollup`,
+            body.demo ? [" ", badge("demo data", "warn")] : "",
+            ". ",
+            urls.costPage ? h("a", { href: urls.costPage, text: "Cost & ROI" }) : "",
+          ),
+        );
+      })
+      .catch((err) => {
+        output.replaceChildren(
+          h("p", { class: "si-alert si-alert--bad", text: `Could not load the cost: ${err.message}` }),
+        );
+      });
+    return section;
   }
 
   /** A job's name when it is drawn; the node id otherwise (ids are not split: namespaces hold colons). */
