@@ -103,7 +103,10 @@ def compliance_erasure() -> None:
             raise AirflowFailException(str(err)) from err
         return {"request_id": planned["request_id"], "changed": result["changed"], "ok": result["rescan"]["ok"]}
 
-    @task(trigger_rule=TriggerRule.ALL_SKIPPED)
+    # NONE_FAILED, not ALL_SKIPPED: when a task before the gate fails, this leaf is upstream_failed and
+    # the run is red (ALL_SKIPPED would skip it and Airflow would call the run a success); on
+    # approval it skips itself.
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
     def close_rejected() -> None:
         """On rejection or expiry (the gate skipped ``execute_erasure``): close the request, erase nothing."""
         from airflow.sdk.exceptions import AirflowSkipException

@@ -83,7 +83,10 @@ def compliance_legal_hold() -> None:
                 retention.grant_hold(conn, retention.HoldRequest.from_dict(hold), decision.decided_by, ti.run_id)
             )
 
-    @task(trigger_rule=TriggerRule.ALL_SKIPPED)
+    # NONE_FAILED, not ALL_SKIPPED: when a task before the gate fails, this leaf is upstream_failed and
+    # the run is red (ALL_SKIPPED would skip it and Airflow would call the run a success); on
+    # approval it skips itself.
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
     def close_rejected() -> None:
         """On rejection or expiry: nothing is held; the ledger says so."""
         from airflow.sdk.exceptions import AirflowSkipException

@@ -150,11 +150,15 @@ def ml_churn_retrain() -> None:
             context=context,
         )
 
-    @task(trigger_rule=TriggerRule.ALL_SKIPPED)
+    # NONE_FAILED, not ALL_SKIPPED: when a task before the gate fails, this leaf is upstream_failed and
+    # the run is red (ALL_SKIPPED would skip it and Airflow would call the run a success); on
+    # approval it skips itself.
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
     def archive_rejected() -> dict[str, Any]:
         """On rejection or expiry (the gate skipped ``promote``): archive the challenger, champion untouched.
 
-        Its only upstream is ``promote`` (all skipped = the gate said no); the evaluation is read from XCom.
+        Its only upstream is ``promote`` (skipped = the gate said no; success = approved, then this skips); the
+        evaluation is read from XCom.
         """
         from airflow.sdk.exceptions import AirflowSkipException
 

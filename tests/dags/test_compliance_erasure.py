@@ -45,7 +45,7 @@ def test_execution_waits_for_the_erasure_approval_and_a_no_closes_the_request(da
     assert "xcom_pull(task_ids='plan_erasure')['details']" in gate.details
     assert gate.downstream_task_ids == {"execute_erasure"}
     close = dag.get_task("close_rejected")
-    assert close.upstream_task_ids == {"execute_erasure"} and close.trigger_rule == TriggerRule.ALL_SKIPPED
+    assert close.upstream_task_ids == {"execute_erasure"} and close.trigger_rule == TriggerRule.NONE_FAILED
 
 
 def test_the_gate_applies_the_erasure_policy() -> None:

@@ -53,7 +53,7 @@ def test_a_legal_hold_needs_two_distinct_retention_override_approvals(bag: Any) 
         "record_hold",
         "close_rejected",
     ]
-    assert dag.get_task("close_rejected").trigger_rule == TriggerRule.ALL_SKIPPED
+    assert dag.get_task("close_rejected").trigger_rule == TriggerRule.NONE_FAILED
 
 
 def test_the_art30_record_is_regenerated_daily(bag: Any) -> None:

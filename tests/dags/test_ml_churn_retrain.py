@@ -52,7 +52,8 @@ def test_the_gate_comes_after_the_evaluation_and_branches_to_promote_or_archive(
     gate = dag.get_task("approve_promotion")
     assert isinstance(gate, ApprovalGate) and gate.decision == "model_promotion"
     assert "xcom_pull(task_ids='evaluate')['summary_markdown']" in gate.details
-    # the gate skips its direct downstream (promote) on a "no"; archive runs only when promote was skipped
+    # the gate skips its direct downstream (promote) on a "no"; archive runs unless something failed
+    # (then it is upstream_failed and the run red) and skips itself after an approval
     assert gate.downstream_task_ids == {"promote"}
     archive = dag.get_task("archive_rejected")
-    assert archive.upstream_task_ids == {"promote"} and archive.trigger_rule == TriggerRule.ALL_SKIPPED
+    assert archive.upstream_task_ids == {"promote"} and archive.trigger_rule == TriggerRule.NONE_FAILED
