@@ -87,13 +87,14 @@ def compliance_erasure() -> None:
         """On approval: erase, re-scan, close the request."""
         from airflow.sdk.exceptions import AirflowFailException
 
+        from scrollintel.approvals.outcome import GateDecision
         from scrollintel.compliance import erasure, workflow
         from scrollintel.db import connection_url
         from scrollintel.settings import object_store_dir
         from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
-        decision = erasure.Decision.of_gate(get_current_context()["ti"], GATE)
-        if decision is None or decision.outcome != "granted":
+        decision = GateDecision.of_gate(get_current_context()["ti"], GATE)
+        if decision is None or not decision.granted:
             raise AirflowFailException(f"no approval to erase on (the gate answered {decision})")
         try:
             result = workflow.execute(
@@ -111,11 +112,12 @@ def compliance_erasure() -> None:
         """On rejection or expiry (the gate skipped ``execute_erasure``): close the request, erase nothing."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from scrollintel.compliance import erasure, workflow
+        from scrollintel.approvals.outcome import GateDecision
+        from scrollintel.compliance import workflow
         from scrollintel.db import connection_url
         from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
-        decision = erasure.Decision.of_gate(get_current_context()["ti"], GATE)
+        decision = GateDecision.of_gate(get_current_context()["ti"], GATE)
         if decision is not None and decision.outcome == "granted":
             raise AirflowSkipException("the erasure was approved: nothing to close")
         workflow.reject(connection_url(WAREHOUSE_CONN_ID), _request_id(), decision)

@@ -70,12 +70,12 @@ def compliance_legal_hold() -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
         from scrollintel import warehouse
+        from scrollintel.approvals.outcome import GateDecision
         from scrollintel.compliance import retention
-        from scrollintel.compliance.erasure import Decision
         from scrollintel.db import connection_url
 
         ti = get_current_context()["ti"]
-        decision = Decision.of_gate(ti, GATE)
+        decision = GateDecision.of_gate(ti, GATE)
         if decision is None or decision.outcome != "granted" or not decision.decided_by:
             raise AirflowFailException(f"no approval to hold on (the gate answered {decision})")
         with warehouse.connect(connection_url(warehouse.WAREHOUSE_CONN_ID)) as conn:
@@ -91,11 +91,11 @@ def compliance_legal_hold() -> None:
         """On rejection or expiry: nothing is held; the ledger says so."""
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from scrollintel.approvals.outcome import GateDecision
         from scrollintel.compliance import retention
-        from scrollintel.compliance.erasure import Decision
 
         ti = get_current_context()["ti"]
-        decision = Decision.of_gate(ti, GATE)
+        decision = GateDecision.of_gate(ti, GATE)
         if decision is not None and decision.outcome == "granted":
             raise AirflowSkipException("the hold was approved")
         retention.record_hold_rejected(ti.xcom_pull(task_ids=CHECK), decision.outcome if decision else "expired")

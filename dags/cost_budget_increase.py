@@ -93,13 +93,13 @@ def cost_budget_increase() -> None:
         """On approval: the increase is stored and recorded; the team's effective budget after it."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from scrollintel.compliance.erasure import Decision
+        from scrollintel.approvals.outcome import GateDecision
         from scrollintel.cost.increases import BudgetRequestError, record_approved
         from scrollintel.db import connection_url
         from scrollintel.warehouse import WAREHOUSE_CONN_ID
 
         ti = get_current_context()["ti"]
-        decision = Decision.of_gate(ti, GATE)
+        decision = GateDecision.of_gate(ti, GATE)
         if decision is None or decision.outcome != "granted":
             raise AirflowFailException(f"no approval to raise the budget on (the gate answered {decision})")
         try:
@@ -123,11 +123,11 @@ def cost_budget_increase() -> None:
         """On rejection or expiry (the gate skipped ``apply_increase``): record it; the budget stays."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from scrollintel.compliance.erasure import Decision
+        from scrollintel.approvals.outcome import GateDecision
         from scrollintel.cost.increases import record_rejected
 
         ti = get_current_context()["ti"]
-        decision = Decision.of_gate(ti, GATE)
+        decision = GateDecision.of_gate(ti, GATE)
         if decision is not None and decision.outcome == "granted":
             raise AirflowSkipException("the increase was approved: nothing to close")
         record_rejected(

@@ -8,6 +8,7 @@ from airflow.sdk import dag, get_current_context, task
 from airflow.task.trigger_rule import TriggerRule
 
 from scrollintel.approvals.gate import approval_gate
+from scrollintel.approvals.outcome import GateDecision
 from scrollintel.config import load_governance
 from scrollintel.dag_defaults import HEAVY_QUEUE, START_DATE, default_args
 from scrollintel.ml.promotion import champion_changed_asset
@@ -138,8 +139,8 @@ def ml_churn_retrain() -> None:
 
         from scrollintel.ml import promotion
 
-        decision = promotion.gate_decision(_gate_result())
-        if decision is None or decision.outcome != "granted" or not decision.decided_by:
+        decision = GateDecision.of_gate(get_current_context()["ti"], GATE)
+        if decision is None or not decision.granted or not decision.decided_by:
             raise AirflowFailException(f"no approval to promote on (the gate answered {decision})")
         context = _context("promote")
         return promotion.promote(
@@ -164,14 +165,14 @@ def ml_churn_retrain() -> None:
 
         from scrollintel.ml import promotion
 
-        decision = promotion.gate_decision(_gate_result())
+        decision = GateDecision.of_gate(get_current_context()["ti"], GATE)
         if decision is None or decision.outcome == "granted":
             raise AirflowSkipException("the promotion was not put to a decision, or was approved: nothing to archive")
         evaluation = get_current_context()["ti"].xcom_pull(task_ids="evaluate")
         return promotion.reject(
             MODEL.name,
             evaluation["challenger_version"],
-            decision.reason(),
+            decision.describe("promotion"),
             decided_by=decision.decided_by,
             outcome=decision.outcome,
             context=_context("archive_rejected"),
@@ -180,17 +181,6 @@ def ml_churn_retrain() -> None:
     evaluated = evaluate(train_challenger())
     promoted = promote(evaluated)
     evaluated >> gate >> promoted >> archive_rejected()
-
-
-def _gate_result() -> dict[str, Any] | None:
-    """The approval gate's answer (the last step's, when the policy chains several)."""
-    ti = get_current_context()["ti"]
-    task = ti.task
-    gate_ids = sorted(tid for tid in task.dag.task_ids if tid == GATE or tid.startswith(f"{GATE}."))
-    results = [ti.xcom_pull(task_ids=tid) for tid in gate_ids]
-    answered = [result for result in results if result]
-    rejected = [r for r in answered if list(r.get("chosen_options") or []) != ["Approve"]]
-    return (rejected or answered or [None])[-1]
 
 
 ml_churn_retrain()

@@ -79,11 +79,12 @@ def ml_churn_rollback() -> None:
         """On approval: swap champion and previous-champion (only if champion is still the one asked about)."""
         from airflow.sdk.exceptions import AirflowFailException
 
+        from scrollintel.approvals.outcome import GateDecision
         from scrollintel.ml import promotion
         from scrollintel.ml.monitoring import lineage_run_id
 
         ti = get_current_context()["ti"]
-        decision = promotion.gate_decision(ti.xcom_pull(task_ids=GATE))
+        decision = GateDecision.of_gate(ti, GATE)
         if decision is None or decision.outcome != "granted" or not decision.decided_by:
             raise AirflowFailException(f"no approval to roll back on (the gate answered {decision})")
         context = promotion.RunContext(ti.dag_id, ti.run_id, ti.task_id, lineage_run_id(ti))

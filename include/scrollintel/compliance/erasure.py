@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scrollintel.approvals.outcome import GateDecision
 from scrollintel.compliance import subjects
 from scrollintel.compliance.subjects import (
     QUARANTINE_SCHEMA,
@@ -240,43 +241,12 @@ def plan_markdown(steps: Sequence[Step]) -> str:
 # --------------------------------------------------------------------------- execution
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The approval gate's answer: ``granted``, ``rejected`` or ``expired``, and who gave it."""
-
-    outcome: str
-    decided_by: str | None
-
-    @classmethod
-    def from_gate(cls, result: Mapping[str, Any] | None) -> Decision | None:
-        """The decision in an approval gate's XCom result (None: the gate never answered)."""
-        if not result or "chosen_options" not in result:
-            return None
-        user = result.get("responded_by_user") or {}
-        decided_by = (user.get("name") or user.get("id")) if user else None
-        if not decided_by:
-            return cls("expired", None)
-        granted = list(result.get("chosen_options") or []) == ["Approve"]
-        return cls("granted" if granted else "rejected", str(decided_by))
-
-    @classmethod
-    def of_gate(cls, ti: Any, gate: str) -> Decision | None:
-        """The decision of the approval gate ``gate`` (one task or a chain of steps) seen from task instance ``ti``.
-
-        A chain is granted when every step approved; the first "no" (or expiry) decides otherwise.
-        """
-        gate_ids = sorted(tid for tid in ti.task.dag.task_ids if tid == gate or tid.startswith(f"{gate}."))
-        answered = [result for result in (ti.xcom_pull(task_ids=tid) for tid in gate_ids) if result]
-        refused = [r for r in answered if list(r.get("chosen_options") or []) != ["Approve"]]
-        return cls.from_gate((refused or answered or [None])[-1])
-
-
 def execute(
     conn: psycopg.Connection[Any],
     steps: Sequence[Step],
     subject: Subject,
     request_id: uuid.UUID,
-    decision: Decision | None,
+    decision: GateDecision | None,
     *,
     files_root: Path | None = None,
     pks: Mapping[tuple[str, str], tuple[str, ...]] | None = None,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from scrollintel import warehouse
+from scrollintel.approvals.outcome import GateDecision
 from scrollintel.compliance import erasure, requests, subjects
 from scrollintel.compliance.subjects import Identifiers, SubjectInputError
 
@@ -124,7 +125,7 @@ def _step(step: erasure.Step) -> dict[str, Any]:
 def execute(
     url: str,
     request_id: uuid.UUID,
-    decision: erasure.Decision | None,
+    decision: GateDecision | None,
     *,
     files_root: Path | None = None,
     ledger_url: str | None = None,
@@ -170,9 +171,7 @@ def execute(
     return result
 
 
-def reject(
-    url: str, request_id: uuid.UUID, decision: erasure.Decision | None, *, ledger_url: str | None = None
-) -> None:
+def reject(url: str, request_id: uuid.UUID, decision: GateDecision | None, *, ledger_url: str | None = None) -> None:
     """Close a request the approvers rejected (or let expire): nothing is erased."""
     outcome = decision.outcome if decision else "expired"
     with warehouse.connect(url) as conn:

@@ -638,39 +638,7 @@ def rollback(
     return details
 
 
-# --------------------------------------------------------------------------- the approval's answer
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    """What the ``model_promotion`` approval answered (its ``HITL`` result in XCom)."""
-
-    outcome: str  # "granted", "rejected" or "expired"
-    decided_by: str | None
-    comment: str | None
-
-    def reason(self) -> str:
-        """Why the challenger is archived, in words (for the tag and the ledger)."""
-        if self.outcome == "expired":
-            return "the promotion request expired without an answer"
-        said = f": {self.comment}" if self.comment else ""
-        return f"promotion {self.outcome} by {self.decided_by or 'an approver'}{said}"
-
-
-def gate_decision(result: Mapping[str, Any] | None) -> GateDecision | None:
-    """The decision in an approval gate's XCom result, or None when the gate did not answer (it never ran).
-
-    An answer without a responding user is the policy's default after the timeout: an expiry.
-    """
-    if not result or "chosen_options" not in result:
-        return None
-    user = result.get("responded_by_user") or {}
-    decided_by = (user.get("name") or user.get("id")) if user else None
-    comment = (result.get("params_input") or {}).get("comment") or None
-    if not decided_by:
-        return GateDecision("expired", None, None)
-    granted = list(result.get("chosen_options") or []) == ["Approve"]
-    return GateDecision("granted" if granted else "rejected", str(decided_by), comment)
+# --------------------------------------------------------------------------- the champion's Asset
 
 
 def champion_changed_asset_uri(model: str) -> str:

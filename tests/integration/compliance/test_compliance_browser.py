@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from scrollintel.compliance import erasure, workflow
+from scrollintel.approvals.outcome import GateDecision
+from scrollintel.compliance import workflow
 from scrollintel.settings import project_root
 from scrollintel.web import URL_PREFIX
 from scrollintel.web.deps import warehouse_url
@@ -182,7 +183,7 @@ def test_find_erase_approve_and_the_re_scan_comes_back_empty(
     workflow.plan(
         house.url, request_id, files_root=house.files_root, dag_run_id="manual__browser_1", ledger_url=house.url
     )
-    granted = erasure.Decision("granted", APPROVER)
+    granted = GateDecision("granted", APPROVER)
     workflow.execute(house.url, request_id, granted, files_root=house.files_root, ledger_url=house.url)
 
     page.reload()

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from scrollintel import warehouse
-from scrollintel.compliance import erasure, requests, workflow
+from scrollintel.approvals.outcome import GateDecision
+from scrollintel.compliance import requests, workflow
 from scrollintel.web import URL_PREFIX
 from scrollintel.web.deps import COMPLIANCE_EVIDENCE, COMPLIANCE_SUBJECT, warehouse_url
 from scrollintel.web.routes.compliance import erasure_trigger
@@ -256,7 +257,7 @@ def test_an_erasure_request_whose_run_cannot_start_says_so_and_how(
     with warehouse.connect(house.url) as conn:
         stored = requests.get(conn, request_id)
     assert stored.status == "awaiting_approval" and stored.plan  # planned, nothing erased
-    workflow.reject(house.url, request_id, erasure.Decision("rejected", "co-officer"), ledger_url=house.url)
+    workflow.reject(house.url, request_id, GateDecision("rejected", "co-officer"), ledger_url=house.url)
 
 
 def test_the_evidence_pack_downloads_and_verifies_and_a_bad_period_is_named(

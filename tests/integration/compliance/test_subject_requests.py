@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from scrollintel import warehouse
+from scrollintel.approvals.outcome import GateDecision
 from scrollintel.compliance import erasure, requests, subjects, workflow
 from scrollintel.compliance.subjects import Identifiers
 from tests.integration.compliance.conftest import ComplianceHouse, SeededSubject
@@ -170,7 +171,7 @@ def _ledger(house: ComplianceHouse, request_id: uuid.UUID) -> list[tuple[str, An
         ).fetchall()
 
 
-GRANTED = erasure.Decision("granted", "co-officer")
+GRANTED = GateDecision("granted", "co-officer")
 
 
 def test_erasure_plan_then_nothing_changes_without_approval_and_after_approval_zero_rows_remain(
@@ -204,7 +205,7 @@ def test_erasure_plan_then_nothing_changes_without_approval_and_after_approval_z
         workflow.execute(
             house.url,
             request_id,
-            erasure.Decision("rejected", "dp-lead"),
+            GateDecision("rejected", "dp-lead"),
             files_root=house.files_root,
             ledger_url=house.url,
         )

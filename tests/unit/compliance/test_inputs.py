@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scrollintel.compliance import erasure
+from scrollintel.approvals.outcome import GateDecision
 from scrollintel.compliance.retention import HoldRequest
 from scrollintel.compliance.subjects import Identifiers, SubjectInputError
 
@@ -72,5 +72,5 @@ def test_identifiers_never_show_their_values() -> None:
 def test_the_gate_answer_becomes_a_decision(
     result: dict[str, object] | None, expected: tuple[str, str | None] | None
 ) -> None:
-    decision = erasure.Decision.from_gate(result)
+    decision = GateDecision.from_result(result)
     assert (decision.outcome, decision.decided_by) == expected if decision else expected is None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from scrollintel.approvals.outcome import GateDecision
 from scrollintel.ml import promotion
-from scrollintel.ml.promotion import GateDecision, RunContext, gate_decision
+from scrollintel.ml.promotion import RunContext
 
 pytestmark = pytest.mark.unit
 
@@ -19,12 +20,14 @@ def test_the_gate_answer_is_granted_rejected_expired_or_absent() -> None:
     }
     expired = {"chosen_options": ["Reject"], "params_input": {}, "responded_by_user": None}
 
-    assert gate_decision(approved) == GateDecision("granted", "ml.lead", None)
-    assert gate_decision(rejected) == GateDecision("rejected", "ml.lead", "fairness too close")
-    assert gate_decision(rejected).reason() == "promotion rejected by ml.lead: fairness too close"  # type: ignore[union-attr]
-    assert gate_decision(expired) == GateDecision("expired", None, None)
-    assert gate_decision(expired).reason() == "the promotion request expired without an answer"  # type: ignore[union-attr]
-    assert gate_decision(None) is None and gate_decision({}) is None
+    assert GateDecision.from_result(approved) == GateDecision("granted", "ml.lead", None)
+    assert GateDecision.from_result(rejected) == GateDecision("rejected", "ml.lead", "fairness too close")
+    assert (
+        GateDecision.from_result(rejected).describe("promotion") == "promotion rejected by ml.lead: fairness too close"
+    )  # type: ignore[union-attr]
+    assert GateDecision.from_result(expired) == GateDecision("expired", None, None)
+    assert GateDecision.from_result(expired).describe("promotion") == "the promotion request expired without an answer"  # type: ignore[union-attr]
+    assert GateDecision.from_result(None) is None and GateDecision.from_result({}) is None
 
 
 def test_an_evaluation_id_is_stable_per_dag_run_and_model() -> None:
