@@ -179,24 +179,11 @@ def request_increase(api_url: str, username: str, password: str, request: Increa
 
     ``username`` is the requester: with separation of duties they may not approve it.
     """
-    import httpx
+    from scrollintel.approvals.trigger import trigger_as
 
-    base = api_url.rstrip("/")
-    try:
-        token = httpx.post(f"{base}/auth/token", json={"username": username, "password": password}, timeout=30)
-    except httpx.HTTPError as err:
-        raise ScrollIntelError(f"cannot reach Airflow at {base} ({type(err).__name__}): is the platform up?") from err
-    if token.status_code not in {200, 201}:
-        raise ScrollIntelError(f"cannot sign in to Airflow at {base} as {username} (HTTP {token.status_code})")
-    response = httpx.post(
-        f"{base}/api/v2/dags/{DAG_ID}/dagRuns",
-        json={"logical_date": None, "conf": request.as_conf(), "note": f"budget increase: {request.summary}"},
-        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-        timeout=30,
+    return trigger_as(
+        api_url, username, password, DAG_ID, conf=request.as_conf(), note=f"budget increase: {request.summary}"
     )
-    if response.status_code != 200:
-        raise ScrollIntelError(f"cannot trigger {DAG_ID} (HTTP {response.status_code}): {response.text[:300]}")
-    return str(response.json()["dag_run_id"])
 
 
 # --------------------------------------------------------------------------- the effective budget

@@ -50,17 +50,6 @@ def add_column(shop_url: str, table: str, column: str, *, rows: int = ROWS) -> i
 
 def trigger(api_url: str, username: str, password: str, dag_id: str) -> str:
     """Trigger ``dag_id`` through the Airflow API as ``username``; returns the run id."""
-    import httpx
+    from scrollintel.approvals.trigger import trigger_as
 
-    token = httpx.post(f"{api_url}/auth/token", json={"username": username, "password": password}, timeout=30)
-    if token.status_code not in {200, 201}:
-        raise ConfigError(f"cannot sign in to Airflow as {username} ({token.status_code}): is the platform up?")
-    response = httpx.post(
-        f"{api_url}/api/v2/dags/{dag_id}/dagRuns",
-        json={"logical_date": None, "note": "schema change (scrollintel demo drift-schema)"},
-        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-        timeout=30,
-    )
-    if response.status_code != 200:
-        raise ConfigError(f"cannot trigger {dag_id} ({response.status_code}): {response.text[:200]}")
-    return str(response.json()["dag_run_id"])
+    return trigger_as(api_url, username, password, dag_id, note="schema change (scrollintel demo drift-schema)")

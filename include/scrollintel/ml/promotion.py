@@ -670,24 +670,15 @@ def request_rollback(api_url: str, username: str, password: str, model: str, rea
     of duties keeps them from approving their own request.
 
     Raises:
-        PromotionError: the sign-in or the trigger was refused (the message has the HTTP status).
+        TriggerRefused: the sign-in or the trigger was refused (the message has the HTTP status).
     """
-    import httpx
+    from scrollintel.approvals.trigger import trigger_as
 
-    base = api_url.rstrip("/")
-    try:
-        token = httpx.post(f"{base}/auth/token", json={"username": username, "password": password}, timeout=30)
-    except httpx.HTTPError as err:
-        raise PromotionError(f"cannot reach Airflow at {base} ({type(err).__name__}): is the platform up?") from err
-    if token.status_code not in {200, 201}:
-        raise PromotionError(f"cannot sign in to Airflow at {base} as {username} (HTTP {token.status_code})")
-    dag_id = rollback_dag_id(model)
-    response = httpx.post(
-        f"{base}/api/v2/dags/{dag_id}/dagRuns",
-        json={"logical_date": None, "conf": {"reason": reason}, "note": f"rollback requested: {reason}"[:1000]},
-        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-        timeout=30,
+    return trigger_as(
+        api_url,
+        username,
+        password,
+        rollback_dag_id(model),
+        conf={"reason": reason},
+        note=f"rollback requested: {reason}",
     )
-    if response.status_code != 200:
-        raise PromotionError(f"cannot trigger {dag_id} (HTTP {response.status_code}): {response.text[:300]}")
-    return str(response.json()["dag_run_id"])
