@@ -14,16 +14,17 @@ DOC = """
 Every raw table takes the retention class of its resource (`governance/sources`), every quarantine table
 the `quarantine` class (`governance/retention.yaml`), and the platform's own stores the class `platform`
 gives them there: quality results, raw lineage events (the lineage graph stays), full checkpoint results,
-data docs pages and Airflow task logs (files by modification time; symlinks never followed). Rows older than the class's duration (counted from
-`_loaded_at`, or the table's `date_columns` entry; quarantine from `quarantined_at`) are deleted,
-anonymised (classified columns nulled) or archived to the object store and deleted, as the class says.
+data docs pages and Airflow task logs (files by modification time; symlinks never followed). Rows older
+than the class's duration (counted from `_loaded_at`, or the table's `date_columns` entry; quarantine from
+`quarantined_at`; platform tables from their `date_column`) are deleted, anonymised (classified columns
+nulled) or archived to the object store and deleted, as the class says (platform stores: deleted).
 Each table is one transaction; a re-run finds nothing more to do. Ages are measured at the platform's
 as-of instant (`SCROLLINTEL_AS_OF`; `make run` sets the demo's fixed instant, so the demo world is not
 purged against today's date; unset or empty in production: now).
 
 - **Dry run**: trigger with `{"dry_run": true}` to see what would go: counts only, nothing changes.
-- **Legal holds**: a table (or `folder:<id>`) held through the `retention_override` approval (`compliance_legal_hold`) is
-  left alone until the hold ends.
+- **Legal holds**: a table (or `folder:<id>`) held through the `retention_override` approval
+  (`compliance_legal_hold`) is left alone until the hold ends.
 - **Proof**: one ledger entry per run (`compliance.retention_enforced` / `compliance.retention_dry_run`)
   with table or folder, class, action, cutoff, rows (files) due and changed, counts before and after,
   child tables' counts, and holds. The audit ledger itself is never purged.
