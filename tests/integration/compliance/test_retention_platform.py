@@ -27,9 +27,9 @@ from tests.integration.warehouse import RuntimeDatabase, runtime_database
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2026, 12, 1, tzinfo=UTC)  # platform-records: P2Y (cutoff 2024-12-01); platform-logs: P90D
+NOW = datetime(2026, 12, 1, tzinfo=UTC)  # platform-records and operational (task logs): P2Y, cutoff 2024-12-01
 OLD_RECORD, NEW_RECORD = datetime(2024, 6, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
-OLD_LOG, NEW_LOG = datetime(2026, 8, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+OLD_LOG, NEW_LOG = datetime(2024, 11, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
 LATER = NOW + timedelta(days=31)  # after the holds end; the new rows and files are still within their classes
 
 

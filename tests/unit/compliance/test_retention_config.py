@@ -38,7 +38,8 @@ def test_repository_declares_the_platform_stores_with_delete_classes() -> None:
         item.retention_class for item in gov.retention.platform.folders
     ]
     assert {gov.retention_class(class_id).action for class_id in classes} == {"delete"}
-    assert gov.retention_class("platform-logs").duration.days == 90
+    # task logs expire by `operational`, as the deployment's log bucket does (terraform/README.md)
+    assert gov.retention.platform.folders[2].retention_class == "operational"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,11 @@ def test_a_platform_store_takes_a_known_delete_class(gov: Path) -> None:
         "      retention_class: platform-records\n      date_column: received_at",
         "      retention_class: financial-records\n      date_column: received_at",
     )
-    edit(gov / "retention.yaml", "      retention_class: platform-logs", "      retention_class: forever")
+    edit(
+        gov / "retention.yaml",
+        "      retention_class: operational\n      description: >-\n        Airflow",
+        "      retention_class: forever\n      description: >-\n        Airflow",
+    )
     found = problems(gov)
     assert found[0] == (
         "governance/retention.yaml:platform.tables[1].retention_class: class 'financial-records' says 'archive'; "
