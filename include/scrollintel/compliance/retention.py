@@ -108,7 +108,7 @@ class Proof:
 
 
 def targets(conn: psycopg.Connection[Any], gov: Governance) -> list[Target]:
-    """The raw and quarantine tables under retention, with their class (tables of unknown sources are skipped)."""
+    """The raw, quarantine and platform tables under retention, with their class (unknown sources are skipped)."""
     classes = classified_columns(conn)
     found: list[Target] = []
     for relation in catalogue(conn, (RAW_SCHEMA, QUARANTINE_SCHEMA)):
