@@ -17,7 +17,8 @@ DOC = f"""
 ### Legal hold
 Triggered with `{{"table": "raw.shop__orders", "until": "2027-06-30", "reason": "..."}}`.
 
-1. **{CHECK}**: the table must be one retention enforces (`compliance_retention`) and the date in the future.
+1. **{CHECK}**: the table (or platform `folder:<id>`) must be one retention enforces (`compliance_retention`)
+   and the date in the future.
 2. **{GATE}**: the `retention_override` approval (compliance steward and data platform lead, two distinct people).
 3. **record_hold** on approval: `governance.retention_holds` and ledger `compliance.legal_hold_granted`; the
    retention DAG leaves the table alone until the hold ends. **close_rejected** on a "no" or expiry: ledger
@@ -32,7 +33,11 @@ Triggered with `{{"table": "raw.shop__orders", "until": "2027-06-30", "reason": 
     default_args=default_args("compliance"),
     tags=["compliance", "retention", "internal"],
     params={
-        "table": Param("", type="string", description="raw.<source>__<resource> or raw_quarantine.<...>"),
+        "table": Param(
+            "",
+            type="string",
+            description="raw.<source>__<resource>, raw_quarantine.<...>, governance.<...> or folder:<id>",
+        ),
         "until": Param("", type="string", description="End of the hold (YYYY-MM-DD)"),
         "reason": Param("", type="string", description="Why (case or matter reference)"),
     },
@@ -51,7 +56,7 @@ def compliance_legal_hold() -> None:
 
         params = get_current_context()["params"]
         with warehouse.connect(connection_url(warehouse.WAREHOUSE_CONN_ID)) as conn:
-            known = {target.table for target in retention.targets(conn, load_governance())}
+            known = retention.hold_targets(conn, load_governance())
         try:
             hold = retention.HoldRequest.parse(params, known)
         except ValueError as err:

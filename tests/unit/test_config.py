@@ -412,7 +412,8 @@ def test_unknown_retention_class(gov: Path) -> None:
     edit(gov / "sources" / "stores.yaml", "    retention_class: reference-data", "    retention_class: forever")
     assert problems(gov) == [
         "governance/sources/stores.yaml:files[0].retention_class: unknown retention class 'forever' (known: "
-        "audit-evidence, customer-data, financial-records, marketing-events, operational, quarantine, reference-data)"
+        "audit-evidence, customer-data, financial-records, marketing-events, operational, platform-records, "
+        "quarantine, reference-data)"
     ]
 
 

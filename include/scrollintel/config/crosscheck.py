@@ -142,6 +142,24 @@ class CrossCheck:
 
     def _retention(self, config: RetentionConfig) -> None:
         self.add_duplicates(RETENTION_FILE, config.classes, "id", "retention class", "classes")
+        actions = {item.id: item.action for item in config.classes}
+        stores = config.platform
+        self.add_duplicates(RETENTION_FILE, stores.tables, "table", "platform table", "platform.tables")
+        self.add_duplicates(RETENTION_FILE, stores.folders, "id", "platform folder", "platform.folders")
+        declared = [("tables", i, t.retention_class) for i, t in enumerate(stores.tables)]
+        declared += [("folders", i, f.retention_class) for i, f in enumerate(stores.folders)]
+        for kind, index, class_id in declared:
+            location = f"platform.{kind}[{index}].retention_class"
+            action = actions.get(class_id)
+            if action is None:
+                self.add(RETENTION_FILE, location, unknown_message("retention class", class_id, actions))
+            elif action != "delete":
+                self.add(
+                    RETENTION_FILE,
+                    location,
+                    f"class {class_id!r} says {action!r}; platform stores take a class whose action is 'delete' "
+                    "(their records are not copied elsewhere)",
+                )
 
     def _budgets(self, config: BudgetsConfig) -> None:
         self.add_duplicates(BUDGETS_FILE, config.budgets, "team", "budget for team", "budgets")

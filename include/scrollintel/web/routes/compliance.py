@@ -4,8 +4,8 @@ Pages (HTML, server-rendered)::
 
     GET /compliance             subject requests (kind, status, plan by action, re-scan verdict), the
                                 latest retention runs (dry or enforced: tables, rows due and changed,
-                                holds), the legal holds in force, the Art. 30 record's downloads, and
-                                the forms below
+                                platform folders' files due and deleted, holds), the legal holds in
+                                force, the Art. 30 record's downloads, and the forms below
     GET /compliance/record.{xlsx,pdf}
                                 the record of processing the ``compliance_record`` DAG keeps in the
                                 object store (404 before its first run)
@@ -109,6 +109,9 @@ class RetentionRun(BaseModel):
     due: int
     changed: int
     held: list[str]
+    folders: int = 0
+    files_due: int = 0
+    files_changed: int = 0
 
 
 class LegalHold(BaseModel):
@@ -208,7 +211,9 @@ def load_compliance(request: Request, url: str) -> ComplianceState:
     runs = []
     for seq, recorded_at, action, subject, details in ledger:
         data = json.loads(details) if isinstance(details, str) else details
-        tables = data.get("tables") or []
+        targets = data.get("tables") or []
+        tables = [t for t in targets if t.get("unit", "rows") == "rows"]
+        folders = [t for t in targets if t.get("unit") == "files"]  # platform folders count files, not rows
         runs.append(
             RetentionRun(
                 seq=seq,
@@ -218,7 +223,10 @@ def load_compliance(request: Request, url: str) -> ComplianceState:
                 tables=len(tables),
                 due=sum(int(t.get("due") or 0) for t in tables),
                 changed=sum(int(t.get("changed") or 0) for t in tables),
-                held=[t["table"] for t in tables if t.get("held_until")],
+                held=[t["table"] for t in targets if t.get("held_until")],
+                folders=len(folders),
+                files_due=sum(int(t.get("due") or 0) for t in folders),
+                files_changed=sum(int(t.get("changed") or 0) for t in folders),
             )
         )
     state = ComplianceState(
