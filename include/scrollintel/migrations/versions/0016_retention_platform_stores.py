@@ -21,7 +21,7 @@ from alembic import op
 from scrollintel.migrate import grant_runtime
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
