@@ -1,9 +1,14 @@
 """Drift and decay monitoring of a model's champion, with Evidently; results in the governance schema.
 
-One monitoring run compares the champion's **reference data** (the snapshots it was trained on,
-from its MLflow run tag :data:`~scrollintel.ml.tracking.TAG_TRAIN_SNAPSHOTS`) with the **newest
-snapshot** of the feature table, and scores the rows **labelled since the champion was trained**
-(snapshots after its holdout snapshot) with the champion:
+One monitoring run compares the champion's **reference data** with the **newest snapshot** of the
+feature table, and scores the rows **labelled since the champion was trained** (snapshots after
+its holdout snapshot) with the champion. The reference is the holdout snapshot's rows as training
+read them, logged with the champion's run (:data:`~scrollintel.ml.tracking.TAG_REFERENCE`): the
+most recent data the model knew, kept as it was, so a later rewrite of that snapshot is seen, and
+features that grow with time (tenure, running totals) are compared one snapshot apart rather than
+against years of older snapshots (which would call them drifted on every run). A champion logged
+before that artifact existed is compared with its training snapshots read from the table
+(:data:`~scrollintel.ml.tracking.TAG_TRAIN_SNAPSHOTS`).
 
 - **Drift** (Evidently ``DataDriftPreset``): every feature is tested with the normed Wasserstein
   distance (the distance between the two distributions in units of the reference's standard
@@ -91,6 +96,8 @@ class ChampionReference:
     reference_snapshots: tuple[dt.date, ...]
     holdout_snapshot: dt.date | None
     holdout_roc_auc: float | None
+    #: The run artifact with the holdout rows as training read them (None: an older run without it).
+    reference_artifact: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (an XCom)."""
@@ -101,6 +108,7 @@ class ChampionReference:
             "reference_snapshots": [day.isoformat() for day in self.reference_snapshots],
             "holdout_snapshot": self.holdout_snapshot.isoformat() if self.holdout_snapshot else None,
             "holdout_roc_auc": self.holdout_roc_auc,
+            "reference_artifact": self.reference_artifact,
         }
 
     @classmethod
@@ -114,6 +122,7 @@ class ChampionReference:
             reference_snapshots=tuple(dt.date.fromisoformat(day) for day in data["reference_snapshots"]),
             holdout_snapshot=dt.date.fromisoformat(holdout) if holdout else None,
             holdout_roc_auc=None if data.get("holdout_roc_auc") is None else float(data["holdout_roc_auc"]),
+            reference_artifact=data.get("reference_artifact") or None,
         )
 
 
@@ -318,6 +327,7 @@ def champion_reference(client: MlflowClient, model: ModelConfig) -> ChampionRefe
         reference_snapshots=tuple(sorted(reference)),
         holdout_snapshot=holdout[0] if holdout else None,
         holdout_roc_auc=None if auc is None else float(auc),
+        reference_artifact=tags.get(tracking.TAG_REFERENCE) or None,
     )
 
 
@@ -339,6 +349,27 @@ def mlflow_client() -> MlflowClient:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def champion_reference_rows(champion: ChampionReference) -> pd.DataFrame:
+    """The holdout rows logged with the champion's run (its reference artifact), from MLflow.
+
+    Raises:
+        MonitoringError: the run has no reference artifact, or it cannot be read.
+    """
+    import pandas as pd
+    from mlflow.exceptions import MlflowException
+
+    if not champion.reference_artifact:
+        raise MonitoringError(f"the champion's run {champion.run_id} logged no reference data")
+    with tempfile.TemporaryDirectory(prefix="scrollintel-reference-") as tmp:
+        try:
+            path = mlflow_client().download_artifacts(champion.run_id, champion.reference_artifact, tmp)
+        except (MlflowException, OSError) as err:
+            raise MonitoringError(
+                f"cannot read {champion.reference_artifact} of the champion's run {champion.run_id}: {err}"
+            ) from err
+        return pd.read_parquet(path)
 
 
 def champion_scorer(model: ModelConfig, champion: ChampionReference) -> Scorer:
@@ -492,12 +523,14 @@ def monitor(
     *,
     context: RunContext | None = None,
     scorer: Scorer | None = None,
+    reference_rows: Callable[[ChampionReference], pd.DataFrame] = champion_reference_rows,
     folder: Path | None = None,
 ) -> MonitoringResult:
     """Run both checks on the warehouse at ``url`` and write the HTML report; nothing is stored yet.
 
     ``scorer`` defaults to :func:`champion_scorer` (loaded only when there are labelled rows to score);
-    the report goes to ``folder``, by default :func:`reports_dir`.
+    ``reference_rows`` reads the champion's reference artifact (when its run has one); the report goes
+    to ``folder``, by default :func:`reports_dir`.
 
     Raises:
         MonitoringError: the feature table is empty, or holds none of the champion's training snapshots.
@@ -507,20 +540,24 @@ def monitor(
     if not present:
         raise MonitoringError(f"{model.features_table} has no rows: nothing to monitor")
     newest, held = present[-1], set(present)
-    reference_days = [day for day in champion.reference_snapshots if day in held]
-    if not reference_days:
-        raise MonitoringError(
-            f"none of the champion's training snapshots ({_days(champion.reference_snapshots)}) is in "
-            f"{model.features_table} any more (it holds {_days(present)}): drift monitoring has no reference data"
-        )
-    if len(reference_days) < len(champion.reference_snapshots):
-        gone = [day for day in champion.reference_snapshots if day not in held]
-        log.warning("training snapshots %s of the champion are no longer in %s", _days(gone), model.features_table)
     holdout = champion.holdout_snapshot
     labelled_days = [day for day in present if holdout is not None and day > holdout]
     columns = [*model.entity_key, model.snapshot_column, *model.features, model.label]
-
-    reference = features.read_frame(url, model, reference_days, columns)
+    if champion.reference_artifact and holdout is not None:
+        reference = reference_rows(champion)
+        reference_days = [holdout]
+        champion = replace(champion, reference_snapshots=(holdout,))
+    else:
+        reference_days = [day for day in champion.reference_snapshots if day in held]
+        if not reference_days:
+            raise MonitoringError(
+                f"none of the champion's training snapshots ({_days(champion.reference_snapshots)}) is in "
+                f"{model.features_table} any more (it holds {_days(present)}): drift monitoring has no reference data"
+            )
+        if len(reference_days) < len(champion.reference_snapshots):
+            gone = [day for day in champion.reference_snapshots if day not in held]
+            log.warning("training snapshots %s of the champion are no longer in %s", _days(gone), model.features_table)
+        reference = features.read_frame(url, model, reference_days, columns)
     recent = features.read_frame(url, model, sorted({*labelled_days, newest}), columns)
     day_column = recent[model.snapshot_column]
     current = recent[day_column == newest]

@@ -38,12 +38,14 @@ from scrollintel.ml.results import TrainingResult
 from scrollintel.ml.tracking import (
     CHALLENGER,
     CHAMPION,
+    REFERENCE_ARTIFACT,
     TAG_AIRFLOW_RUN,
     TAG_DATASET,
     TAG_DATASET_NAMESPACE,
     TAG_DATASET_VERSION,
     TAG_HOLDOUT_SNAPSHOT,
     TAG_LINEAGE_RUN_ID,
+    TAG_REFERENCE,
     TAG_TRAIN_SNAPSHOTS,
     registered_model_name,
     tracking_uri,
@@ -220,6 +222,30 @@ def _pip_requirements() -> list[str]:
     return [f"scikit-learn=={version('scikit-learn')}", f"skops=={version('skops')}"]
 
 
+def _log_reference(model: ModelConfig, fitted: FittedModel, training_frame: pd.DataFrame) -> None:
+    """Log the holdout snapshot's rows (key, snapshot, features, label) as the run's reference artifact.
+
+    Drift monitoring compares the newest snapshot with them (:mod:`scrollintel.ml.monitoring`): the
+    most recent data the model knew, as it was then, so a later rewrite of that snapshot shows as drift
+    and features that grow with time (tenure, totals) are compared one period apart, not across years.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+    import pandas as pd
+
+    days = pd.to_datetime(training_frame[model.snapshot_column]).dt.date
+    columns = [*model.entity_key, model.snapshot_column, *model.features, model.label]
+    holdout = training_frame.loc[(days == fitted.split.holdout).to_numpy(), columns]
+    folder, name = REFERENCE_ARTIFACT.rsplit("/", 1)
+    with tempfile.TemporaryDirectory(prefix="scrollintel-reference-") as tmp:
+        path = Path(tmp) / name
+        holdout.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path=folder)
+    mlflow.set_tag(TAG_REFERENCE, REFERENCE_ARTIFACT)
+
+
 def log_training_run(
     mlflow_client: MlflowClient,
     model: ModelConfig,
@@ -272,6 +298,7 @@ def log_training_run(
         mlflow.log_metrics(fitted.metrics)
         mlflow.log_metrics({"train_rows": fitted.train_rows, "holdout_rows": fitted.holdout_rows})
         mlflow.log_dict({"candidates": fitted.search_results}, "search/candidates.json")
+        _log_reference(model, fitted, training_frame)
         mlflow.log_dict(
             {
                 "train": [str(day) for day in fitted.split.train],

@@ -38,6 +38,11 @@ TAG_DATASET_VERSION = "scrollintel.dataset_version"
 TAG_TRAIN_SNAPSHOTS = "scrollintel.train_snapshots"
 #: Run tag: the snapshot held out for evaluation.
 TAG_HOLDOUT_SNAPSHOT = "scrollintel.holdout_snapshot"
+#: Run tag: the run artifact holding the holdout snapshot's rows as training read them (Parquet):
+#: drift monitoring's reference data, the most recent data the model knew, kept as it was.
+TAG_REFERENCE = "scrollintel.reference"
+#: Where training logs that artifact in its run.
+REFERENCE_ARTIFACT = "reference/holdout.parquet"
 #: Run tag: the OpenLineage run id of the Airflow task that logged the run.
 TAG_LINEAGE_RUN_ID = "scrollintel.lineage_run_id"
 #: Run tag: the Airflow run (``<dag_id>/<run_id>``) that logged the run; a retry of that Airflow

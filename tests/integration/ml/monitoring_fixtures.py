@@ -169,8 +169,12 @@ def register_champion(
     holdout: pd.DataFrame,
     *,
     tags: dict[str, str] | None = None,
+    reference: pd.DataFrame | None = None,
 ) -> Champion:
-    """Fit a small pipeline, log it as training does (tags, ``roc_auc`` on the holdout), register it as champion."""
+    """Fit a small pipeline, log it as training does (tags, ``roc_auc`` on the holdout), register it as champion.
+
+    With ``reference``, those rows are logged as the run's reference artifact, as training logs its holdout.
+    """
     import mlflow
     import mlflow.sklearn
     from mlflow import MlflowClient
@@ -204,6 +208,12 @@ def register_champion(
     }
     with mlflow.start_run(experiment_id=experiment_id, tags=run_tags) as run:
         mlflow.log_metric("roc_auc", auc)
+        if reference is not None:
+            folder_name, file_name = tracking.REFERENCE_ARTIFACT.rsplit("/", 1)
+            path = folder / file_name
+            reference.to_parquet(path, index=False)
+            mlflow.log_artifact(str(path), artifact_path=folder_name)
+            mlflow.set_tag(tracking.TAG_REFERENCE, tracking.REFERENCE_ARTIFACT)
         info = mlflow.sklearn.log_model(
             pipeline,
             name="model",

@@ -138,6 +138,31 @@ def test_a_champion_run_without_training_snapshots_is_refused_naming_the_run(set
     )
 
 
+def test_the_logged_holdout_is_the_reference_one_snapshot_apart_not_the_training_years(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """Training logs its holdout rows with the run; monitoring compares the newest snapshot with them as they were."""
+    import pandas as pd
+
+    other = MODEL.model_copy(update={"name": "referenced"})
+    frames = base_frames()
+    train = pd.concat([frame for frame in frames if frame["snapshot_date"].iloc[0] in TRAIN])
+    holdout = next(frame for frame in frames if frame["snapshot_date"].iloc[0] == HOLDOUT)
+    register_champion(setup.uri, tmp_path, other, train, holdout, reference=holdout)
+    found = monitoring.champion_reference(setup.client(), other)
+    assert found is not None and found.reference_artifact == tracking.REFERENCE_ARTIFACT
+    assert ChampionReference.from_dict(found.as_dict()) == found
+
+    setup.newest(seed=606, shift=SHIFTED)
+    drifted = monitoring.monitor(setup.url, other, found, scorer=lambda frame: frame["tenure_days"].to_numpy() * 0.0)
+    setup.newest(seed=607)
+    steady = monitoring.monitor(setup.url, other, found, scorer=lambda frame: frame["tenure_days"].to_numpy() * 0.0)
+
+    assert drifted.champion.reference_snapshots == (HOLDOUT,) and drifted.drift.reference_rows == len(holdout)
+    assert {item.feature for item in drifted.drift.drifted} == set(SHIFTED)
+    assert steady.drift.drifted == []
+
+
 # --------------------------------------------------------------------------- drift
 
 

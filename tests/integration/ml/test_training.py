@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,6 +144,19 @@ def test_the_run_names_its_data_as_openlineage_does(trained: TwoRuns, client: An
     assert client.get_model_version(trained.model.name, "1").tags[TAG_DATASET_VERSION] == trained.first.dataset_version
     # a run outside Airflow has no lineage run id, and that is not missing lineage
     assert TAG_LINEAGE_RUN_ID not in client.get_run(trained.second.run_id).data.tags
+
+
+def test_the_run_keeps_its_holdout_rows_as_monitoring_reference(trained: TwoRuns, client: Any, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from scrollintel.ml.tracking import REFERENCE_ARTIFACT, TAG_REFERENCE
+
+    run = client.get_run(trained.first.run_id)
+    assert run.data.tags[TAG_REFERENCE] == REFERENCE_ARTIFACT
+    rows = pd.read_parquet(client.download_artifacts(trained.first.run_id, REFERENCE_ARTIFACT, str(tmp_path)))
+    assert len(rows) == run.data.metrics["holdout_rows"]
+    assert {str(day) for day in rows["snapshot_date"]} == {trained.first.holdout_snapshot}
+    assert [*trained.model.features, trained.model.label] == list(rows.columns)[-len(trained.model.features) - 1 :]
 
 
 def test_the_champion_loads_back_and_scores_as_logged(
