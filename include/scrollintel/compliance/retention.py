@@ -4,10 +4,10 @@
 (``governance/sources``); every quarantine table the ``quarantine`` class. A row's age is counted
 from its load time (``_loaded_at``), or from the column ``governance/retention.yaml`` names in
 ``date_columns``; quarantined rows from ``quarantined_at``. The platform's own stores are declared
-under ``platform`` in ``governance/retention.yaml``: tables (quality results, raw lineage events)
+under ``platform`` in ``governance/retention.yaml``: tables (quality results)
 by the column that says when the platform wrote a row, with child tables whose rows go with it;
 folders (checkpoint results and data docs, Airflow task logs) file by file, by modification time.
-Raw lineage events go, the lineage graph derived from them stays.
+Raw lineage events are not purged: the runtime role may only append them.
 
 **How.** The class's action: ``delete`` the rows past the cutoff; ``anonymise`` them (every
 classified column set to null, the rest kept for statistics); ``archive`` them (written as JSON

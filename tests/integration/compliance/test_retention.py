@@ -116,7 +116,6 @@ def test_dry_run_then_hold_then_enforcement_with_proof_in_the_ledger(
         "raw.shop__orders": 2,
         "raw_quarantine.shop__orders": 1,
         "governance.quality_run": 0,  # the platform's own tables are targets too (empty here)
-        "governance.lineage_event": 0,
     }
     assert all(proof.changed == 0 and proof.skipped == "dry run" for proof in dry.values())
     assert _counts(conninfo) == start

@@ -1,4 +1,4 @@
-"""Retention of the platform's own stores: quality results, raw lineage events and folders of files.
+"""Retention of the platform's own stores: quality results and folders of files (raw lineage events stay).
 
 A fresh migrated database (the runtime role's grants are the real ones) and real files in a
 temporary object store, state folder and Airflow log folder. Old rows and files go, new ones stay,
@@ -151,7 +151,6 @@ def test_platform_stores_dry_run_hold_then_purge_with_proof(
     dry = _run(house, roots, now=NOW, dry_run=True, run_id="p-dry")
     assert {name: (p.due, p.rows_before, p.unit) for name, p in dry.items()} == {
         "governance.quality_run": (3, 5, "rows"),
-        "governance.lineage_event": (2, 3, "rows"),
         "folder:quality-checkpoint-results": (2, 3, "files"),
         "folder:quality-data-docs": (1, 1, "files"),
         "folder:airflow-task-logs": (1, 2, "files"),
@@ -171,13 +170,12 @@ def test_platform_stores_dry_run_hold_then_purge_with_proof(
     done = _run(house, roots, now=NOW, dry_run=False, run_id="p-first")
     assert done["governance.quality_run"].skipped == "legal hold" and done["governance.quality_run"].changed == 0
     assert done["folder:airflow-task-logs"].skipped == "legal hold" and done["folder:airflow-task-logs"].changed == 0
-    events = done["governance.lineage_event"]
-    assert (events.changed, events.rows_before, events.rows_after) == (2, 3, 1)
+    assert "governance.lineage_event" not in done  # append-only for the runtime role
     checkpoint = done["folder:quality-checkpoint-results"]
     assert (checkpoint.changed, checkpoint.rows_before, checkpoint.rows_after) == (2, 3, 1)
     assert done["folder:quality-data-docs"].changed == 1
     after = _counts(conninfo)
-    assert after == {**start, "lineage_event": 1}  # the lineage graph stays
+    assert after == start  # the raw lineage events and the lineage graph stay
     store = roots["object_store"]
     assert _files(store) == {
         "quality/checkpoint/raw.shop__orders/new.json",
@@ -196,7 +194,7 @@ def test_platform_stores_dry_run_hold_then_purge_with_proof(
         ("compliance.retention_enforced", "retention_run:p-first")
     ]
     recorded = {t["table"]: t for t in json.loads(ledger[-1][3])["tables"]}
-    counted = recorded["governance.lineage_event"]
+    counted = recorded["folder:quality-checkpoint-results"]
     assert (counted["due"], counted["changed"], counted["rows_before"], counted["rows_after"]) == (2, 2, 3, 1)
     assert recorded["folder:quality-checkpoint-results"]["unit"] == "files"
     assert recorded["governance.quality_run"]["held_until"].startswith("2026-12-31")
@@ -214,7 +212,7 @@ def test_platform_stores_dry_run_hold_then_purge_with_proof(
         "dag_id=elsewhere",
     }
     assert (tmp_path / "outside" / "dir" / "inner.log").is_file()
-    assert _counts(conninfo) == {**start, "quality_run": 2, "quality_result": 4, "lineage_event": 1}
+    assert _counts(conninfo) == {**start, "quality_run": 2, "quality_result": 4}
     third = _run(house, roots, now=LATER, dry_run=False, run_id="p-third")
     assert sum(p.changed for p in third.values()) == 0
     final = _ledger(conninfo)
@@ -236,7 +234,7 @@ def test_the_runtime_role_may_delete_platform_records_but_not_rewrite_them_nor_t
     assert granted == {
         ("quality_run", "DELETE"): True,
         ("quality_run", "UPDATE"): False,
-        ("lineage_event", "DELETE"): True,
+        ("lineage_event", "DELETE"): False,  # append-only (migration 0008)
         ("lineage_event", "UPDATE"): False,
         ("audit_entry", "DELETE"): False,
         ("audit_entry", "UPDATE"): False,

@@ -26,7 +26,7 @@ def problems(directory: Path) -> list[str]:
 def test_repository_declares_the_platform_stores_with_delete_classes() -> None:
     gov = load_governance(REPO_GOVERNANCE)
     tables = {item.table: item for item in gov.retention.platform.tables}
-    assert set(tables) == {"governance.quality_run", "governance.lineage_event"}
+    assert set(tables) == {"governance.quality_run"}  # raw lineage events are append-only for tasks
     assert tables["governance.quality_run"].includes == ["governance.quality_result"]
     folders = {folder.name: (folder.root, folder.path) for folder in retention.folder_targets(gov)}
     assert folders == {
@@ -52,8 +52,8 @@ def test_repository_declares_the_platform_stores_with_delete_classes() -> None:
     ],
 )
 def test_the_ledger_and_compliance_records_are_refused_as_targets(gov: Path, table: str, message: str) -> None:
-    edit(gov / "retention.yaml", "    - table: governance.lineage_event", f"    - table: {table}")
-    assert problems(gov) == [f"governance/retention.yaml:platform.tables[1].table: {message}"]
+    edit(gov / "retention.yaml", "    - table: governance.quality_run", f"    - table: {table}")
+    assert problems(gov) == [f"governance/retention.yaml:platform.tables[0].table: {message}"]
 
 
 def test_the_ledger_is_refused_as_a_child_table_too(gov: Path) -> None:
@@ -67,8 +67,8 @@ def test_the_ledger_is_refused_as_a_child_table_too(gov: Path) -> None:
 def test_a_platform_store_takes_a_known_delete_class(gov: Path) -> None:
     edit(
         gov / "retention.yaml",
-        "      retention_class: platform-records\n      date_column: received_at",
-        "      retention_class: financial-records\n      date_column: received_at",
+        "      retention_class: platform-records\n      date_column: finished_at",
+        "      retention_class: financial-records\n      date_column: finished_at",
     )
     edit(
         gov / "retention.yaml",
@@ -77,7 +77,7 @@ def test_a_platform_store_takes_a_known_delete_class(gov: Path) -> None:
     )
     found = problems(gov)
     assert found[0] == (
-        "governance/retention.yaml:platform.tables[1].retention_class: class 'financial-records' says 'archive'; "
+        "governance/retention.yaml:platform.tables[0].retention_class: class 'financial-records' says 'archive'; "
         "platform stores take a class whose action is 'delete' (their records are not copied elsewhere)"
     )
     assert found[1].startswith(

@@ -1,10 +1,10 @@
-"""Retention of the platform's own stores: the runtime role may delete expired quality results and raw lineage events.
+"""Retention of the platform's own stores: the runtime role may delete expired quality results.
 
 ``compliance_retention`` runs as the runtime role and purges, past their retention class
 (``platform`` in ``governance/retention.yaml``), the quality gate runs (``quality_run``; their
 ``quality_result`` rows go with them by ``ON DELETE CASCADE``, which PostgreSQL runs as the
-table's owner, so no grant on ``quality_result`` is needed) and the raw lineage events
-(``lineage_event``; the graph derived from them is kept, and the role still may not delete it).
+table's owner, so no grant on ``quality_result`` is needed). Raw lineage events stay append-only
+for the role (migration 0008): no task may erase the record of a data flow.
 
 DELETE only: no task role may rewrite a governance record (no UPDATE is granted), and the audit
 ledger's tables get nothing here (the ledger is never purged).
@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 SCHEMA = "governance"
-TABLES = ("quality_run", "lineage_event")
+TABLES = ("quality_run",)
 
 
 def upgrade() -> None:
