@@ -6,8 +6,10 @@ short-lived Airflow token for that user (the auth manager's own ``generate_jwt``
 ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/{map_index}/hitlDetails`` with it.
 Airflow then applies its rules as for the UI: 403 for a user who is not assigned (the requester
 under separation of duties), 409 when the request was already answered (double and concurrent
-clicks give one decision), and ``responded_by`` is that user. Runs in the api-server process,
-where the auth manager is configured.
+clicks give one decision), and ``responded_by`` is that user. Airflow looks for an earlier answer
+before it looks at the user, so a 409 is checked against the request's assignees with the auth
+manager's own rule: a requester whose press comes late is still told why, not "already answered".
+Runs in the api-server process, where the auth manager is configured.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def respond_as(username: str, target: Target, choice: Choice, comment: str | Non
             return Outcome("already_answered", "your answer to this request is being recorded")
         _IN_FLIGHT.add(key)
     try:
-        wait_until_parked(target, headers)
+        seen = wait_until_parked(target, headers)
         response = httpx.patch(api_base_url() + target.path, json=body, headers=headers, timeout=ANSWER_TIMEOUT_S)
     except httpx.HTTPError as err:
         log.warning("approval answer for %s/%s not recorded: %s", target.dag_id, target.task_id, type(err).__name__)
@@ -108,7 +110,7 @@ def respond_as(username: str, target: Target, choice: Choice, comment: str | Non
     detail = _json(response)
     if response.status_code == 200:
         return Outcome("decided", f"{choice} recorded", detail)
-    if response.status_code == 403:
+    if response.status_code == 403 or (response.status_code == 409 and not is_assigned(username, seen)):
         return Outcome(
             "not_assigned",
             "you are not an approver of this request (under separation of duties the requester cannot approve it)",
@@ -121,8 +123,8 @@ def respond_as(username: str, target: Target, choice: Choice, comment: str | Non
     return Outcome("failed", f"Airflow refused the answer ({response.status_code})")
 
 
-def wait_until_parked(target: Target, headers: dict[str, str], *, timeout: float = PARK_TIMEOUT_S) -> str | None:
-    """Wait while the gate's task is still running towards its wait; returns the last state seen.
+def wait_until_parked(target: Target, headers: dict[str, str], *, timeout: float = PARK_TIMEOUT_S) -> dict[str, Any]:
+    """Wait while the gate's task is still running towards its wait; returns the HITL detail last seen.
 
     Airflow stores a request a moment before the task parks (``awaiting_input``), and Slack shows
     it at once. An answer recorded in that window is taken by Airflow, but the resumed task can be
@@ -145,12 +147,12 @@ def wait_until_parked(target: Target, headers: dict[str, str], *, timeout: float
         detail = (_json(response) or {}) if response.status_code == 200 else {}
         state = (detail.get("task_instance") or {}).get("state")
         if detail.get("response_received") or time.monotonic() >= deadline:
-            return state  # answered already (a double click, a resumed task): Airflow says so at once
+            return detail  # answered already (a double click, a resumed task): Airflow says so at once
         if state == "awaiting_input":
             _settle(detail.get("created_at"), _parking_at(target, headers))
-            return state
+            return detail
         if state != "running":
-            return state
+            return detail
         time.sleep(PARK_POLL_S)
 
 
@@ -180,6 +182,21 @@ def _settle(*moments: object) -> None:
     left = SETTLE_S - (datetime.now(UTC) - max(known)).total_seconds()
     if left > 0:
         time.sleep(min(left, SETTLE_S))
+
+
+def is_assigned(username: str, detail: dict[str, Any]) -> bool:
+    """Whether ``username`` may answer the request ``detail`` (Airflow's HITL detail), by the auth manager's rule.
+
+    True when the detail names no assignees (anyone allowed to answer may) or is unknown.
+    """
+    from airflow.api_fastapi.app import get_auth_manager
+
+    assigned = {str(user.get("id")) for user in detail.get("assigned_users") or () if isinstance(user, dict)}
+    if not assigned:
+        return True
+    manager = get_auth_manager()
+    user = _user_named(manager, username)
+    return user is not None and bool(manager.is_authorized_hitl_task(assigned_users=assigned, user=user))
 
 
 def token_for(username: str) -> str:

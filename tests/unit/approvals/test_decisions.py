@@ -40,6 +40,9 @@ def test_the_hitl_path_quotes_every_part_of_the_target() -> None:
     )
 
 
+APPROVERS = ("dp-lead", "an-lead")
+
+
 class _HitlEndpoint:
     """Airflow's HITL detail of one task, as its API shows it: the task runs, then parks; one answer wins."""
 
@@ -69,12 +72,13 @@ class _HitlEndpoint:
                     "task_instance": {"state": self.state()},
                     "response_received": bool(self.answers),
                     "created_at": self.opened.isoformat(),
+                    "assigned_users": [{"id": name, "name": name} for name in APPROVERS],
                 }
                 return httpx.Response(200, json=body)
-            if user == self.requester:
-                return httpx.Response(403, json={"detail": "not a respondent"})
-            if self.answers:
+            if self.answers:  # Airflow's order: an earlier answer is looked for before the user
                 return httpx.Response(409, json={"detail": "already answered"})
+            if user not in APPROVERS:
+                return httpx.Response(403, json={"detail": "not a respondent"})
             elapsed = (datetime.now(UTC) - self.opened).total_seconds()
             self.answers.append((user, self.state(), elapsed))
             return httpx.Response(200, json={"chosen_options": ["Approve"]})
@@ -95,6 +99,7 @@ def hitl(monkeypatch: pytest.MonkeyPatch) -> _HitlEndpoint:
         return send
 
     monkeypatch.setattr(decisions, "token_for", lambda username: username)
+    monkeypatch.setattr(decisions, "is_assigned", lambda username, detail: username in APPROVERS)
     monkeypatch.setattr(decisions, "api_base_url", lambda: "http://airflow.test")
     monkeypatch.setattr(decisions, "SETTLE_S", 1.0)
     monkeypatch.setattr(decisions, "PARK_POLL_S", 0.05)
@@ -133,3 +138,23 @@ def test_concurrent_presses_in_the_window_give_one_decision_and_the_requester_ho
     assert statuses.count("decided") == 1 and len(hitl.answers) == 1
     assert set(statuses[1:]) == {"decided", "already_answered"}
     assert hitl.answers[0][0] in ("dp-lead", "an-lead")
+
+
+def test_a_requester_pressing_after_the_decision_is_told_they_are_not_an_approver(hitl: _HitlEndpoint) -> None:
+    hitl.parks_at = time.monotonic()  # parked already
+    decided = decisions.respond_as("dp-lead", TARGET, "Approve")
+    late = decisions.respond_as("dp-engineer", TARGET, "Approve")  # Airflow answers 409 before it looks at the user
+    again = decisions.respond_as("an-lead", TARGET, "Approve")
+
+    assert (decided.status, late.status, again.status) == ("decided", "not_assigned", "already_answered")
+    assert "not an approver" in late.message
+
+
+def test_assignment_is_the_auth_managers_rule_on_the_requests_assignees(auth_manager: Any) -> None:
+    def detail(*names: str) -> dict[str, Any]:
+        return {"assigned_users": [{"id": name, "name": name} for name in names]}
+
+    assert decisions.is_assigned(TEST_USER, detail(TEST_USER, "someone-else"))
+    assert not decisions.is_assigned(TEST_USER, detail("someone-else"))
+    assert not decisions.is_assigned("nobody-here", detail("nobody-here"))  # not an Airflow user at all
+    assert decisions.is_assigned(TEST_USER, {})  # no assignees: anyone allowed to answer may
