@@ -7,6 +7,7 @@ at the end of the session.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tempfile
@@ -177,6 +178,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
         "busy per worker: " + ", ".join(f"{worker} {seconds:.0f} s" for worker, seconds in sorted(busy.items()))
     )
+    if path := os.environ.get("SCROLLINTEL_TEST_TIMES"):  # every unit, for a closer look (e.g. against CPU use)
+        rows = [
+            {"unit": name, "worker": worker, "start": first - start, "end": last - start, "seconds": spent}
+            for name, (worker, first, last, spent) in _UNITS.items()
+        ]
+        Path(path).write_text(json.dumps(sorted(rows, key=lambda row: row["start"]), indent=1), encoding="utf-8")
     longest = sorted(_UNITS.items(), key=lambda item: item[1][3], reverse=True)[:15]
     for name, (worker, first, last, spent) in longest:
         terminalreporter.write_line(

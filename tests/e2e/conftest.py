@@ -80,13 +80,55 @@ def running_platform(state: Path, env: dict[str, str], drop: tuple[str, ...] = (
             shutil.rmtree(state, ignore_errors=True)
 
 
+#: Set to run the model story (tests/e2e/test_model_flow.py); the platform then holds nothing back.
+ENV_MODEL_STORY = "SCROLLINTEL_E2E_MODEL_STORY"
+
+#: DAGs the e2e platform keeps paused. The Assets that every test's loads publish start them, so they
+#: would rebuild the warehouse (48 dbt tasks a run, back to back) and retrain the model all session
+#: long, on the cores the tests and the other worker wait for; each has its own test of a real run
+#: (tests/integration/transform, tests/integration/ml). tests/e2e/test_transform_flow.py unpauses
+#: ``transform_warehouse`` for its run; with the model story asked for, nothing is held back.
+HELD_BACK = ("transform_warehouse", "ml_churn_train", "ml_churn_monitor", "ml_churn_retrain", "ml_churn_score")
+
+
 @pytest.fixture(scope="package")
 def platform() -> Iterator[RunningPlatform]:
-    """`scrollintel platform up` in a temporary state folder; `down` afterwards."""
+    """`scrollintel platform up` in a temporary state folder, its DAGs but :data:`HELD_BACK` unpaused; `down` after."""
     state = Path(tempfile.mkdtemp(prefix="scrollintel-e2e-"))
-    scale = os.environ.get("SCROLLINTEL_E2E_DEMO_SCALE", "0.05")
-    with running_platform(state, {"SCROLLINTEL_DEMO_SCALE": scale}) as running:
+    env = {"SCROLLINTEL_DEMO_SCALE": os.environ.get("SCROLLINTEL_E2E_DEMO_SCALE", "0.05")}
+    story = bool(os.environ.get(ENV_MODEL_STORY))
+    if not story:
+        env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "True"
+    with running_platform(state, env) as running:
+        if not story:
+            unpause_all_but(running, HELD_BACK)
         yield running
+
+
+def platform_dag_ids() -> set[str]:
+    """Every DAG the platform's dags/ folder defines (one per file; ``ingest_sources.py`` one per source)."""
+    from scrollintel.config import load_governance
+    from scrollintel.ingest.dagspec import dag_id
+    from scrollintel.settings import project_root
+
+    files = {path.stem for path in (project_root() / "dags").glob("*.py")} - {"ingest_sources"}
+    return files | {dag_id(source) for source in load_governance().sources.values()}
+
+
+def unpause_all_but(platform: RunningPlatform, held_back: tuple[str, ...], timeout: float = 300.0) -> None:
+    """Once the dag-processor has registered every platform DAG (created paused), unpause all but ``held_back``."""
+    expected = platform_dag_ids()
+    with platform.client() as client:
+        answer = wait_for_json(
+            client,
+            "/api/v2/dags?limit=100&paused=true",
+            lambda dags: expected <= {dag["dag_id"] for dag in dags["dags"]},  # type: ignore[index]
+            timeout=timeout,
+        )
+        for dag in answer["dags"]:  # type: ignore[attr-defined]
+            if dag["dag_id"] in expected and dag["dag_id"] not in held_back:
+                response = client.patch(f"/api/v2/dags/{dag['dag_id']}", json={"is_paused": False})
+                assert response.status_code == 200, response.text
 
 
 def wait_for_json(client: httpx.Client, path: str, done: object, timeout: float = 240.0) -> dict[str, object]:

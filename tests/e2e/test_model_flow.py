@@ -28,12 +28,12 @@ import pytest
 
 from scrollintel import db
 from scrollintel.platform import launcher
-from tests.e2e.conftest import RunningPlatform, wait_for_json
+from tests.e2e.conftest import ENV_MODEL_STORY, RunningPlatform, wait_for_json
 from tests.e2e.demo_slack import APPROVE, messages, press, slack_url, wait
 
 #: The story takes 10-15 minutes on two busy cores (dbt, monitoring, a retraining with its search, scoring),
 #: more than the rest of the e2e suite together: it runs when asked (`SCROLLINTEL_E2E_MODEL_STORY=1`).
-ENV_STORY = "SCROLLINTEL_E2E_MODEL_STORY"
+ENV_STORY = ENV_MODEL_STORY
 
 pytestmark = [
     pytest.mark.e2e,
