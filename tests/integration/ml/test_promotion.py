@@ -83,11 +83,29 @@ def setup(pg_server: Any, mlflow_server: MlflowServer, tmp_path_factory: pytest.
             audit_settings.configure(database_url=None)
 
 
-@pytest.fixture
-def pair(setup: Setup) -> tuple[ModelConfig, str, str]:
-    """A fresh model with champion v1 and challenger v2 (same data and seed)."""
+@pytest.fixture(scope="module")
+def trained(setup: Setup) -> tuple[ModelConfig, str, str]:
+    """Two trainings on the same data and seed: champion v1 and challenger v2 of one model."""
     model = unique_model(load_governance().models.model("churn"))
     return model, setup.train(model, "ml_churn_train/first"), setup.train(model, "ml_churn_retrain/second")
+
+
+@pytest.fixture
+def pair(setup: Setup, trained: tuple[ModelConfig, str, str]) -> tuple[ModelConfig, str, str]:
+    """A fresh model with champion v1 and challenger v2: the two trained runs registered again under a name of
+    its own, as ``registry.register_version`` registers them (source, run, lineage tags, logged model, alias)."""
+    trained_model, *versions = trained
+    model = unique_model(trained_model)
+    registered = []
+    for version in versions:
+        source = setup.client.get_model_version(trained_model.name, version)
+        registry.ensure_registered_model(setup.client, model.name, description=model.description)
+        model_id = source.model_id or source.source.removeprefix("models:/")  # the logged model the source names
+        copy = setup.client.create_model_version(
+            model.name, source=source.source, run_id=source.run_id, tags=source.tags, model_id=model_id
+        )
+        registered.append(registry.assign_alias(setup.client, model.name, str(copy.version)).version)
+    return model, registered[0], registered[1]
 
 
 def context(run: str) -> RunContext:
