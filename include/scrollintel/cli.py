@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any
 
 import click
 
+from scrollintel.airflow_login import login, login_options
 from scrollintel.exceptions import ScrollIntelError
 
 
@@ -154,42 +154,13 @@ def model_group() -> None:
     """The models of governance/models.yaml in the MLflow registry."""
 
 
-def _airflow_login_options(command: Any) -> Any:
-    """``--api-url`` and ``--password``: where and how the asking user signs in to Airflow."""
-    command = click.option(
-        "--password",
-        envvar="SCROLLINTEL_AIRFLOW_PASSWORD",
-        default=None,
-        help="The user's password (default: the local platform's).",
-    )(command)
-    return click.option(
-        "--api-url",
-        envvar="SCROLLINTEL_AIRFLOW_API_URL",
-        default=None,
-        help="Airflow's address (default: the local platform).",
-    )(command)
-
-
-def _airflow_login(api_url: str | None, password: str | None) -> tuple[str, str]:
-    """The given address and password, else the local platform's api-server and team password."""
-    if api_url is not None and password is not None:
-        return api_url, password
-    from scrollintel.platform import launcher
-
-    lay = launcher.layout()
-    return (
-        api_url or f"http://{launcher.HOST}:{launcher.platform_ports(lay)['api_server']}",
-        password or launcher.platform_secrets(lay)["team_password"],
-    )
-
-
 @model_group.command("rollback")
 @click.argument("model")
 @click.option(
     "--reason", required=True, help="Why champion should go back (shown to the approvers, kept in the ledger)."
 )
 @click.option("--as", "requester", default="ml-engineer", show_default=True, help="Airflow user who asks.")
-@_airflow_login_options
+@login_options
 def model_rollback_command(
     *, model: str, reason: str, requester: str, api_url: str | None, password: str | None
 ) -> None:
@@ -202,7 +173,7 @@ def model_rollback_command(
     except KeyError:
         raise click.ClickException(f"no model {model!r} in governance/models.yaml") from None
     try:
-        api_url, password = _airflow_login(api_url, password)
+        api_url, password = login(api_url, password)
         run_id = promotion.request_rollback(api_url, requester, password, model, reason)
     except ScrollIntelError as err:
         raise click.ClickException(str(err)) from err
@@ -219,7 +190,7 @@ def model_rollback_command(
 @click.option("--amount", required=True, help="How much more, in the budget's currency (e.g. 500 or 250.50).")
 @click.option("--reason", required=True, help="Why the team needs more (shown to the approvers, kept in the ledger).")
 @click.option("--as", "requester", default="dp-lead", show_default=True, help="Airflow user who asks.")
-@_airflow_login_options
+@login_options
 def budget_request_command(
     *, team: str, month: str, amount: str, reason: str, requester: str, api_url: str | None, password: str | None
 ) -> None:
@@ -231,7 +202,7 @@ def budget_request_command(
     except increases.BudgetRequestError as err:
         raise click.BadParameter(err.problem, param_hint=f"'--{err.field}'") from None
     try:
-        api_url, password = _airflow_login(api_url, password)
+        api_url, password = login(api_url, password)
         run_id = increases.request_increase(api_url, requester, password, request)
     except ScrollIntelError as err:
         raise click.ClickException(str(err)) from err

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -83,3 +87,28 @@ def test_the_anchorer_covers_a_new_entry_within_seconds(platform: RunningPlatfor
         report = _scrollintel("audit", "verify")
     assert report.returncode == 0, report.stdout + report.stderr
     assert "0 entries not yet covered by a signed tree head" in report.stdout, report.stdout
+
+
+def test_the_evidence_pack_reviews_airflows_accounts_and_dag_versions(
+    platform: RunningPlatform, tmp_path: Path
+) -> None:
+    """`scrollintel compliance evidence` signs in as the admin and reads FAB's users and roles and the DAG versions."""
+    month = datetime.now(UTC).strftime("%Y-%m")
+    pack = tmp_path / "evidence.zip"
+    built = _scrollintel("compliance", "evidence", "--period", month, "--out", str(pack))
+    assert built.returncode == 0, built.stdout + built.stderr
+    with zipfile.ZipFile(pack) as opened:
+        review = json.loads(opened.read("access_review.json"))
+        versions = json.loads(opened.read("dag_versions.json"))
+
+    assert review["included"] is True, review
+    users = {user["username"]: user for user in review["users"]}
+    assert users["admin"]["roles"] == ["Admin"] and users["admin"]["last_login"] is not None  # it just signed in
+    assert users[launcher.AUDIT_SERVICE_USER]["roles"] == [launcher.AUDIT_READER_ROLE]
+    assert set(launcher.team_users()) <= set(users)
+    (reader,) = [role for role in review["roles"] if role["name"] == launcher.AUDIT_READER_ROLE]
+    assert "can_read on Audit Logs" in reader["permissions"]
+    assert "co-auditor: active, has never signed in (over 90 days): still needed?" in review["findings"]
+    assert versions["included"] is True, versions
+    assert {"ingest_shop", "platform_health"} <= {version["dag_id"] for version in versions["versions"]}
+    assert "@" not in json.dumps(review)  # no e-mail address in the review

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from scrollintel.airflow_login import login, login_options, signed_in_client
 from scrollintel.exceptions import ScrollIntelError
 
 URL_OPTION = click.option(
@@ -197,19 +198,44 @@ def record_command(out_dir: Path, url: str | None) -> None:
     help="The zip to write (default: evidence-<period>.zip in the current folder).",
 )
 @click.option(
-    "--airflow-users",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Output of `airflow users export` for the access review.",
+    "--as",
+    "username",
+    default="admin",
+    show_default=True,
+    help="Airflow user whose token reads users, roles and DAG versions (if they may not, the pack says so).",
+)
+@login_options
+@click.option(
+    "--without-airflow",
+    is_flag=True,
+    help="Build without Airflow's users, roles and DAG versions (those files then say they were not included).",
 )
 @URL_OPTION
-def evidence_command(period: str, out_path: Path | None, airflow_users: Path | None, url: str | None) -> None:
+def evidence_command(
+    *,
+    period: str,
+    out_path: Path | None,
+    username: str,
+    api_url: str | None,
+    password: str | None,
+    without_airflow: bool,
+    url: str | None,
+) -> None:
     """Build a SOC 2 evidence pack: a zip with a manifest of SHA-256s signed with the ledger's key."""
+    from contextlib import nullcontext
+
     from scrollintel.compliance import evidence
 
     target = out_path or Path(f"evidence-{period}.zip")
     try:
-        files, digest = evidence.build(_url(url), period, target, airflow_users=airflow_users, ledger_url=url)
+        evidence.period_bounds(period)  # a bad period is named before anything signs in
+        if without_airflow:
+            airflow: Any = nullcontext(None)
+        else:
+            api_url, password = login(api_url, password, username)
+            airflow = signed_in_client(api_url, username, password)
+        with airflow as client:
+            files, digest = evidence.build(_url(url), period, target, airflow=client, ledger_url=url)
     except _errors() as err:
         _fail(err)
         return

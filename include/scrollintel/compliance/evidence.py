@@ -8,8 +8,10 @@ Files (``YYYY-Qn`` or ``YYYY-MM`` periods, UTC; each from the warehouse):
 - ``quality_gate_history.json``: quality gate runs (``governance.quality_run``);
 - ``retention_runs.json``: retention proofs (ledger ``compliance.retention_*``);
 - ``subject_requests.json``: data subject requests by id and status (never their identifiers);
-- ``access_review.json``: Airflow users, roles and last logins when ``--airflow-users`` gives an
-  export of them (``airflow users export``), else a note that it was not included;
+- ``access_review.json``: Airflow's users, roles and last logins, and the review's findings;
+- ``dag_versions.json``: the DAG versions Airflow registered in the period (both read through
+  Airflow's API as whoever builds the pack: :mod:`scrollintel.compliance.airflow_review`; a file
+  says ``included: false`` and why when that account may not read them or no API was given);
 - ``record_of_processing.{json,xlsx,pdf}``: the Art. 30 record as of generation.
 
 ``manifest.json`` lists each file with its SHA-256; ``manifest.sig`` is the Ed25519 signature of
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from scrollintel.exceptions import ConfigError
 
 if TYPE_CHECKING:
+    import httpx
     import psycopg
 
 MANIFEST = "manifest.json"
@@ -78,13 +81,20 @@ def _ledger(conn: psycopg.Connection[Any], pattern: str, start: datetime, end: d
     )
 
 
+#: What the Airflow files say when no API was given to read them from.
+NO_AIRFLOW = {"included": False, "reason": "built without Airflow's API (scrollintel compliance evidence --api-url)"}
+
+
 def collect(
-    url: str, period: str, *, airflow_users: Path | None = None, generated_at: datetime | None = None
+    url: str, period: str, *, airflow: httpx.Client | None = None, generated_at: datetime | None = None
 ) -> dict[str, bytes]:
-    """Every file of the pack (name -> bytes), manifest not included."""
+    """Every file of the pack (name -> bytes), manifest not included.
+
+    ``airflow``: a client of Airflow's API signed in as whoever builds the pack (base URL and token).
+    """
     from scrollintel import warehouse
     from scrollintel.audit.query import ledger_status
-    from scrollintel.compliance import record
+    from scrollintel.compliance import airflow_review, record
     from scrollintel.config import load_governance
 
     start, end = period_bounds(period)
@@ -127,10 +137,8 @@ def collect(
         )
         gov = load_governance()
         activities = record.build(gov, conn)
-    if airflow_users is not None:
-        files["access_review.json"] = airflow_users.read_bytes()
-    else:
-        put("access_review.json", {"included": False, "how": "pass --airflow-users <file of `airflow users export`>"})
+    put("access_review.json", airflow_review.access_review(airflow, now=now) if airflow else NO_AIRFLOW)
+    put("dag_versions.json", airflow_review.dag_versions(airflow, start, end) if airflow else NO_AIRFLOW)
     put("record_of_processing.json", json.loads(record.as_json(activities)))
     with tempfile.TemporaryDirectory(prefix="scrollintel-evidence-") as folder:
         scratch = Path(folder)
@@ -174,7 +182,7 @@ def build(
     period: str,
     out: Path,
     *,
-    airflow_users: Path | None = None,
+    airflow: httpx.Client | None = None,
     actor: str | None = None,
     ledger_url: str | None = None,
     period_name: str = "--period",
@@ -186,7 +194,7 @@ def build(
     from scrollintel.audit import writer
 
     period_bounds(period, name=period_name)
-    files = collect(url, period, airflow_users=airflow_users)
+    files = collect(url, period, airflow=airflow)
     write_pack(files, out, period=period)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     writer.record(

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from scrollintel import warehouse
 from scrollintel.approvals.outcome import GateDecision
 from scrollintel.compliance import erasure, requests, subjects, workflow
+from scrollintel.compliance.evidence import NO_AIRFLOW
 from scrollintel.compliance.subjects import Identifiers
 from tests.integration.compliance.conftest import ComplianceHouse, SeededSubject
 
@@ -393,7 +394,10 @@ def test_the_art30_record_and_an_evidence_pack_are_generated_and_a_changed_byte_
 
     month = datetime.now(UTC).strftime("%Y-%m")
     pack = tmp_path / "evidence.zip"
-    built = runner.invoke(main, ["compliance", "evidence", "--period", month, "--out", str(pack), "--url", house.url])
+    built = runner.invoke(
+        main,
+        ["compliance", "evidence", "--period", month, "--out", str(pack), "--url", house.url, "--without-airflow"],
+    )
     assert built.exit_code == 0, built.output
     verified = runner.invoke(main, ["compliance", "verify", str(pack)])
     assert verified.exit_code == 0 and "intact" in verified.output, verified.output
@@ -403,6 +407,7 @@ def test_the_art30_record_and_an_evidence_pack_are_generated_and_a_changed_byte_
         contents = {name: original.read(name) for name in names}
     assert {"approvals.json", "retention_runs.json", "record_of_processing.xlsx", "manifest.json"} <= set(names)
     assert requests_listed and all("identifiers" not in item for item in requests_listed)
+    assert json.loads(contents["access_review.json"]) == json.loads(contents["dag_versions.json"]) == NO_AIRFLOW
     assert house.a.email.encode() not in b"".join(contents.values())
     tampered = tmp_path / "tampered.zip"
     with zipfile.ZipFile(tampered, "w") as out_zip:

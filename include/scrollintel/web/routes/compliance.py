@@ -59,6 +59,9 @@ from scrollintel.web.problems import PageData, PageProblem, problem_route
 from scrollintel.web.templating import format_time, render_page
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    import httpx
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 
     from scrollintel.compliance.subjects import Identifiers
@@ -498,6 +501,21 @@ class EvidenceForm(BaseModel):
     period: str = ""
 
 
+def _airflow_as(username: str) -> AbstractContextManager[httpx.Client | None]:
+    """A client of this api-server's REST API with a short-lived token of ``username`` (None: no such user)."""
+    from contextlib import nullcontext
+
+    import httpx
+
+    from scrollintel.approvals.decisions import UnknownUser, api_base_url, token_for
+
+    try:
+        token = token_for(username)
+    except UnknownUser:
+        return nullcontext(None)
+    return httpx.Client(base_url=api_base_url(), headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
+
+
 @router.post("/compliance/evidence", name="compliance_evidence", include_in_schema=False)
 def compliance_evidence(
     request: Request, user: PageUser, url: DatabaseUrl, form: Annotated[EvidenceForm, Form()]
@@ -517,7 +535,10 @@ def compliance_evidence(
         folder.rmdir()
 
     try:
-        evidence.build(url, period, target, actor=user.get_name(), ledger_url=url, period_name="Period")
+        with _airflow_as(user.get_name()) as airflow:  # Airflow shows this user what they may read, no more
+            evidence.build(
+                url, period, target, airflow=airflow, actor=user.get_name(), ledger_url=url, period_name="Period"
+            )
     except ConfigError as err:
         cleanup()
         return _page(request, user, url, status_code=400, error=f"Evidence pack: {err}", period=period)
