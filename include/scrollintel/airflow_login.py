@@ -15,9 +15,6 @@ import click
 if TYPE_CHECKING:
     import httpx
 
-#: Seconds allowed for the sign-in.
-TIMEOUT_S = 30.0
-
 
 def login_options(command: Any) -> Any:
     """``--api-url`` and ``--password``: where and how the asking user signs in to Airflow."""
@@ -50,21 +47,15 @@ def login(api_url: str | None, password: str | None, username: str | None = None
     )
 
 
-class SignInRefused(click.ClickException):
-    """Airflow could not be reached or refused the sign-in."""
-
-
 def signed_in_client(api_url: str, username: str, password: str) -> httpx.Client:
-    """An API client of ``api_url`` carrying ``username``'s token (``POST /auth/token``)."""
+    """An API client of ``api_url`` carrying ``username``'s token.
+
+    Raises:
+        scrollintel.approvals.trigger.TriggerRefused: Airflow is not reachable or refused the sign-in.
+    """
     import httpx
 
-    base = api_url.rstrip("/")
-    try:
-        token = httpx.post(f"{base}/auth/token", json={"username": username, "password": password}, timeout=TIMEOUT_S)
-    except httpx.HTTPError as err:
-        raise SignInRefused(f"cannot reach Airflow at {base} ({type(err).__name__}): is the platform up?") from err
-    if token.status_code not in {200, 201}:
-        raise SignInRefused(f"cannot sign in to Airflow at {base} as {username} (HTTP {token.status_code})")
-    return httpx.Client(
-        base_url=base, headers={"Authorization": f"Bearer {token.json()['access_token']}"}, timeout=TIMEOUT_S
-    )
+    from scrollintel.approvals.trigger import TIMEOUT_S, sign_in
+
+    token = sign_in(api_url, username, password)
+    return httpx.Client(base_url=api_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S)

@@ -24,6 +24,24 @@ class TriggerRefused(ScrollIntelError):
     """Airflow could not be reached, refused the sign-in or refused the trigger (the message says which)."""
 
 
+def sign_in(api_url: str, username: str, password: str) -> str:
+    """``username``'s token from Airflow's ``POST /auth/token`` at ``api_url``.
+
+    Raises:
+        TriggerRefused: Airflow is not reachable or refused the sign-in (with the HTTP status).
+    """
+    import httpx
+
+    base = api_url.rstrip("/")
+    try:
+        token = httpx.post(f"{base}/auth/token", json={"username": username, "password": password}, timeout=TIMEOUT_S)
+    except httpx.HTTPError as err:
+        raise TriggerRefused(f"cannot reach Airflow at {base} ({type(err).__name__}): is the platform up?") from err
+    if token.status_code not in {200, 201}:
+        raise TriggerRefused(f"cannot sign in to Airflow at {base} as {username} (HTTP {token.status_code})")
+    return str(token.json()["access_token"])
+
+
 def trigger_as(
     api_url: str,
     username: str,
@@ -41,17 +59,15 @@ def trigger_as(
     import httpx
 
     base = api_url.rstrip("/")
+    token = sign_in(base, username, password)
+    body: dict[str, Any] = {"logical_date": None, "conf": dict(conf or {})}
+    if note:
+        body["note"] = note[:NOTE_CHARS]
     try:
-        token = httpx.post(f"{base}/auth/token", json={"username": username, "password": password}, timeout=TIMEOUT_S)
-        if token.status_code not in {200, 201}:
-            raise TriggerRefused(f"cannot sign in to Airflow at {base} as {username} (HTTP {token.status_code})")
-        body: dict[str, Any] = {"logical_date": None, "conf": dict(conf or {})}
-        if note:
-            body["note"] = note[:NOTE_CHARS]
         response = httpx.post(
             f"{base}/api/v2/dags/{dag_id}/dagRuns",
             json=body,
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            headers={"Authorization": f"Bearer {token}"},
             timeout=TIMEOUT_S,
         )
     except httpx.HTTPError as err:
