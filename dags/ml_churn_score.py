@@ -15,9 +15,10 @@ from scrollintel.ml.promotion import champion_changed_asset
 MODEL = load_governance().models.model("churn")
 CHAMPION_CHANGED = champion_changed_asset(MODEL.name)
 
-DOC = """
+DOC = f"""
 ### Churn scoring
-Scores the newest snapshot of `marts.ml_churn_features` (one row per subscriber) with the version the
+Scores every current subscriber (`{MODEL.scoring.features_table or MODEL.features_table}`: features as of
+today, defined as in the training table) with the version the
 registry alias `champion` points at **when the run starts**, and writes `marts.churn_scores`: the key,
 the snapshot, the score, the model version, `scored_at` and the scoring run. Runs daily at 06:00 UTC
 and whenever `champion` moves (promotion in `ml_churn_retrain`, rollback in `ml_churn_rollback`): a

@@ -20,7 +20,15 @@ from tests.dags.conftest import COSMOS_PARSE_TIMES
 pytestmark = pytest.mark.unit
 
 DAG_FILE = project_root() / "dags" / "transform_warehouse.py"
-MARTS = ("customers", "daily_revenue", "marketing_attribution", "ml_churn_features", "order_items", "orders")
+MARTS = (
+    "customers",
+    "daily_revenue",
+    "marketing_attribution",
+    "ml_churn_current_features",
+    "ml_churn_features",
+    "order_items",
+    "orders",
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +59,7 @@ def test_the_dag_passes_the_cluster_policy(dag: Any) -> None:
 
 
 def test_every_model_is_a_task_group_running_the_model_then_its_tests(dag: Any, models: list[str]) -> None:
-    assert len(models) == 17
+    assert len(models) == 18
     groups = dag.task_group_dict
     assert "dbt" in groups
     for model in models:
@@ -64,13 +72,13 @@ def test_every_model_is_a_task_group_running_the_model_then_its_tests(dag: Any, 
 
 def test_tests_reading_two_models_run_once_both_are_built(dag: Any) -> None:
     detached = [task for task in dag.tasks if task.task_id.startswith("dbt.relationships_")]
-    assert len(detached) == 14  # every relationships test in the project
+    assert len(detached) == 16  # every relationships test in the project
     check = dag.get_task("dbt.relationships_order_items_order_id__order_id__ref_orders__test")
     assert check.upstream_task_ids == {"dbt.order_items.test", "dbt.orders.test"}
     # and the per-model test task leaves it out (orders does not exist yet when order_items is tested)
     assert "relationships_order_items_order_id__order_id__ref_orders_" in dag.get_task("dbt.order_items.test").exclude
     # run + test per model, detached tests, the raw tables check and the gate
-    assert len(dag.tasks) == 2 * 17 + len(detached) + 2
+    assert len(dag.tasks) == 2 * 18 + len(detached) + 2
 
 
 def test_dbt_starts_after_the_raw_tables_check(dag: Any) -> None:

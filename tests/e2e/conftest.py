@@ -84,7 +84,7 @@ def running_platform(state: Path, env: dict[str, str], drop: tuple[str, ...] = (
 ENV_MODEL_STORY = "SCROLLINTEL_E2E_MODEL_STORY"
 
 #: DAGs the e2e platform keeps paused. The Assets that every test's loads publish start them, so they
-#: would rebuild the warehouse (48 dbt tasks a run, back to back) and retrain the model all session
+#: would rebuild the warehouse (52 dbt tasks a run, back to back) and retrain the model all session
 #: long, on the cores the tests and the other worker wait for; each has its own test of a real run
 #: (tests/integration/transform, tests/integration/ml). tests/e2e/test_transform_flow.py unpauses
 #: ``transform_warehouse`` for its run; with the model story asked for, nothing is held back.

@@ -62,7 +62,12 @@ def build(gov: Governance, conn: psycopg.Connection[Any] | None = None) -> list[
         for source, resource, column, class_id, masking in rows:
             stored.setdefault((source, resource), {})[column] = (class_id, masking)
         relations = [r.qualified for r in catalogue(conn, ("staging", "marts"))]
-    models = {model.features_table: model.name for model in gov.models.models}
+    models = {
+        table: model.name
+        for model in gov.models.models
+        for table in (model.features_table, model.scoring.features_table)
+        if table is not None
+    }
     activities: list[Activity] = []
     for source in sorted(gov.sources.values(), key=lambda s: s.name):
         team = gov.team(source.owner).name

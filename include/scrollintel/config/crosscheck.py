@@ -198,12 +198,14 @@ class CrossCheck:
         self.add_duplicates(MODELS_FILE, config.models, "name", "model name", "models")
         for index, model in enumerate(config.models):
             self.team(MODELS_FILE, f"models[{index}].team", model.team)
-            if not model.features_table.startswith("marts."):
-                self.add(
-                    MODELS_FILE,
-                    f"models[{index}].features_table",
-                    f"{model.features_table!r}: a model reads a feature table dbt builds in 'marts'",
-                )
+            tables = {"features_table": model.features_table, "scoring.features_table": model.scoring.features_table}
+            for key, table in tables.items():
+                if table is not None and not table.startswith("marts."):
+                    self.add(
+                        MODELS_FILE,
+                        f"models[{index}].{key}",
+                        f"{table!r}: a model reads a feature table dbt builds in 'marts'",
+                    )
 
     def _approvals(self, config: ApprovalsConfig) -> None:
         self.add_duplicates(APPROVALS_FILE, config.policies, "subject", "policy for subject", "policies")

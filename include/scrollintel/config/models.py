@@ -37,8 +37,12 @@ class FairnessPolicy(GovernanceModel):
 
 
 class ScoringPolicy(GovernanceModel):
-    """How many scoring runs the scores table keeps (each run is one partition; older ones are dropped)."""
+    """What scoring reads, and how many scoring runs the scores table keeps (a partition each; older ones go)."""
 
+    #: The table of current feature rows scoring reads (its newest snapshot): the training table's
+    #: features and key, as of now. Unset: the training table's newest snapshot, whose label window
+    #: has passed, i.e. features at least that old.
+    features_table: Dataset | None = None
     keep_runs: int = Field(default=30, ge=1, le=1000)
 
 

@@ -160,6 +160,14 @@ def generate_churn_features(
     )
 
 
+def current_rows(table: pa.Table, label: str = "churn_label") -> pa.Table:
+    """The scoring table's shape (``marts.ml_churn_current_features``): the newest snapshot's rows, no label."""
+    import pyarrow.compute as pc
+
+    newest = pc.max(table["snapshot_date"])
+    return table.filter(pc.equal(table["snapshot_date"], newest)).drop_columns([label])
+
+
 def create_feature_table(conn: psycopg.Connection[Any], table: pa.Table, name: str = "marts.ml_churn_features") -> int:
     """(Re)create ``name`` (``schema.table``) with the mart's column types and COPY ``table`` into it.
 

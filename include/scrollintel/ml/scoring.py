@@ -2,9 +2,12 @@
 
 :func:`score` resolves the alias once (:func:`scrollintel.ml.registry.load_champion`), so a
 promotion or rollback changes the next scoring run only, never rows of a run under way. It reads
-the newest snapshot of the model's feature table (one row per current entity: the mart keeps
-snapshots whose label window has passed, so that is the freshest feature row there is) through
-COPY into Arrow, scores it, and writes ``marts.<model>_scores`` (:func:`scrollintel.ml.tracking.scores_table`).
+the newest snapshot of the model's scoring table (``scoring.features_table`` in
+``governance/models.yaml``: for churn ``marts.ml_churn_current_features``, every current subscriber's
+features as of today, built by the same dbt macro as the training table) through COPY into Arrow,
+scores it, and writes ``marts.<model>_scores`` (:func:`scrollintel.ml.tracking.scores_table`). Without
+a scoring table it reads the training table's newest snapshot, whose label window has passed: rows
+at least that old, which is why the churn model has one.
 
 **The table.** One row per entity and scoring run: the entity key, the snapshot scored, the
 score, the model version that produced it, ``scored_at`` and ``scoring_run_id``. It is created
@@ -237,6 +240,12 @@ def scores_arrow(
     return pa.table(columns)
 
 
+def scoring_source(model: ModelConfig) -> ModelConfig:
+    """``model`` reading the table scoring reads: ``scoring.features_table`` when set, else its training table."""
+    table = model.scoring.features_table
+    return model.model_copy(update={"features_table": table}) if table else model
+
+
 def score(
     model: ModelConfig,
     warehouse_url: str,
@@ -255,12 +264,13 @@ def score(
 
     client = mlflow_client or registry.client()
     estimator, version = registry.load_champion(model.name, client)
-    days = features.snapshots(warehouse_url, model)
+    source = scoring_source(model)
+    days = features.snapshots(warehouse_url, source)
     if not days:
-        raise ScoringError(f"{model.features_table} is empty: nothing to score")
+        raise ScoringError(f"{source.features_table} is empty: nothing to score")
     newest = days[-1]
     frame = features.read_frame(
-        warehouse_url, model, [newest], columns=[*model.entity_key, model.snapshot_column, *model.features]
+        warehouse_url, source, [newest], columns=[*model.entity_key, model.snapshot_column, *model.features]
     )
     run_id = scoring_run_id(model.name, context)
     scored_at = dt.datetime.now(dt.UTC)
@@ -287,5 +297,5 @@ def score(
         actor=f"dag:{context.dag_id}" if context and context.dag_id else "scrollintel",
         key=f"{SCORED}:{run_id}:{version}",
     )
-    log.info("scored %d rows of %s snapshot %s with %s v%s", rows, model.features_table, newest, model.name, version)
+    log.info("scored %d rows of %s snapshot %s with %s v%s", rows, source.features_table, newest, model.name, version)
     return result

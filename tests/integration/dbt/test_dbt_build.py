@@ -21,7 +21,15 @@ STAGING = (
     "stg_stores__stores",
     "stg_stores__inventory",
 )
-MARTS = ("customers", "orders", "order_items", "daily_revenue", "marketing_attribution", "ml_churn_features")
+MARTS = (
+    "customers",
+    "orders",
+    "order_items",
+    "daily_revenue",
+    "marketing_attribution",
+    "ml_churn_features",
+    "ml_churn_current_features",
+)
 
 
 def test_dbt_build_passes_every_model_and_test(built: Warehouse) -> None:

@@ -28,6 +28,8 @@ from tests.integration.warehouse import runtime_database
 pytestmark = pytest.mark.integration
 
 LINEAGE = "0190d0e0-0000-7000-8000-000000000017"
+#: The churn model's scoring table (governance/models.yaml scoring.features_table).
+CURRENT_FEATURES = "marts.ml_churn_current_features"
 
 
 @dataclass
@@ -61,14 +63,22 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(pg_server: Any, mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     from scrollintel.audit import settings as audit_settings
-    from scrollintel.demo.churn_features import create_feature_table, generate_churn_features, snapshot_rows
+    from scrollintel.demo.churn_features import (
+        create_feature_table,
+        current_rows,
+        generate_churn_features,
+        snapshot_rows,
+    )
 
     tmp = tmp_path_factory.mktemp("promotion")
     with runtime_database(pg_server, "promo") as database, pytest.MonkeyPatch.context() as patch:
         patch.setenv("SCROLLINTEL_HOME", str(tmp / "state"))
         patch.delenv("AIRFLOW_CTX_DAG_ID", raising=False)
         with psycopg.connect(libpq_url(database.url), autocommit=True) as conn:
-            create_feature_table(conn, generate_churn_features(snapshot_rows(FEATURE_ROWS), seed=FEATURE_SEED))
+            table = generate_churn_features(snapshot_rows(FEATURE_ROWS), seed=FEATURE_SEED)
+            create_feature_table(conn, table)
+            create_feature_table(conn, current_rows(table), name=CURRENT_FEATURES)  # what scoring reads
+            conn.execute(f"DELETE FROM {CURRENT_FEATURES} WHERE customer_id % 5 = 0")  # not the training table's rows
         with psycopg.connect(libpq_url(database.admin_url), autocommit=True) as conn:
             conn.execute(
                 "INSERT INTO governance.quality_run (gate_run_id, dag_id, run_id, task_id, dataset, suite_path, "
@@ -248,6 +258,8 @@ def test_scoring_uses_the_champion_at_run_time(setup: Setup, pair: Any) -> None:
 
     assert (first.version, second.version) == (champion, challenger)
     assert again.scoring_run_id == second.scoring_run_id
+    (current,) = setup.rows(f"SELECT count(*), max(snapshot_date)::text FROM {CURRENT_FEATURES}")
+    assert (first.rows, first.snapshot) == current  # the scoring table (models.yaml), not the training table
     schema, table = scoring.scores_table(model.name)
     counts = setup.rows(
         "SELECT scoring_run_id::text, model_version, count(*), min(score) >= 0 AND max(score) <= 1 "

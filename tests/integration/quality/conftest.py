@@ -28,6 +28,7 @@ MARTS = (
     "marts.daily_revenue",
     "marts.marketing_attribution",
     "marts.ml_churn_features",
+    "marts.ml_churn_current_features",
 )
 RAW = ("raw.shop__customers", "raw.shop__orders", "raw.shop__order_items", "raw.marketing__events")
 #: Settings that would otherwise leak in from the machine running the tests.

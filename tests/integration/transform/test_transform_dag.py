@@ -34,7 +34,15 @@ from tests.integration.warehouse import Warehouse, database_copy, with_database
 pytestmark = pytest.mark.integration
 
 AS_OF = "2026-01-01T00:00:00Z"
-MARTS = ("customers", "daily_revenue", "marketing_attribution", "ml_churn_features", "order_items", "orders")
+MARTS = (
+    "customers",
+    "daily_revenue",
+    "marketing_attribution",
+    "ml_churn_current_features",
+    "ml_churn_features",
+    "order_items",
+    "orders",
+)
 RUN_TIMEOUT_S = 900
 
 
@@ -62,7 +70,7 @@ def dag_run(
     airflow_metadata_template: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DagRun]:
-    """One run of the DAG on the demo raw tables (about two minutes: 47 dbt tasks and the quality gate)."""
+    """One run of the DAG on the demo raw tables (about two minutes: 52 dbt tasks and the quality gate)."""
     from scrollintel.demo.shop import libpq_url
 
     tmp = tmp_path_factory.mktemp("transform-dag")
@@ -120,7 +128,7 @@ def dag_run(
 
 def test_every_dbt_model_and_test_task_succeeds(dag_run: DagRun) -> None:
     dbt_tasks = {task: state for task, state in dag_run.result["tasks"].items() if task.startswith("dbt.")}
-    assert len(dbt_tasks) == 2 * 17 + 14  # run and test per model, tests that read two models
+    assert len(dbt_tasks) == 2 * 18 + 16  # run and test per model, tests that read two models
     assert {task: state for task, state in dbt_tasks.items() if state != "success"} == {}
 
 

@@ -25,6 +25,7 @@ MARTS = (
     "marts.customers",
     "marts.daily_revenue",
     "marts.marketing_attribution",
+    "marts.ml_churn_current_features",
     "marts.ml_churn_features",
     "marts.order_items",
     "marts.orders",
