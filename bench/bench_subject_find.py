@@ -4,9 +4,10 @@
 1.2M), generated and copied into ``raw.shop__*`` as ingestion leaves it (primary keys, the
 ingestion classifier's stored classes), then the platform's own dbt project run on it: the shop's
 staging views (masked by ``dbt/macros/masking.sql``, salt in ``masking.salt``) and the marts the
-subject's rows reach (customers, orders, order items; see :data:`DBT_SELECT`), with the indexes their
-YAML configures (``config: indexes`` on ``customer_id``). Added as the subject tests seed them: a
-score table, a table holding only hashed e-mails, a quarantined row per 1,000 customers.
+subject's rows reach (customers, orders, order items, the churn model's tables; see
+:data:`DBT_SELECT`), with the indexes their YAML configures (``config: indexes`` on
+``customer_id``). Added as the subject tests seed them: a score table, a table holding only
+hashed e-mails, a quarantined row per 1,000 customers.
 
 **Measured.** For ``--subjects`` random customers, looked up by e-mail:
 
@@ -57,9 +58,14 @@ PRIMARY_KEYS = {
 }
 
 #: The dbt models a customer's rows reach (with their staging views); run as the platform runs dbt.
-#: ``ml_churn_features`` (one row per subscriber and month) is left out: building it took over nine
-#: minutes at scale 1 on a shared 2-core machine; its ``customer_id`` index makes it one more index scan.
-DBT_SELECT = ("path:models/staging/shop", "customers", "orders", "order_items")
+DBT_SELECT = (
+    "path:models/staging/shop",
+    "customers",
+    "orders",
+    "order_items",
+    "ml_churn_features",
+    "ml_churn_current_features",
+)
 
 EXTRAS = """
 CREATE TABLE marts.churn_scores AS SELECT customer_id, random() AS churn_probability FROM raw.shop__customers;
