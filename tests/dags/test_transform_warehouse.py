@@ -16,19 +16,11 @@ from scrollintel.settings import project_root
 from scrollintel.transform.project import ENV_DBT_STATE_DIR
 from scrollintel.warehouse import raw_asset_uri
 from tests.dags.conftest import COSMOS_PARSE_TIMES
+from tests.marts import MARTS
 
 pytestmark = pytest.mark.unit
 
 DAG_FILE = project_root() / "dags" / "transform_warehouse.py"
-MARTS = (
-    "customers",
-    "daily_revenue",
-    "marketing_attribution",
-    "ml_churn_current_features",
-    "ml_churn_features",
-    "order_items",
-    "orders",
-)
 
 
 @pytest.fixture(scope="module")

@@ -18,19 +18,11 @@ import pytest
 
 from scrollintel import db
 from tests.e2e.conftest import RunningPlatform, wait_for_json
+from tests.marts import MARTS
 
 pytestmark = pytest.mark.e2e
 
 DAG_ID = "transform_warehouse"
-MARTS = (
-    "customers",
-    "daily_revenue",
-    "marketing_attribution",
-    "ml_churn_current_features",
-    "ml_churn_features",
-    "order_items",
-    "orders",
-)
 INGESTION = ("ingest_shop", "ingest_marketing", "ingest_stores")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.warehouse import Warehouse
+from tests.marts import MARTS
 
 pytestmark = pytest.mark.integration
 
@@ -20,15 +21,6 @@ STAGING = (
     "stg_marketing__campaigns",
     "stg_stores__stores",
     "stg_stores__inventory",
-)
-MARTS = (
-    "customers",
-    "orders",
-    "order_items",
-    "daily_revenue",
-    "marketing_attribution",
-    "ml_churn_features",
-    "ml_churn_current_features",
 )
 
 

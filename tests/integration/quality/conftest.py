@@ -19,17 +19,10 @@ import pytest
 
 from scrollintel import db
 from tests.integration.warehouse import Warehouse, database_copy, with_database
+from tests.marts import MART_DATASETS
 
 AS_OF = "2026-01-01T00:00:00Z"
-MARTS = (
-    "marts.customers",
-    "marts.orders",
-    "marts.order_items",
-    "marts.daily_revenue",
-    "marts.marketing_attribution",
-    "marts.ml_churn_features",
-    "marts.ml_churn_current_features",
-)
+MARTS = MART_DATASETS
 RAW = ("raw.shop__customers", "raw.shop__orders", "raw.shop__order_items", "raw.marketing__events")
 #: Settings that would otherwise leak in from the machine running the tests.
 _ENV = ("SCROLLINTEL_AS_OF", "SCROLLINTEL_AUDIT_DATABASE_URL", "AIRFLOW_CTX_DAG_ID", "AIRFLOW_CONN_POSTGRES_WAREHOUSE")

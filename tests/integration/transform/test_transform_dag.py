@@ -30,19 +30,11 @@ from scrollintel.settings import project_root
 from scrollintel.transform.session import MASKING_SALT_CONN_ID
 from tests.integration.transform.run_transform_dag import RESULT_PREFIX
 from tests.integration.warehouse import Warehouse, database_copy, with_database
+from tests.marts import MARTS
 
 pytestmark = pytest.mark.integration
 
 AS_OF = "2026-01-01T00:00:00Z"
-MARTS = (
-    "customers",
-    "daily_revenue",
-    "marketing_attribution",
-    "ml_churn_current_features",
-    "ml_churn_features",
-    "order_items",
-    "orders",
-)
 RUN_TIMEOUT_S = 900
 
 

@@ -17,19 +17,12 @@ from scrollintel.quality.suites import (
     load_suites,
     suites_dir,
 )
+from tests.marts import MART_DATASETS
 
 pytestmark = pytest.mark.unit
 
 SUITES = all_suite_paths()
-MARTS = (
-    "marts.customers",
-    "marts.daily_revenue",
-    "marts.marketing_attribution",
-    "marts.ml_churn_current_features",
-    "marts.ml_churn_features",
-    "marts.order_items",
-    "marts.orders",
-)
+MARTS = MART_DATASETS
 UNIQUENESS = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
 RANGES = {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set"}
 DISTRIBUTIONS = {"expect_column_mean_to_be_between", "expect_column_median_to_be_between"}
