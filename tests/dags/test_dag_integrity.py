@@ -140,3 +140,26 @@ def test_parsing_imports_no_heavy_library(tmp_path: Path) -> None:
     assert len(lines) == len(files), done.stdout[-3000:]
     # files are parsed in turn, so the first line naming a module names the file that imported it
     assert all(line.endswith(" []") for line in lines), "\n".join(lines)
+
+
+def test_a_worker_scaled_in_may_finish_the_longest_task_of_its_queue(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """helm/values.yaml: each Celery worker set's termination grace period outlasts its queue's longest task."""
+    import yaml
+
+    from scrollintel.platform.celery_service import DEFAULT_QUEUE
+
+    values = yaml.safe_load((DAGS_DIR.parent / "helm" / "values.yaml").read_text())
+    celery = values["workers"]["celery"]
+    grace = {celery["queue"]: celery["terminationGracePeriodSeconds"]}
+    for worker_set in celery.get("sets", []):
+        grace[worker_set["queue"]] = worker_set.get("terminationGracePeriodSeconds", grace[celery["queue"]])
+    longest: dict[str, float] = {}
+    for dag in dagbag.dags.values():
+        for task in dag.tasks:
+            queue = task.queue if task.queue in grace else DEFAULT_QUEUE
+            seconds = task.execution_timeout.total_seconds() if task.execution_timeout else float("inf")
+            longest[queue] = max(longest.get(queue, 0.0), seconds)
+    assert set(longest) <= set(grace), f"queues without a worker set in helm/values.yaml: {set(longest) - set(grace)}"
+    short = {queue: (grace[queue], seconds) for queue, seconds in longest.items() if grace[queue] < seconds}
+    assert short == {}, "grace period (s) shorter than the queue's longest execution_timeout (s)"
+    assert values["config"]["scheduler"]["task_instance_heartbeat_timeout"] <= 300  # no slower than Airflow's default
