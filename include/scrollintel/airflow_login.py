@@ -53,9 +53,6 @@ def signed_in_client(api_url: str, username: str, password: str) -> httpx.Client
     Raises:
         scrollintel.approvals.trigger.TriggerRefused: Airflow is not reachable or refused the sign-in.
     """
-    import httpx
+    from scrollintel.approvals.trigger import api_client, sign_in
 
-    from scrollintel.approvals.trigger import TIMEOUT_S, sign_in
-
-    token = sign_in(api_url, username, password)
-    return httpx.Client(base_url=api_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S)
+    return api_client(api_url, sign_in(api_url, username, password))

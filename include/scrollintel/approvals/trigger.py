@@ -10,9 +10,12 @@ the api-server, mint the token instead: :func:`scrollintel.approvals.decisions.t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrollintel.exceptions import ScrollIntelError
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Seconds allowed for the sign-in and for the trigger.
 TIMEOUT_S = 30.0
@@ -40,6 +43,13 @@ def sign_in(api_url: str, username: str, password: str) -> str:
     if token.status_code not in {200, 201}:
         raise TriggerRefused(f"cannot sign in to Airflow at {base} as {username} (HTTP {token.status_code})")
     return str(token.json()["access_token"])
+
+
+def api_client(api_url: str, token: str) -> httpx.Client:
+    """A client of Airflow's REST API at ``api_url`` carrying ``token`` (from :func:`sign_in`, or minted)."""
+    import httpx
+
+    return httpx.Client(base_url=api_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S)
 
 
 def trigger_as(

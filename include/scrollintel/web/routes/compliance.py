@@ -505,15 +505,14 @@ def _airflow_as(username: str) -> AbstractContextManager[httpx.Client | None]:
     """A client of this api-server's REST API with a short-lived token of ``username`` (None: no such user)."""
     from contextlib import nullcontext
 
-    import httpx
-
     from scrollintel.approvals.decisions import UnknownUser, api_base_url, token_for
+    from scrollintel.approvals.trigger import api_client
 
     try:
         token = token_for(username)
     except UnknownUser:
         return nullcontext(None)
-    return httpx.Client(base_url=api_base_url(), headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
+    return api_client(api_base_url(), token)
 
 
 @router.post("/compliance/evidence", name="compliance_evidence", include_in_schema=False)
