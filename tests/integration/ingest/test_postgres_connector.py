@@ -54,7 +54,7 @@ def test_extract_streams_bounded_chunks_of_valid_csv(shop_url: str) -> None:
     rows = list(csv.reader(io.StringIO(b"".join(chunk.data for chunk in chunks).decode())))
     assert len(rows) == total and all(len(row) == len(schema.columns) for row in rows)
     updated = [row[schema.names.index("updated_at")] for row in rows]
-    assert updated == sorted(updated)  # cursor order, printed in UTC
+    assert all(value.endswith("+00") for value in updated)  # printed in UTC, whatever the source's zone
 
 
 def test_extract_after_a_cursor_reads_rows_at_or_after_it(shop_url: str) -> None:
