@@ -14,8 +14,9 @@ DOC = """
 Every day at 02:00 UTC, for the **previous UTC day** (a run with logical date D rolls up D - 1 day,
 so `airflow dags backfill cost_rollup --start-date ...` re-does any past day):
 
-1. `collect_task_runs`: the day's task tries from Airflow's REST API (service user of the
-   `airflow_api` connection) into `governance.cost_task_runs`;
+1. `collect_task_runs`: the day's task tries from Airflow's REST API (the cost service user of the
+   `airflow_cost_api` connection, whose role reads DAGs, DAG runs and task instances only) into
+   `governance.cost_task_runs`;
 2. `snapshot_warehouse`: storage per table (`pg_total_relation_size`) and query time per role
    (`pg_stat_statements`, or "not available" and why);
 3. `collect_cloud`: AWS Cost Explorer per `team` / `dag` tag, when an `aws_default` connection exists;

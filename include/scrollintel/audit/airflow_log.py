@@ -20,7 +20,9 @@ event may become visible after a higher one; the keys make the overlap harmless.
 Credentials: the Airflow connection ``airflow_api`` (login/password of a service user whose
 role may read Audit Logs) or, outside Airflow, ``SCROLLINTEL_AIRFLOW_API_USER`` /
 ``SCROLLINTEL_AIRFLOW_API_PASSWORD``; base URL from ``SCROLLINTEL_API_URL`` or the connection's
-host. The token comes from ``POST /auth/token``.
+host. The token comes from ``POST /auth/token``. Other readers of the API (the cost rollup) use
+the same client as a service user of their own (:class:`ServiceAccount`), each role reading only
+what its reader needs.
 """
 
 from __future__ import annotations
@@ -56,38 +58,54 @@ class AirflowApiError(ScrollIntelError):
 
 
 @dataclass(frozen=True)
+class ServiceAccount:
+    """A service user the platform reads Airflow's REST API as: the Airflow connection holding its
+    login, the environment variables that do outside Airflow, and what its role may read (named in
+    the message of a 403)."""
+
+    conn_id: str
+    env_user: str
+    env_password: str
+    reads: str
+
+
+#: The audit log import's service user.
+AUDIT_ACCOUNT = ServiceAccount(settings.API_CONN_ID, settings.ENV_API_USER, settings.ENV_API_PASSWORD, "Audit Logs")
+
+
+@dataclass(frozen=True)
 class ApiCredentials:
     """Where the REST API is and the service user that reads it (the password is never logged)."""
 
     base_url: str
     username: str
     password: str
+    account: ServiceAccount = AUDIT_ACCOUNT
 
     def __repr__(self) -> str:
         return f"ApiCredentials(base_url={self.base_url!r}, username={self.username!r}, password='***')"
 
 
-def api_credentials() -> ApiCredentials:
-    """Credentials from the ``airflow_api`` connection or the environment (see module docstring)."""
+def api_credentials(account: ServiceAccount = AUDIT_ACCOUNT) -> ApiCredentials:
+    """Credentials of ``account`` from its Airflow connection or the environment (see module docstring)."""
     base = settings.api_url()
-    conn = settings.airflow_connection(settings.API_CONN_ID)
+    conn = settings.airflow_connection(account.conn_id)
     if conn is not None:
         if not base and conn.host:
             scheme = conn.schema or "http"
             base = f"{scheme}://{conn.host}" + (f":{conn.port}" if conn.port else "")
         username, password = conn.login or "", conn.password or ""
-        source = f"Airflow connection {settings.API_CONN_ID!r}"
+        source = f"Airflow connection {account.conn_id!r}"
     else:
-        username = os.environ.get(settings.ENV_API_USER, "")
-        password = os.environ.get(settings.ENV_API_PASSWORD, "")
-        source = f"{settings.ENV_API_USER}/{settings.ENV_API_PASSWORD}"
+        username = os.environ.get(account.env_user, "")
+        password = os.environ.get(account.env_password, "")
+        source = f"{account.env_user}/{account.env_password}"
     if not base:
-        raise ConfigError(
-            f"Airflow REST API URL unknown: set {settings.ENV_API_URL} or the host of {settings.API_CONN_ID!r}"
-        )
+        where = f"set {settings.ENV_API_URL} or the host of {account.conn_id!r}"
+        raise ConfigError(f"Airflow REST API URL unknown: {where}")
     if not username or not password:
         raise ConfigError(f"no Airflow API service user: set the login and password of {source}")
-    return ApiCredentials(base.rstrip("/"), username, password)
+    return ApiCredentials(base.rstrip("/"), username, password, account)
 
 
 class AirflowApi:
@@ -113,7 +131,7 @@ class AirflowApi:
         if response.status_code not in (200, 201):
             raise AirflowApiError(
                 f"POST /auth/token as {self.credentials.username!r}: HTTP {response.status_code} "
-                "(check the airflow_api connection's login and password)"
+                f"(check the {self.credentials.account.conn_id} connection's login and password)"
             )
         token = response.json().get("access_token")
         if not token:
@@ -137,7 +155,7 @@ class AirflowApi:
             if response.status_code == 403:
                 raise AirflowApiError(
                     f"GET {path}: HTTP 403, user {self.credentials.username!r} may not read it "
-                    "(its role needs 'can read on Audit Logs')"
+                    f"(its role needs 'can read on {self.credentials.account.reads}')"
                 )
             if response.status_code != 200:
                 raise AirflowApiError(f"GET {path}: HTTP {response.status_code}")

@@ -2,8 +2,9 @@
 
 **Airflow task tries** come from Airflow's REST API (``GET /api/v2/dags/~/dagRuns/~/taskInstances``
 filtered on ``end_date``, earlier tries from ``.../tries``; DAG owners from ``GET /api/v2/dags``),
-read by the service user of the ``airflow_api`` connection (the one that imports Airflow's audit
-log; its role reads DAGs, DAG runs, task instances and audit logs, and changes nothing). They are
+read by the cost rollup's own service user, from the ``airflow_cost_api`` connection (outside
+Airflow ``SCROLLINTEL_AIRFLOW_COST_API_USER`` / ``..._PASSWORD``): its role reads DAGs, DAG runs
+and task instances, and nothing else (the audit import's user reads the audit log). They are
 upserted into ``governance.cost_task_runs``: collecting a day twice changes nothing.
 
 **Warehouse**: ``pg_total_relation_size`` of every table of the warehouse schemas, one snapshot a
@@ -37,6 +38,13 @@ MAX_TASK_INSTANCES = 200_000
 #: Warehouse schemas whose tables are priced for storage.
 STORAGE_SCHEMAS = ("raw", "raw_quarantine", "staging", "marts", "governance")
 AWS_CONN_ID = "aws_default"
+#: The cost rollup's service user: the Airflow connection with its login, and the environment
+#: variables that hold it outside Airflow.
+API_CONN_ID = "airflow_cost_api"
+ENV_API_USER = "SCROLLINTEL_AIRFLOW_COST_API_USER"
+ENV_API_PASSWORD = "SCROLLINTEL_AIRFLOW_COST_API_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+#: What its role may read (the launcher's ScrollIntelCostReader grants exactly these).
+API_READS = ("DAGs", "DAG Runs", "Task Instances")
 TAG_TEAM = "team"
 TAG_DAG = "dag"
 METRIC = "UnblendedCost"
@@ -155,11 +163,12 @@ def store_task_runs(conn: Any, rows: list[tuple[Any, ...]], *, demo: bool = Fals
 
 def collect_task_runs(url: str, day: date, api: AirflowApi | None = None) -> int:
     """Read ``day``'s task tries from Airflow's REST API into ``governance.cost_task_runs``."""
-    from scrollintel.audit.airflow_log import AirflowApi, api_credentials
+    from scrollintel.audit.airflow_log import AirflowApi, ServiceAccount, api_credentials
     from scrollintel.warehouse import connect
 
     own = api is None
-    api = api or AirflowApi(api_credentials())
+    account = ServiceAccount(API_CONN_ID, ENV_API_USER, ENV_API_PASSWORD, ", ".join(API_READS))
+    api = api or AirflowApi(api_credentials(account))
     try:
         rows = task_tries_from_api(api, day)
     finally:

@@ -3,7 +3,7 @@
 Run by the launcher as ``python -m scrollintel.platform.fab_bootstrap`` with the Airflow
 environment and a JSON plan on standard input (passwords never appear on a command line):
 
-    {"roles": {"ScrollIntelAuditReader": [["can_read", "Audit Logs"], ...]},
+    {"roles": {"ScrollIntelAuditReader": [["can_read", "Audit Logs"], ...]},  # exactly these
      "grants": [{"roles": ["Viewer"], "permission": ["can_read", "Plugins"]}],
      "users": [{"username": "admin", "role": "Admin", "password": "...", "reset_password": false, ...}]}
 
@@ -26,12 +26,7 @@ def apply(plan: dict[str, Any]) -> list[str]:
     with get_application_builder() as appbuilder:
         sm = appbuilder.sm
         for role_name, permissions in plan.get("roles", {}).items():
-            role = sm.find_role(role_name) or sm.add_role(role_name)
-            have = {(p.action.name, p.resource.name) for p in role.permissions}
-            for action, resource in permissions:
-                if (action, resource) not in have:
-                    sm.add_permission_to_role(role, sm.create_permission(action, resource))
-                    changes.append(f"role {role_name}: {action} on {resource}")
+            changes.extend(_set_role(sm, role_name, permissions))
         for grant in plan.get("grants", []):
             action, resource = grant["permission"]
             for role_name in grant["roles"]:
@@ -55,6 +50,23 @@ def apply(plan: dict[str, Any]) -> list[str]:
                 changes.append(f"user {spec['username']} created ({spec['role']})")
             elif spec.get("reset_password"):
                 sm.reset_password(user.id, spec["password"])
+    return changes
+
+
+def _set_role(sm: Any, role_name: str, permissions: list[list[str]]) -> list[str]:
+    """A service role holding exactly ``permissions``: missing ones granted, any other revoked."""
+    changes: list[str] = []
+    role = sm.find_role(role_name) or sm.add_role(role_name)
+    wanted = {(action, resource) for action, resource in permissions}
+    for permission in list(role.permissions):
+        if (permission.action.name, permission.resource.name) not in wanted:
+            sm.remove_permission_from_role(role, permission)
+            changes.append(f"role {role_name}: no more {permission.action.name} on {permission.resource.name}")
+    have = {(p.action.name, p.resource.name) for p in role.permissions}
+    for action, resource in permissions:
+        if (action, resource) not in have:
+            sm.add_permission_to_role(role, sm.create_permission(action, resource))
+            changes.append(f"role {role_name}: {action} on {resource}")
     return changes
 
 

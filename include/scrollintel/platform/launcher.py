@@ -156,6 +156,7 @@ def platform_secrets(lay: Layout) -> dict[str, str]:
             "admin_password": lambda: os.environ.get("SCROLLINTEL_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
             "marketing_api_key": lambda: secrets.token_urlsafe(24),
             "audit_api_password": lambda: secrets.token_urlsafe(24),
+            "cost_api_password": lambda: secrets.token_urlsafe(24),
             "team_password": lambda: os.environ.get("SCROLLINTEL_TEAM_PASSWORD") or secrets.token_urlsafe(12),
             "lineage_api_key": lambda: secrets.token_urlsafe(32),
             "slack_bot_token": lambda: "xoxb-demo-" + secrets.token_hex(16),
@@ -287,19 +288,7 @@ def airflow_env(lay: Layout) -> dict[str, str]:
                 "extra": {"health_path": "/v1/campaigns?limit=1"},
             }
         ),
-        # The service user that imports Airflow's own audit log (GET /api/v2/eventLogs) into the ledger.
-        "AIRFLOW_CONN_AIRFLOW_API": json.dumps(
-            {
-                "conn_type": "http",
-                "host": HOST,
-                "port": ports["api_server"],
-                "schema": "http",
-                "login": AUDIT_SERVICE_USER,
-                "password": keys["audit_api_password"],
-            }
-        ),
-        "SCROLLINTEL_AIRFLOW_API_USER": AUDIT_SERVICE_USER,
-        "SCROLLINTEL_AIRFLOW_API_PASSWORD": keys["audit_api_password"],
+        **airflow_api_env(ports["api_server"], keys),
         "AIRFLOW_CONN_FS_OBJECT_STORE": json.dumps(
             {"conn_type": "fs", "extra": {"path": str(settings.object_store_dir())}}
         ),
@@ -591,16 +580,17 @@ def start_database(lay: Layout, report: Reporter) -> None:
 #: Built-in FAB roles that may open the governance pages: the UI lists plugin nav entries from
 #: /api/v2/plugins, which needs "can_read on Plugins" (only Admin has it by default).
 PLUGIN_READER_ROLES = ("Viewer", "User", "Op")
-#: The service user that imports Airflow's audit log into the ledger, and its least-privilege role.
+#: The service user that imports Airflow's audit log into the ledger, and its least-privilege role
+#: (reading an event log needs the DAGs it names).
 AUDIT_SERVICE_USER = "scrollintel-audit"
 AUDIT_READER_ROLE = "ScrollIntelAuditReader"
-AUDIT_READER_PERMISSIONS = (
-    ("can_read", "Audit Logs"),
-    ("can_read", "DAGs"),
-    ("can_read", "Website"),
-    ("can_read", "DAG Runs"),
-    ("can_read", "Task Instances"),
-)  # + the cost rollup's reads
+AUDIT_READER_PERMISSIONS = (("can_read", "Audit Logs"), ("can_read", "DAGs"), ("can_read", "Website"))
+#: The service user the cost rollup reads task tries as, and its least-privilege role.
+COST_SERVICE_USER = "scrollintel-cost"
+COST_READER_ROLE = "ScrollIntelCostReader"
+COST_READER_PERMISSIONS = (("can_read", "DAGs"), ("can_read", "DAG Runs"), ("can_read", "Task Instances"))
+#: The platform's service roles and exactly what each may do: `up` puts back what differs.
+SERVICE_ROLES = {AUDIT_READER_ROLE: AUDIT_READER_PERMISSIONS, COST_READER_ROLE: COST_READER_PERMISSIONS}
 
 _AUTH_IN_PLACE = """
 SELECT
@@ -613,6 +603,15 @@ SELECT
     JOIN ab_role r ON r.id = pvr.role_id
     WHERE p.name = 'can_read' AND vm.name = 'Plugins' AND r.name = ANY(%(roles)s)
   ) = cardinality(%(roles)s)
+"""
+#: Each service role's permissions as the auth manager holds them.
+_SERVICE_ROLE_PERMISSIONS = """
+SELECT r.name, p.name, vm.name FROM ab_role r
+JOIN ab_permission_view_role pvr ON pvr.role_id = r.id
+JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id
+JOIN ab_permission p ON p.id = pv.permission_id
+JOIN ab_view_menu vm ON vm.id = pv.view_menu_id
+WHERE r.name = ANY(%(roles)s)
 """
 
 
@@ -679,7 +678,7 @@ def auth_plan(keys: dict[str, str]) -> dict[str, object]:
         for name in team_users()
     ]
     return {
-        "roles": {AUDIT_READER_ROLE: [list(p) for p in AUDIT_READER_PERMISSIONS]},
+        "roles": {role: [list(p) for p in permissions] for role, permissions in SERVICE_ROLES.items()},
         "grants": [{"roles": list(PLUGIN_READER_ROLES), "permission": ["can_read", "Plugins"]}],
         "users": [
             {
@@ -697,7 +696,16 @@ def auth_plan(keys: dict[str, str]) -> dict[str, object]:
                 "reset_password": True,
                 "firstname": "Audit",
                 "lastname": "Importer",
-                "email": "scrollintel-audit@scrollintel.invalid",
+                "email": f"{AUDIT_SERVICE_USER}@scrollintel.invalid",
+            },
+            {
+                "username": COST_SERVICE_USER,
+                "role": COST_READER_ROLE,
+                "password": keys["cost_api_password"],
+                "reset_password": True,
+                "firstname": "Cost",
+                "lastname": "Rollup",
+                "email": f"{COST_SERVICE_USER}@scrollintel.invalid",
             },
             *members,
         ],
@@ -705,16 +713,16 @@ def auth_plan(keys: dict[str, str]) -> dict[str, object]:
 
 
 def ensure_auth(env: dict[str, str], keys: dict[str, str]) -> list[str]:
-    """Admin and service users, the audit reader role and plugin read grants; returns the changes."""
+    """Admin and service users, the service roles (exactly their permissions) and plugin read grants;
+    returns the changes."""
     import psycopg
 
     # A direct look-up keeps warm starts from paying ~8 s of Airflow start-up for nothing.
     with psycopg.connect(db.libpq_url(db.database_url("airflow"))) as conn:
-        row = conn.execute(
-            _AUTH_IN_PLACE,
-            {"users": [ADMIN_USER, AUDIT_SERVICE_USER, *team_users()], "roles": list(PLUGIN_READER_ROLES)},
-        ).fetchone()
-    if row and row[0]:
+        users = [ADMIN_USER, AUDIT_SERVICE_USER, COST_SERVICE_USER, *team_users()]
+        row = conn.execute(_AUTH_IN_PLACE, {"users": users, "roles": list(PLUGIN_READER_ROLES)}).fetchone()
+        held = conn.execute(_SERVICE_ROLE_PERMISSIONS, {"roles": list(SERVICE_ROLES)}).fetchall()
+    if row and row[0] and service_roles_in_place(held):
         return []
     output = _run(
         [sys.executable, "-m", "scrollintel.platform.fab_bootstrap"],
@@ -723,6 +731,18 @@ def ensure_auth(env: dict[str, str], keys: dict[str, str]) -> list[str]:
         stdin=json.dumps(auth_plan(keys)),
     )
     return [line for line in output.splitlines() if line.startswith(("user ", "role "))]
+
+
+def service_roles_in_place(held: list[tuple[str, str, str]]) -> bool:
+    """Whether every service role holds exactly its permissions (rows: role, action, resource).
+
+    A platform made by an older release is brought up to date, a permission granted by hand
+    beyond a role's is taken back (least privilege), by the next `up`.
+    """
+    have: dict[str, set[tuple[str, str]]] = {role: set() for role in SERVICE_ROLES}
+    for role, action, resource in held:
+        have[role].add((action, resource))
+    return all(have[role] == set(permissions) for role, permissions in SERVICE_ROLES.items())
 
 
 def wait_healthy(lay: Layout, timeout: float = HEALTH_TIMEOUT_S) -> dict[str, object]:
@@ -781,6 +801,35 @@ def start_processes(lay: Layout, env: dict[str, str], *, first: bool) -> None:
     for proc in managed_processes(lay):
         if (proc.name in STARTED_FIRST) == first:
             proc.start(process_env(proc.name, env), settings.project_root())
+
+
+def airflow_api_env(api_port: int, keys: dict[str, str]) -> dict[str, str]:
+    """The service users that read Airflow's REST API, each as its own Airflow connection and,
+    for the command line, environment variables: the audit log import and the cost rollup."""
+    from scrollintel.audit import settings as audit_settings
+    from scrollintel.cost import sources as cost_sources
+
+    env: dict[str, str] = {}
+    for conn_id, env_user, env_password, user, password in (
+        (
+            audit_settings.API_CONN_ID,
+            audit_settings.ENV_API_USER,
+            audit_settings.ENV_API_PASSWORD,
+            AUDIT_SERVICE_USER,
+            keys["audit_api_password"],
+        ),
+        (
+            cost_sources.API_CONN_ID,
+            cost_sources.ENV_API_USER,
+            cost_sources.ENV_API_PASSWORD,
+            COST_SERVICE_USER,
+            keys["cost_api_password"],
+        ),
+    ):
+        login = {"conn_type": "http", "host": HOST, "port": api_port, "schema": "http", "login": user}
+        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({**login, "password": password})
+        env[env_user], env[env_password] = user, password
+    return env
 
 
 def process_env(name: str, env: dict[str, str]) -> dict[str, str]:
