@@ -32,6 +32,7 @@ from scrollintel.ingest.connectors.base import (
     CursorState,
     DiscoveredSchema,
     SourceColumn,
+    TableStatistics,
 )
 from scrollintel.ingest.errors import (
     CountMismatchError,
@@ -46,6 +47,7 @@ from scrollintel.ingest.spec import LoadResult, Mode, ResourceSpec
 from scrollintel.ingest.sqltypes import type_sql
 from scrollintel.ingest.stage import (
     Extract,
+    StatisticsSource,
     analyze_keys_sql,
     copy_sql,
     create_stage,
@@ -53,7 +55,7 @@ from scrollintel.ingest.stage import (
     greatest_cursor,
     row_count,
 )
-from scrollintel.ingest.storage import STORAGE_SCHEMA, RawTable
+from scrollintel.ingest.storage import ANALYZE_ONLY_VERSION, STORAGE_SCHEMA, RawTable, sorts_by_code_point
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -417,6 +419,7 @@ class _Load:
         import psycopg
 
         binary = self.extract.binary_ok()
+        statistics = self._source_statistics(conn)
         try:
             with conn.transaction():  # savepoint: FREEZE needs the table created in this subtransaction
                 self.raw.create(conn, self.columns)
@@ -424,7 +427,7 @@ class _Load:
                 statement = copy_sql(partition, self.columns, binary=binary)
                 source_rows, copied = self.extract.copy_in(conn, statement, binary=binary)
                 self._drop_suppressed(conn, partition)
-                self.raw.swap_in(conn, partition)
+                result.statistics_taken = len(self.raw.swap_in(conn, partition, statistics))
         except (psycopg.Error, BinaryUnavailable) as err:
             if isinstance(err, psycopg.Error) and not is_data_error(err):
                 raise
@@ -443,6 +446,14 @@ class _Load:
         if self.spec.cursor is None:
             return None
         return self.raw.max_text(conn, self.spec.cursor)
+
+    def _source_statistics(self, conn: psycopg.Connection[Any]) -> TableStatistics | None:
+        """The source table's own statistics for a first load, when the connector offers fresh ones."""
+        if not isinstance(self.connector, StatisticsSource) or conn.info.server_version < ANALYZE_ONLY_VERSION:
+            return None
+        byte_order = sorts_by_code_point(conn)
+        with _source_errors(self.spec):
+            return self.connector.table_statistics(self.spec.resource, self.schema, byte_order=byte_order)
 
     # -- staged path ----------------------------------------------------------------------------
 

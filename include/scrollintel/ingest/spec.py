@@ -135,6 +135,9 @@ class LoadResult:
     """Stored rows whose key the source no longer has: absent from a full refresh, or found by delete
     detection (:mod:`scrollintel.ingest.deletes`; soft mode: newly marked ``_deleted_at``)."""
     quarantined_rows: int = 0
+    statistics_taken: int = 0
+    """A first load's columns whose statistics came from the source table instead of a sample
+    (:meth:`scrollintel.ingest.storage.RawTable.restore_statistics`)."""
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     cursor_before: str | None = None
     cursor_after: str | None = None

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-    from scrollintel.ingest.connectors.base import SourceColumn
+    from scrollintel.ingest.connectors.base import SourceColumn, TableStatistics
 
 STAGE = "_scrollintel_stage"
 #: Chunks read ahead of the one COPY is taking (memory: about this many chunks more).
@@ -39,6 +39,20 @@ class BinaryExtractor(Protocol):
     def extract_binary(
         self, resource: str, schema: DiscoveredSchema, state: CursorState, *, chunk_rows: int
     ) -> Iterator[Chunk]: ...
+
+
+@runtime_checkable
+class StatisticsSource(Protocol):
+    """Optional connector extension: the source table's own planner statistics, when they are fresh.
+
+    A first load restores them on the raw table (PostgreSQL 18's ``pg_restore_attribute_stats``,
+    as ``pg_dump --statistics`` does) instead of sampling the copied rows with ANALYZE.
+    """
+
+    def table_statistics(self, resource: str, schema: DiscoveredSchema, *, byte_order: bool) -> TableStatistics | None:
+        """``byte_order``: the warehouse sorts text by code point (C collation), so a text column's
+        histogram is taken only when the source sorts it so too."""
+        ...
 
 
 class Extract:

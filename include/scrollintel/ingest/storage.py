@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from psycopg import sql
 
     from scrollintel.ingest import registry
-    from scrollintel.ingest.connectors.base import SourceColumn
+    from scrollintel.ingest.connectors.base import SourceColumn, TableStatistics
 
 #: Where the rows of a raw table are kept: its one partition (migration 0007).
 STORAGE_SCHEMA = "raw_storage"
@@ -31,6 +31,30 @@ STORAGE_SCHEMA = "raw_storage"
 #: ``ANALYZE ONLY`` (the partitioned table, not its partitions) and ``pg_restore_attribute_stats``
 #: arrived in PostgreSQL 18.
 ANALYZE_ONLY_VERSION = 180_000
+
+#: One column's statistics restored (``inherited``: as the raw table's, else as its partition's).
+#: NULL fields are left unset; a field that does not fit the column's type is a warning and False.
+_RESTORE_STATISTICS = """
+SELECT pg_restore_attribute_stats(
+    'schemaname', %(schema)s::text, 'relname', %(table)s::text, 'attname', %(column)s::text,
+    'inherited', %(inherited)s::boolean, 'null_frac', %(null_frac)s::real, 'avg_width', %(avg_width)s::integer,
+    'n_distinct', %(n_distinct)s::real, 'most_common_vals', %(most_common_vals)s::text,
+    'most_common_freqs', %(most_common_freqs)s::real[], 'histogram_bounds', %(histogram_bounds)s::text,
+    'correlation', %(correlation)s::real, 'most_common_elems', %(most_common_elems)s::text,
+    'most_common_elem_freqs', %(most_common_elem_freqs)s::real[],
+    'elem_count_histogram', %(elem_count_histogram)s::real[],
+    'range_length_histogram', %(range_length_histogram)s::text, 'range_empty_frac', %(range_empty_frac)s::real,
+    'range_bounds_histogram', %(range_bounds_histogram)s::text)
+"""
+#: The loader's own columns after a first load: one load time and one run for every row.
+_CONSTANT_COLUMN_STATISTICS = """
+SELECT pg_restore_attribute_stats(
+    'schemaname', %(schema)s::text, 'relname', %(table)s::text, 'attname', %(column)s::text,
+    'inherited', %(inherited)s::boolean, 'null_frac', 0::real, 'avg_width', %(width)s::integer, 'n_distinct', 1::real,
+    'most_common_vals', %(value)s::text, 'most_common_freqs', '{1}'::real[], 'correlation', 1::real)
+"""
+#: The raw table's row estimate (a partitioned table's, which only ANALYZE sets otherwise).
+_RESTORE_ROWS = "SELECT pg_restore_relation_stats('schemaname', %s::text, 'relname', %s::text, 'reltuples', %s::real)"
 
 #: The statistics of a partitioned table (inherited) written as its partition's own.
 _COPY_STATISTICS = """
@@ -43,7 +67,13 @@ SELECT count(pg_restore_attribute_stats(
     'elem_count_histogram', s.elem_count_histogram,
     'range_length_histogram', s.range_length_histogram::text, 'range_empty_frac', s.range_empty_frac,
     'range_bounds_histogram', s.range_bounds_histogram::text))
-FROM pg_stats s WHERE s.schemaname = %s AND s.tablename = %s AND s.inherited
+FROM pg_stats s WHERE s.schemaname = %s AND s.tablename = %s AND s.inherited AND s.attname = ANY(%s)
+"""
+
+#: Whether the warehouse database sorts text by code point (C or POSIX, or the builtin provider).
+_SORTS_BY_CODE_POINT = """
+SELECT datlocprovider = 'b' OR (datlocprovider = 'c' AND datcollate IN ('C', 'POSIX'))
+FROM pg_database WHERE datname = current_database()
 """
 
 #: The oid of a table named by a (schema, name) pair, in the catalog queries below.
@@ -89,6 +119,11 @@ def statistics_target(pg_type: str) -> int | None:
     if pg_type.endswith("[]") or pg_type in _DOCUMENT_TYPES:
         return DOCUMENT_STATISTICS_TARGET
     return None
+
+
+def sorts_by_code_point(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the warehouse's default collation sorts text by code point (see :data:`_SORTS_BY_CODE_POINT`)."""
+    return conn.execute(_SORTS_BY_CODE_POINT).fetchone() == (True,)
 
 
 class RawTable:
@@ -192,9 +227,12 @@ class RawTable:
         ).fetchall()
         return [(row[0], row[1]) for row in rows]
 
-    def swap_in(self, conn: psycopg.Connection[Any], table: tuple[str, str]) -> None:
+    def swap_in(
+        self, conn: psycopg.Connection[Any], table: tuple[str, str], statistics: TableStatistics | None = None
+    ) -> set[str]:
         """Make ``table`` the raw table's partition: key built, the previous partition detached and
-        dropped, statistics gathered.
+        dropped, statistics gathered (``statistics``: a first load's source statistics, see
+        :meth:`restore_statistics`); returns the columns whose statistics were taken from them.
 
         In the load's transaction: readers of the raw table wait for the commit (DETACH takes
         an ACCESS EXCLUSIVE lock, as TRUNCATE would) and then see the new rows.
@@ -211,9 +249,64 @@ class RawTable:
         # statistics of the raw table itself (and of its new partition): autovacuum never analyzes a
         # partitioned table, and without them the planner guesses 200 distinct values per column
         # for any query that reads it (a dbt model's join would be planned for millions of rows)
-        self.analyze(conn, table)
+        restored = self.restore_statistics(conn, table, statistics) if statistics is not None else set()
+        self.analyze(conn, table, skip=restored)
+        return restored
 
-    def analyze(self, conn: psycopg.Connection[Any], partition: tuple[str, str]) -> None:
+    def restore_statistics(
+        self, conn: psycopg.Connection[Any], partition: tuple[str, str], statistics: TableStatistics
+    ) -> set[str]:
+        """A first load's statistics taken from its source table instead of sampled: the columns done.
+
+        The new partition holds exactly the source table's rows (as of the copy), so the source's
+        own statistics describe it, as ``pg_dump --statistics`` carries a table's to a restored
+        copy; sampling the copied rows again was most of what a wide table's first load did after
+        its COPY. Taken only on PostgreSQL 18 (``pg_restore_attribute_stats``) and when the rows
+        copied are within the source's freshness margin of its row estimate; each column is written
+        as the raw table's and as its partition's. The loader's ``_loaded_at`` and ``_run_id`` hold
+        one value each. Columns not done here (no source statistics, or a value that does not fit)
+        are left to :meth:`analyze`.
+        """
+        from psycopg import sql
+
+        if conn.info.server_version < ANALYZE_ONLY_VERSION or not statistics.columns:
+            return set()
+        (copied,) = conn.execute(  # type: ignore[misc]
+            f"SELECT reltuples FROM pg_class WHERE oid = {_REGCLASS}", partition
+        ).fetchone() or (0,)
+        if not statistics.describes(float(copied)):
+            return set()
+        done: set[str] = set()
+        for column, fields in statistics.columns.items():
+            restored = [
+                conn.execute(
+                    _RESTORE_STATISTICS,
+                    {"schema": schema, "table": table, "column": column, "inherited": inherited, **fields},
+                ).fetchone()
+                == (True,)
+                for schema, table, inherited in ((*self.name, True), (*partition, False))
+            ]
+            if all(restored):
+                done.add(column)
+        row = conn.execute(
+            sql.SQL(
+                "SELECT ARRAY[_loaded_at]::text, ARRAY[_run_id]::text, octet_length(_run_id) FROM {} LIMIT 1"
+            ).format(ident(*partition))
+        ).fetchone()
+        if row is not None:
+            loaded_at, run_id, run_id_bytes = row
+            for column, value, width in (("_loaded_at", loaded_at, 8), ("_run_id", run_id, run_id_bytes + 1)):
+                for schema, table, inherited in ((*self.name, True), (*partition, False)):
+                    conn.execute(
+                        _CONSTANT_COLUMN_STATISTICS,
+                        {"schema": schema, "table": table, "column": column, "inherited": inherited, "value": value}
+                        | {"width": width},
+                    )
+                done.add(column)
+        conn.execute(_RESTORE_ROWS, (*self.name, float(copied)))
+        return done
+
+    def analyze(self, conn: psycopg.Connection[Any], partition: tuple[str, str], skip: set[str] | None = None) -> None:
         """Statistics of the raw table and of its one partition, from one sample of its rows per target.
 
         ANALYZE of a partitioned table also analyzes each partition: the same rows sampled twice,
@@ -231,22 +324,31 @@ class RawTable:
         from psycopg import sql
 
         only = sql.SQL("ONLY ") if conn.info.server_version >= ANALYZE_ONLY_VERSION else sql.SQL("")
-        for group in self._analyze_groups(conn):
+        groups, analyzed = self._analyze_groups(conn, skip or set())
+        for group in groups:
             columns = sql.SQL(" ({})").format(sql.SQL(", ").join(ident(c) for c in group)) if group else sql.SQL("")
             conn.execute(sql.SQL("ANALYZE {}{}{}").format(only, ident(*self.name), columns))
-        if conn.info.server_version >= ANALYZE_ONLY_VERSION:
-            conn.execute(_COPY_STATISTICS, (*partition, *self.name))
+        if groups and conn.info.server_version >= ANALYZE_ONLY_VERSION:
+            conn.execute(_COPY_STATISTICS, (*partition, *self.name, analyzed))
 
-    def _analyze_groups(self, conn: psycopg.Connection[Any]) -> list[list[str]]:
-        """The raw table's columns by statistics target, smallest target first; ``[[]]`` (the whole
-        table at once) when one target serves every column or the table has extended statistics."""
+    def _analyze_groups(self, conn: psycopg.Connection[Any], skip: set[str]) -> tuple[list[list[str]], list[str]]:
+        """The raw table's columns not in ``skip`` by statistics target, smallest target first
+        (``[[]]``: the whole table at once, when one target serves every column and none is
+        skipped, or the table has extended statistics), and the names of the columns analyzed."""
         targets: dict[int, list[str]] = {}
+        every: list[str] = []
         for name, target in conn.execute(_STATISTICS_TARGETS, self.name).fetchall():
             if target:  # 0: never analyzed
-                targets.setdefault(int(target), []).append(name)
-        if len(targets) <= 1 or conn.execute(_HAS_EXTENDED_STATISTICS, self.name).fetchone() == (True,):
-            return [[]]
-        return [targets[target] for target in sorted(targets)]
+                every.append(name)
+                if name not in skip:
+                    targets.setdefault(int(target), []).append(name)
+        if conn.execute(_HAS_EXTENDED_STATISTICS, self.name).fetchone() == (True,):
+            return [[]], every
+        if not targets:
+            return [], []
+        if len(targets) == 1 and not skip:
+            return [[]], every
+        return [targets[target] for target in sorted(targets)], [name for group in targets.values() for name in group]
 
     def target(self, conn: psycopg.Connection[Any]) -> tuple[str, str]:
         """The table rows are written to: the raw table's partition (or the raw table, when plain).

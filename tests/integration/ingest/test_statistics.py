@@ -1,10 +1,13 @@
 """The statistics a load leaves on a raw table: every column's at commit, documents' from a smaller sample.
 
 A first load (and every rewrite) analyzes the raw table in its transaction: queries over it,
-dbt's first, plan with statistics of every column. Columns of document types (json, jsonb,
-arrays, tsvector, bytea, geometric types) carry a statistics target of 10 set when the column is
-created, on the raw table and its partition, and are analyzed with a sample of that size; every
-other column keeps the default target and its full sample (``scrollintel.ingest.storage``).
+dbt's first, plan with statistics of every column. A first load from a PostgreSQL table whose
+own ANALYZE is fresh takes that table's statistics instead, for every column of the same type
+that sorts the same in the warehouse (``pg_restore_attribute_stats``), and analyzes the others.
+Columns of document types (json, jsonb, arrays, tsvector, bytea, geometric types) carry a
+statistics target of 10 set when the column is created, on the raw table and its partition, and
+are analyzed with a sample of that size; every other column keeps the default target and its
+full sample (``scrollintel.ingest.storage``).
 """
 
 from __future__ import annotations
@@ -40,12 +43,16 @@ COLUMNS = [
 DOCUMENTS = {"payload", "attrs", "tags", "counts", "words", "blob", "pos"}
 
 
-def _source(source_db: str) -> Any:
+def _source(source_db: str, *extra: str) -> Any:
+    """The source table, never analyzed (autovacuum off for it) unless ``extra`` statements do."""
     execute(
         source_db,
-        "CREATE TABLE s (id bigint PRIMARY KEY, " + ", ".join(f"{name} {kind}" for name, kind, _ in COLUMNS) + ")",
+        "CREATE TABLE s (id bigint PRIMARY KEY, " + ", ".join(f"{name} {kind}" for name, kind, _ in COLUMNS) + ") "
+        "WITH (autovacuum_enabled = false)",
         f"INSERT INTO s SELECT g, {', '.join(value for _, _, value in COLUMNS)} FROM generate_series(1, {ROWS}) g",
     )
+    if extra:  # in a session of its own: the rows inserted are counted (at the end of their session) before
+        execute(source_db, *extra)
     return postgres_source("st", [{"name": "s", "primary_key": ["id"], "cursor": "updated_at"}], policy="evolve")
 
 
@@ -143,6 +150,113 @@ def test_a_raw_table_with_extended_statistics_is_analyzed_whole_so_they_are_buil
         ).fetchone()
     assert built == [(True,)]
     assert histogram == (101,)
+
+
+#: The source's own ANALYZE at a target no load uses (histograms of 6 bounds, not 101 or 11).
+SOURCE_TARGET = 5
+ANALYZED_AT_SOURCE_TARGET = (
+    "ALTER TABLE s "
+    + ", ".join(f"ALTER COLUMN {name} SET STATISTICS {SOURCE_TARGET}" for name in ("id", "kind", "amount")),
+    "ANALYZE s",
+)
+_FIELDS = (
+    "null_frac, avg_width, n_distinct, most_common_vals::text, most_common_freqs, histogram_bounds::text, correlation"
+)
+
+
+def _stats(conn: Any, schema: str, table: str, inherited: bool) -> dict[str, tuple[Any, ...]]:
+    rows = conn.execute(
+        f"SELECT attname, {_FIELDS} FROM pg_stats WHERE schemaname = %s AND tablename = %s AND inherited = %s",
+        (schema, table, inherited),
+    ).fetchall()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _bounds(conn: Any, column: str, *, partition: bool = False) -> int | None:
+    """How many bounds the histogram of ``column`` has on the raw table (or its partition)."""
+    schema, table = _partition(conn) if partition else ("raw", "st__s")
+    (bounds,) = conn.execute(
+        "SELECT cardinality(histogram_bounds::text::text[]) FROM pg_stats "
+        "WHERE schemaname = %s AND tablename = %s AND attname = %s AND inherited = %s",
+        (schema, table, column, not partition),
+    ).fetchone()
+    return bounds  # type: ignore[no-any-return]
+
+
+def test_a_first_load_takes_the_fresh_statistics_of_the_source_table_instead_of_sampling(
+    source_db: str, warehouse: str
+) -> None:
+    _load(_source(source_db, *ANALYZED_AT_SOURCE_TARGET), source_db, warehouse, "first")
+    with connect(source_db) as conn:
+        source = _stats(conn, "public", "s", False)
+    with connect(warehouse) as conn:
+        partition = _partition(conn)
+        raw, own = _stats(conn, "raw", "st__s", True), _stats(conn, *partition, False)
+        loaded_at = conn.execute(
+            "SELECT n_distinct, most_common_freqs FROM pg_stats "
+            "WHERE schemaname = 'raw' AND tablename = 'st__s' AND attname = '_loaded_at' AND inherited"
+        ).fetchone()
+        (rows,) = conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'raw.st__s'::regclass").fetchone()
+        ids = _bounds(conn, "id"), _bounds(conn, "id", partition=True)
+    assert set(source) == {"id", *(name for name, _, _ in COLUMNS)}
+    # every source column's statistics, exactly, on the raw table and its partition
+    assert {name: raw[name] for name in source} == source == {name: own[name] for name in source}
+    assert ids == (SOURCE_TARGET + 1, SOURCE_TARGET + 1)  # the source's histogram, not a new sample's 101 bounds
+    assert loaded_at == (1, [1.0])  # one load time for every row of a first load
+    assert rows == ROWS
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        pytest.param((), id="never-analyzed"),
+        # analyzed, then grown by half: more changed rows than autovacuum would leave unanalyzed
+        pytest.param(
+            (
+                *ANALYZED_AT_SOURCE_TARGET,
+                f"INSERT INTO s (id, kind, updated_at) SELECT g, 'new', now() "
+                f"FROM generate_series({ROWS + 1}, {ROWS + ROWS // 2}) g",
+            ),
+            id="stale",
+        ),
+    ],
+)
+def test_a_first_load_samples_its_rows_when_the_source_statistics_are_missing_or_stale(
+    source_db: str, warehouse: str, history: tuple[str, ...]
+) -> None:
+    _load(_source(source_db, *history), source_db, warehouse, "first")
+    with connect(warehouse) as conn:
+        assert (_bounds(conn, "id"), _bounds(conn, "id", partition=True)) == (101, 101)
+
+
+def test_a_column_of_another_type_in_the_warehouse_is_analyzed_the_others_taken(source_db: str, warehouse: str) -> None:
+    """A domain lands as its base type: its statistics are sampled in the warehouse."""
+    source = _source(
+        source_db,
+        "CREATE DOMAIN positive AS numeric CHECK (VALUE >= 0)",
+        "ALTER TABLE s ADD COLUMN price positive",
+        "UPDATE s SET price = id",
+        "ALTER TABLE s ALTER COLUMN price SET STATISTICS 5",
+    )
+    execute(source_db, *ANALYZED_AT_SOURCE_TARGET)  # after the update's session counted its changes
+    _load(source, source_db, warehouse, "first")
+    with connect(warehouse) as conn:
+        assert (_bounds(conn, "id"), _bounds(conn, "price")) == (SOURCE_TARGET + 1, 101)
+
+
+def test_text_statistics_are_taken_only_when_both_sides_sort_by_code_point(source_db: str) -> None:
+    """A histogram of text is in its collation's order: a warehouse that sorts by a language's rules
+    (``byte_order=False``) gets no text column's statistics from a source sorting by code point."""
+    source = _source(source_db, *ANALYZED_AT_SOURCE_TARGET)
+    connector = PostgresConnector(source, source_db)
+    schema = connector.discover("s")
+
+    same = connector.table_statistics("s", schema, byte_order=True)
+    other = connector.table_statistics("s", schema, byte_order=False)
+
+    assert same is not None and other is not None
+    assert {"id", "amount", "kind", "tags"} <= set(same.columns)
+    assert set(same.columns) - set(other.columns) == {"kind", "tags"}  # text, and an array of text
 
 
 def test_a_null_key_in_a_first_load_is_still_quarantined_with_its_reason(source_db: str, warehouse: str) -> None:

@@ -46,6 +46,35 @@ class SourceColumn:
 
 
 @dataclass(frozen=True)
+class TableStatistics:
+    """A source table's planner statistics as its own ANALYZE left them (optional, see
+    ``scrollintel.ingest.stage.StatisticsSource``): what a first load can take instead of sampling
+    the rows it has just copied once more."""
+
+    rows: float
+    """The table's row estimate (``reltuples``) when it was analyzed."""
+    columns: Mapping[str, Mapping[str, Any]]
+    """Column -> its statistics by ``pg_stats`` field name, array fields in their text form
+    (what ``pg_restore_attribute_stats`` takes); only columns whose values sort the same in the
+    warehouse."""
+
+    #: Statistics still describe a table while fewer rows changed than make autovacuum analyze it
+    #: again: ``autovacuum_analyze_threshold`` + ``autovacuum_analyze_scale_factor`` x its rows
+    #: (their defaults).
+    STALE_ROWS = 50
+    STALE_FRACTION = 0.1
+
+    @classmethod
+    def within_margin(cls, changed: float, rows: float) -> bool:
+        """Whether ``changed`` rows of a table of ``rows`` rows leave its statistics valid."""
+        return abs(changed) <= cls.STALE_ROWS + cls.STALE_FRACTION * rows
+
+    def describes(self, rows: float) -> bool:
+        """Whether these statistics describe a copy of ``rows`` rows of the table."""
+        return self.within_margin(rows - self.rows, self.rows)
+
+
+@dataclass(frozen=True)
 class DiscoveredSchema:
     """The columns a resource has now (compared with the registered contract to detect drift)."""
 

@@ -33,7 +33,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from scrollintel.ingest.connectors.base import Chunk, Connector, CursorState, DiscoveredSchema, SourceColumn
+from scrollintel.ingest.connectors.base import (
+    Chunk,
+    Connector,
+    CursorState,
+    DiscoveredSchema,
+    SourceColumn,
+    TableStatistics,
+)
 from scrollintel.ingest.errors import IngestError, ResourceConfigError
 from scrollintel.ingest.sqltypes import type_sql
 from scrollintel.ingest.types import map_type, warehouse_enum
@@ -124,6 +131,50 @@ SELECT least(clock_timestamp(), min(xact_start) FILTER (WHERE backend_type = 'cl
 FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid()
 """
+
+
+#: A table's row estimate, whether it was ever analyzed and how many rows changed since.
+_FRESHNESS_SQL = """
+SELECT c.reltuples, greatest(s.last_analyze, s.last_autoanalyze) IS NOT NULL, coalesce(s.n_mod_since_analyze, 0)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+WHERE n.nspname = %s AND c.relname = %s
+"""
+#: Each column's statistics (array fields as text), whether the column has a collation, and whether
+#: that collation sorts by code point (C, POSIX, ucs_basic, the builtin provider's; the default when
+#: the database's is one of them).
+_COLUMN_STATISTICS_SQL = """
+SELECT s.attname, s.null_frac, s.avg_width, s.n_distinct, s.most_common_vals::text, s.most_common_freqs,
+       s.histogram_bounds::text, s.correlation, s.most_common_elems::text, s.most_common_elem_freqs,
+       s.elem_count_histogram, s.range_length_histogram::text, s.range_empty_frac, s.range_bounds_histogram::text,
+       a.attcollation <> 0,
+       co.collname IN ('C', 'POSIX', 'ucs_basic') OR co.collprovider = 'b'
+         OR (co.collname = 'default'
+             AND (d.datlocprovider = 'b' OR (d.datlocprovider = 'c' AND d.datcollate IN ('C', 'POSIX'))))
+FROM pg_stats s
+JOIN pg_namespace n ON n.nspname = s.schemaname
+JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = s.attname
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+JOIN pg_database d ON d.datname = current_database()
+WHERE s.schemaname = %s AND s.tablename = %s AND NOT s.inherited
+"""
+#: The fields of a ``pg_stats`` row :data:`_COLUMN_STATISTICS_SQL` reads, in its order.
+STATISTICS_FIELDS = (
+    "null_frac",
+    "avg_width",
+    "n_distinct",
+    "most_common_vals",
+    "most_common_freqs",
+    "histogram_bounds",
+    "correlation",
+    "most_common_elems",
+    "most_common_elem_freqs",
+    "elem_count_histogram",
+    "range_length_histogram",
+    "range_empty_frac",
+    "range_bounds_histogram",
+)
 
 
 class ConnectionLike(Protocol):
@@ -410,6 +461,37 @@ class PostgresConnector(Connector):
             )
             return None
         return horizon  # type: ignore[no-any-return]
+
+    def table_statistics(self, resource: str, schema: DiscoveredSchema, *, byte_order: bool) -> TableStatistics | None:
+        """The table's own planner statistics, when its ANALYZE is fresh (:meth:`TableStatistics.within_margin`).
+
+        Only columns whose warehouse type is the source's (kept, or an enum created with the same
+        labels in the same order) and whose values sort the same on both sides: a column with a
+        collation only when both sort by code point (``byte_order`` says the warehouse does).
+        None when the table was never analyzed, changed too much since, is empty, or the catalog
+        cannot be read (the loader then analyzes the copied rows itself).
+        """
+        import psycopg
+
+        try:
+            with self._connect() as conn:
+                found = conn.execute(_FRESHNESS_SQL, (self.schema_name, resource)).fetchone()
+                if found is None:
+                    return None
+                rows, analyzed, changed = found
+                if not analyzed or rows <= 0 or not TableStatistics.within_margin(changed, rows):
+                    return None
+                stats = conn.execute(_COLUMN_STATISTICS_SQL, (self.schema_name, resource)).fetchall()
+        except psycopg.Error as err:
+            log.info("%s.%s: no source statistics (%s); the loader analyzes", self.source.name, resource, err)
+            return None
+        same_type = {col.name for col in schema.columns if (col.mapping or "").startswith(("kept", "created enum"))}
+        columns: dict[str, dict[str, Any]] = {}
+        for row in stats:
+            name, values, collatable, code_point_order = row[0], row[1:-2], row[-2], row[-1]
+            if name in same_type and (not collatable or (code_point_order and byte_order)):
+                columns[name] = dict(zip(STATISTICS_FIELDS, values, strict=True))
+        return TableStatistics(rows=float(rows), columns=columns)
 
     def extract_keys(
         self, resource: str, schema: DiscoveredSchema, primary_key: Sequence[str], *, chunk_rows: int
