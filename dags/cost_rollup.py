@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from scrollintel.dag_defaults import START_DATE, default_args
@@ -12,7 +12,9 @@ from scrollintel.dag_defaults import START_DATE, default_args
 DOC = """
 ### Cost rollup
 Every day at 02:00 UTC, for the **previous UTC day** (a run with logical date D rolls up D - 1 day,
-so `airflow dags backfill cost_rollup --start-date ...` re-does any past day):
+so `airflow dags backfill cost_rollup --start-date ...` re-does any past day). A manual run with
+the param `day` (`YYYY-MM-DD`) rolls up that day instead: today's runs so far, after `make run`
+and a first run of the demo DAGs (the next scheduled run replaces that day's facts):
 
 1. `collect_task_runs`: the day's task tries from Airflow's REST API (the cost service user of the
    `airflow_cost_api` connection, whose role reads DAGs, DAG runs and task instances only) into
@@ -31,10 +33,17 @@ Re-running a day replaces its facts: totals stay the same.
 
 
 def rollup_day_of() -> Any:
-    """The UTC day a run rolls up: the day before its logical date (its run-after time for manual runs)."""
-    from datetime import timedelta
+    """The UTC day a run rolls up: its ``day`` param when given, else the day before its logical date
+    (its run-after time for manual runs)."""
+    from datetime import date, timedelta
 
     context = get_current_context()
+    asked = (context.get("params") or {}).get("day")
+    if asked:
+        try:
+            return date.fromisoformat(str(asked))
+        except ValueError:
+            raise ValueError(f"cost_rollup param day: {str(asked)[:40]!r} is not a date (YYYY-MM-DD)") from None
     moment = context.get("logical_date") or context["dag_run"].run_after
     return (moment - timedelta(days=1)).date()
 
@@ -47,6 +56,14 @@ def rollup_day_of() -> Any:
     default_args=default_args("finance", timeout_minutes=30),
     tags=["cost", "internal"],
     doc_md=DOC,
+    params={
+        "day": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="The UTC day to roll up (YYYY-MM-DD); empty: the day before the logical date.",
+        )
+    },
 )
 def cost_rollup() -> None:
     @task

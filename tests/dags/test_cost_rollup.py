@@ -52,3 +52,31 @@ def test_a_run_rolls_up_the_day_before_its_logical_date(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(module, "get_current_context", lambda: {"logical_date": None, "dag_run": Run()})
     assert module.rollup_day_of().isoformat() == "2026-11-30"
+
+
+def test_a_run_given_a_day_rolls_up_that_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cost_rollup_dag", DAG_FILE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    moment = datetime(2026, 12, 7, 2, tzinfo=UTC)
+    monkeypatch.setattr(
+        module, "get_current_context", lambda: {"logical_date": moment, "params": {"day": "2026-12-07"}}
+    )
+    assert module.rollup_day_of().isoformat() == "2026-12-07"  # today so far, not the day before
+    monkeypatch.setattr(module, "get_current_context", lambda: {"logical_date": moment, "params": {"day": "7/12"}})
+    with pytest.raises(ValueError, match=r"cost_rollup param day: '7/12' is not a date \(YYYY-MM-DD\)"):
+        module.rollup_day_of()
+
+
+def test_the_day_param_is_optional_and_validated_as_a_date(dag: Any) -> None:
+    from airflow.sdk.definitions.param import ParamsDict
+
+    assert dag.params["day"] is None
+    ParamsDict({"day": dag.params.get_param("day")}).validate()
+    with pytest.raises(ValueError, match="day"):
+        params = ParamsDict({"day": dag.params.get_param("day")})
+        params["day"] = "not a date"
+        params.validate()

@@ -7,7 +7,7 @@ user (its role reads DAGs, DAG runs and task instances only), prices them by the
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import psycopg
@@ -49,9 +49,10 @@ def test_the_daily_rollup_prices_the_platforms_own_task_runs(platform: RunningPl
         done = _finished(client, PRICED_DAG, str(health.json()["dag_run_id"]))
         assert done["state"] == "success"
         day = datetime.fromisoformat(str(done["end_date"])).astimezone(UTC).date()
-        # a run with logical date D rolls up D - 1 day: the day the health run ended
-        logical = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
-        rollup = client.post("/api/v2/dags/cost_rollup/dagRuns", json={"logical_date": logical.isoformat()})
+        # the day the health run ended, so far (a scheduled run rolls up the day before its date)
+        rollup = client.post(
+            "/api/v2/dags/cost_rollup/dagRuns", json={"logical_date": None, "conf": {"day": day.isoformat()}}
+        )
         assert rollup.status_code == 200, rollup.text
         final = _finished(client, "cost_rollup", str(rollup.json()["dag_run_id"]))
         assert final["state"] == "success", final
@@ -60,30 +61,36 @@ def test_the_daily_rollup_prices_the_platforms_own_task_runs(platform: RunningPl
 
     tries, priced = _health_tries_and_facts(day, str(health.json()["dag_run_id"]))
     assert tries, "the cost service user read the health run's task tries through the REST API"
-    for task_id, (queue, seconds) in tries.items():
+    assert set(priced) == set(tries)  # every try priced, nothing else
+    for task_try, (queue, seconds) in tries.items():
         expected = Decimal(str(seconds)) / 3600 * _hourly_price(queue)
-        assert abs(priced[task_id] - expected) < Decimal("0.000001"), (task_id, priced[task_id], expected)
+        assert abs(priced[task_try] - expected) < Decimal("0.000001"), (task_try, priced[task_try], expected)
     figures = report.json()
     by_dag = {item["key"]: Decimal(str(item["amount"])) for item in figures["by_dag"]}
     assert by_dag[PRICED_DAG] >= sum(priced.values()) > 0
     assert Decimal(str(figures["total"])) >= sum(by_dag.values()) - Decimal("0.01")
 
 
-def _health_tries_and_facts(day: date, run_id: str) -> tuple[dict[str, tuple[str, float]], dict[str, Decimal]]:
+TaskTry = tuple[str, int, int]
+
+
+def _health_tries_and_facts(day: date, run_id: str) -> tuple[dict[TaskTry, tuple[str, float]], dict[TaskTry, Decimal]]:
+    """The health run's task tries as collected (queue, seconds) and what the rollup priced each at."""
     with psycopg.connect(db.libpq_url(db.admin_url("warehouse"))) as conn:
         tries = {
-            task: (queue, float(seconds))
-            for task, queue, seconds in conn.execute(
-                "SELECT task_id, queue, duration_s FROM governance.cost_task_runs "
+            (task, map_index, attempt): (queue, float(seconds))
+            for task, map_index, attempt, queue, seconds in conn.execute(
+                "SELECT task_id, map_index, try_number, queue, duration_s FROM governance.cost_task_runs "
                 "WHERE dag_id = %s AND run_id = %s AND NOT demo",
                 (PRICED_DAG, run_id),
             )
         }
         priced = {
-            task: Decimal(amount)
-            for task, amount in conn.execute(
-                "SELECT task_id, sum(amount) FROM governance.cost_facts "
-                "WHERE day = %s AND kind = 'compute' AND dag_id = %s AND run_id = %s GROUP BY task_id",
+            (task, map_index, attempt): Decimal(amount)
+            for task, map_index, attempt, amount in conn.execute(
+                "SELECT task_id, map_index, try_number, sum(amount) FROM governance.cost_facts "
+                "WHERE day = %s AND kind = 'compute' AND dag_id = %s AND run_id = %s "
+                "GROUP BY task_id, map_index, try_number",
                 (day, PRICED_DAG, run_id),
             )
         }
