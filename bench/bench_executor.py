@@ -14,8 +14,10 @@ task instance from the API when the run has finished:
 Then stops the platform, starts it again on the same state with ``SCROLLINTEL_EXECUTOR=celery``
 (Redis broker, two workers with two slots each) and measures the same. Both modes have four task
 slots (``[core] parallelism`` 4, four tasks of the DAG at a time). Takes ~15 minutes on two cores.
-Measured (``--tasks 60``, 2 cores shared, load average 8-11): LocalExecutor 0.94 tasks/s,
-Celery 0.49 tasks/s; what limits both is CPU: each task is a new Python process importing
+Measured (``--tasks 200`` on an otherwise idle machine, load average 1.4-1.7): LocalExecutor
+1.92 tasks/s (queued -> start p50 0.8 s, p95 3.3 s), Celery 0.95 tasks/s (0.50x; p50 0.05 s,
+p95 0.11 s, a no-op task 1.1 s against 0.3 s); earlier at 60 tasks on a machine shared with other
+work (load average 8-11), 0.94 and 0.49 tasks/s. What limits both is CPU: each task is a new Python process importing
 Airflow, and Celery adds a pool process per task, the broker round trip, result-backend writes
 and four more long-running processes on the same two cores (README: Celery workers).
 Run: ``.venv/bin/python bench/bench_executor.py [--tasks 200]`` (``make bench`` runs it too;
