@@ -304,7 +304,7 @@ def test_plan_creates_every_module(tf: TerraformRun) -> None:
     assert by_type["aws_s3_bucket_object_lock_configuration"] == 1
     assert by_type["aws_kms_key"] == 2
     assert by_type["aws_db_instance"] == 1
-    assert by_type["aws_secretsmanager_secret"] == 7
+    assert by_type["aws_secretsmanager_secret"] == 8  # one per connection of environments/dev (local.connections)
     assert by_type["aws_iam_role"] == 4
     assert by_type["aws_iam_role_policy"] == 4
 
