@@ -95,6 +95,9 @@ def roots(tmp_path: Path) -> dict[str, Path]:
     docs = found["state"] / "quality" / "data-docs"
     _file(docs / "validations" / "raw" / "shop__orders" / "20240601T000000Z" / "page.html", OLD_RECORD)
     _file(docs / "index.html", OLD_RECORD)  # the site's index is outside the validations folder
+    gx_store = found["state"] / "quality" / "gx-validations" / "raw" / "shop__orders" / "gate"
+    _file(gx_store / "20240601T000000Z" / "batch.json", OLD_RECORD)
+    _file(gx_store / "20261201T000000Z" / "batch.json", NEW_RECORD)
     logs = found["airflow_logs"]
     _file(logs / "dag_id=ingest_shop" / "run_id=old" / "task_id=load" / "attempt=1.log", OLD_LOG)
     _file(logs / "dag_id=ingest_shop" / "run_id=new" / "task_id=load" / "attempt=1.log", NEW_LOG)
@@ -153,6 +156,7 @@ def test_platform_stores_dry_run_hold_then_purge_with_proof(
         "governance.quality_run": (3, 5, "rows"),
         "folder:quality-checkpoint-results": (2, 3, "files"),
         "folder:quality-data-docs": (1, 1, "files"),
+        "folder:quality-gx-validations": (1, 2, "files"),
         "folder:airflow-task-logs": (1, 2, "files"),
     }
     assert dry["governance.quality_run"].includes == [
@@ -183,7 +187,10 @@ def test_platform_stores_dry_run_hold_then_purge_with_proof(
         "landing/crm/contacts.csv",
     }
     assert (tmp_path / "outside" / "secret.json").is_file()
-    assert _files(roots["state"]) == {"quality/data-docs/index.html"}
+    assert _files(roots["state"]) == {
+        "quality/data-docs/index.html",
+        "quality/gx-validations/raw/shop__orders/gate/20261201T000000Z/batch.json",  # GX's store, by age too
+    }
     assert not (roots["state"] / "quality" / "data-docs" / "validations" / "raw").exists()  # emptied folders go
     assert _files(roots["airflow_logs"]) == files_before["airflow_logs"]
 

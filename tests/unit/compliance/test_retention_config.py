@@ -32,6 +32,7 @@ def test_repository_declares_the_platform_stores_with_delete_classes() -> None:
     assert folders == {
         "folder:quality-checkpoint-results": ("object_store", "quality/checkpoint"),
         "folder:quality-data-docs": ("state", "quality/data-docs/validations"),
+        "folder:quality-gx-validations": ("state", "quality/gx-validations"),
         "folder:airflow-task-logs": ("airflow_logs", ""),
     }
     classes = [item.retention_class for item in gov.retention.platform.tables] + [
