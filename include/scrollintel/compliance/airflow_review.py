@@ -53,10 +53,17 @@ def _pages(client: httpx.Client, path: str, key: str) -> list[dict[str, Any]]:
             raise NotReadable(f"{path}: the account may not read it (HTTP {response.status_code})")
         if response.status_code != 200:
             raise NotReadable(f"{path}: Airflow answered HTTP {response.status_code}")
-        body = response.json()
-        batch = body.get(key) or []
+        try:  # a proxy in front of Airflow (a sign-in page, an error page) may answer 200 with HTML
+            body = response.json()
+        except ValueError:
+            body = None
+        batch = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
+            kind = response.headers.get("content-type", "no content type").split(";")[0]
+            raise NotReadable(f"{path}: the answer is not Airflow's list of {key} ({kind})")
         items.extend(batch)
-        if not batch or len(items) >= int(body.get("total_entries", 0)):
+        total = body.get("total_entries")  # type: ignore[union-attr]
+        if not batch or not isinstance(total, int) or len(items) >= total:
             return items
 
 

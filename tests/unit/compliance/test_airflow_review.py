@@ -121,6 +121,25 @@ def test_an_unreachable_airflow_is_named_not_raised() -> None:
     assert "airflow.test" not in review["reason"] + versions["reason"]
 
 
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        (httpx.Response(200, text="<html>Sign in</html>", headers={"content-type": "text/html"}), "text/html"),
+        (httpx.Response(200, json=["not", "an", "object"]), "application/json"),
+        (httpx.Response(200, json={"users": "everyone"}), "application/json"),
+    ],
+    ids=["a-proxy-page", "a-list", "a-string"],
+)
+def test_an_answer_that_is_not_airflows_list_is_named_not_raised(answer: httpx.Response, kind: str) -> None:
+    """A proxy in front of Airflow may answer 200 with a page of its own."""
+    client = httpx.Client(base_url="http://airflow.test", transport=httpx.MockTransport(lambda request: answer))
+
+    review = airflow_review.access_review(client, now=NOW)
+
+    assert review["included"] is False
+    assert review["reason"].startswith(f"/auth/fab/v1/users: the answer is not Airflow's list of users ({kind})")
+
+
 def test_dag_versions_are_those_created_in_the_period_in_order() -> None:
     december = airflow_review.dag_versions(
         _airflow(), datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
