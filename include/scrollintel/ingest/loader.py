@@ -448,8 +448,16 @@ class _Load:
         return self.raw.max_text(conn, self.spec.cursor)
 
     def _source_statistics(self, conn: psycopg.Connection[Any]) -> TableStatistics | None:
-        """The source table's own statistics for a first load, when the connector offers fresh ones."""
+        """The source table's own statistics for a first load, when the connector offers fresh ones.
+
+        Not for a table with erased subjects on the suppression list: the source's histograms and
+        common values may hold their identifiers, which the loader keeps out of the warehouse.
+        """
+        from scrollintel.compliance.suppression import suppressed_columns
+
         if not isinstance(self.connector, StatisticsSource) or conn.info.server_version < ANALYZE_ONLY_VERSION:
+            return None
+        if suppressed_columns(conn, self.spec.source, self.spec.resource):
             return None
         byte_order = sorts_by_code_point(conn)
         with _source_errors(self.spec):

@@ -229,6 +229,25 @@ def test_a_first_load_samples_its_rows_when_the_source_statistics_are_missing_or
         assert (_bounds(conn, "id"), _bounds(conn, "id", partition=True)) == (101, 101)
 
 
+def test_a_table_with_erased_subjects_is_sampled_not_given_the_source_statistics(
+    source_db: str, warehouse: str
+) -> None:
+    """The source's histograms may hold an erased subject's key: the loader keeps those out of the warehouse."""
+    request = "00000000-0000-4000-8000-000000000007"
+    execute(
+        warehouse,
+        "INSERT INTO governance.subject_requests (id, kind, status, identifiers_sha256, requested_by) "
+        f"VALUES ('{request}', 'erasure', 'executed', 'x', 'co-officer')",
+        "INSERT INTO governance.subject_suppression (source, resource, column_name, value_sha256, request_id) "
+        f"VALUES ('st', 's', 'id', encode(sha256('7'::bytea), 'hex'), '{request}')",
+    )
+    _load(_source(source_db, *ANALYZED_AT_SOURCE_TARGET), source_db, warehouse, "first")
+    with connect(warehouse) as conn:
+        rows = conn.execute("SELECT count(*) FROM raw.st__s WHERE id = 7").fetchone()
+        assert (_bounds(conn, "id"), _bounds(conn, "id", partition=True)) == (101, 101)
+    assert rows == (0,)  # the erased subject's row is not loaded either
+
+
 def test_a_column_of_another_type_in_the_warehouse_is_analyzed_the_others_taken(source_db: str, warehouse: str) -> None:
     """A domain lands as its base type: its statistics are sampled in the warehouse."""
     source = _source(
