@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 #: Starts the line with the outcome (Airflow logs to stdout too).
-RESULT_PREFIX = "MONITOR_DAG_RESULT "
+#: The file the outcome is written to. Not stdout: Airflow's loggers write there from other threads
+#: (OpenLineage's), and one of their lines can land inside a printed result.
+RESULT_FILE_ENV = "SCROLLINTEL_TEST_RESULT_FILE"
 DAG_ID = "ml_churn_monitor"
 
 
@@ -54,7 +57,7 @@ def main(dag_folder: str, steps_json: str) -> None:
                 "events": [{"uri": uri, "extra": extra} for uri, extra in events],
             }
         )
-    print(RESULT_PREFIX + json.dumps(results))
+    Path(os.environ[RESULT_FILE_ENV]).write_text(json.dumps(results), encoding="utf-8")
 
 
 if __name__ == "__main__":

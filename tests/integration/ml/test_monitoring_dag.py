@@ -38,7 +38,7 @@ from tests.integration.ml.monitoring_fixtures import (
     register_champion,
     tracking_store,
 )
-from tests.integration.ml.run_monitor_dag import RESULT_PREFIX
+from tests.integration.ml.run_monitor_dag import RESULT_FILE_ENV
 from tests.integration.warehouse import runtime_database
 
 pytestmark = pytest.mark.integration
@@ -94,6 +94,7 @@ def runs(
             "SCROLLINTEL_HOME": str(tmp / "state"),
             "SCROLLINTEL_OBJECT_STORE": str(tmp / "object-store"),
             "PYTHONPATH": str(project_root()),
+            RESULT_FILE_ENV: str(tmp / "result.json"),
         }
         for key in ("PGOPTIONS", "SCROLLINTEL_AUDIT_DATABASE_URL"):
             env.pop(key, None)
@@ -114,8 +115,7 @@ def runs(
         output = done.stdout + done.stderr
         (tmp / "dag-test.log").write_text(output)
         assert done.returncode == 0, f"dag.test() failed (exit {done.returncode}):\n{output[-6000:]}"
-        (line,) = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-        results = json.loads(line.removeprefix(RESULT_PREFIX))
+        results = json.loads((tmp / "result.json").read_text(encoding="utf-8"))
         yield DagRuns(database.admin_url, {item["step"]: item for item in results}, output, tmp / "object-store")
 
 

@@ -1,4 +1,4 @@
-"""Run the ``transform_warehouse`` DAG once with ``dag.test()`` and print what happened (one JSON line).
+"""Run the ``transform_warehouse`` DAG once with ``dag.test()`` and write what happened (JSON) to a file.
 
 Started as a child process by test_transform_dag.py, with its own Airflow home and metadata
 database and the platform's connections in the environment; never imported by pytest.
@@ -7,10 +7,13 @@ database and the platform's connections in the environment; never imported by py
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
-#: Starts the line with the outcome (Airflow logs to stdout too).
-RESULT_PREFIX = "TRANSFORM_DAG_RESULT "
+#: The file the outcome is written to. Not stdout: Airflow's loggers write there from other threads
+#: (OpenLineage's), and one of their lines once landed inside the printed result.
+RESULT_FILE_ENV = "SCROLLINTEL_TEST_RESULT_FILE"
 
 
 def main(dag_file: str) -> None:
@@ -29,7 +32,8 @@ def main(dag_file: str) -> None:
             select(AssetModel.uri).join(AssetEvent, AssetEvent.asset_id == AssetModel.id).order_by(AssetModel.uri)
         ).scalars()
         published = list(events)
-    print(RESULT_PREFIX + json.dumps({"run_state": str(run.state), "tasks": states, "asset_events": published}))
+    result = {"run_state": str(run.state), "tasks": states, "asset_events": published}
+    Path(os.environ[RESULT_FILE_ENV]).write_text(json.dumps(result), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import pytest
 
 from scrollintel.settings import project_root
 from scrollintel.transform.session import MASKING_SALT_CONN_ID
-from tests.integration.transform.run_transform_dag import RESULT_PREFIX
+from tests.integration.transform.run_transform_dag import RESULT_FILE_ENV
 from tests.integration.warehouse import Warehouse, database_copy, with_database
 from tests.marts import MARTS
 
@@ -104,6 +104,7 @@ def dag_run(
             "SCROLLINTEL_OBJECT_STORE": str(tmp / "object-store"),
             "SCROLLINTEL_AUDIT_SIGNING_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            RESULT_FILE_ENV: str(tmp / "result.json"),
         }
         for key in ("PGOPTIONS", "SCROLLINTEL_AUDIT_DATABASE_URL", "AIRFLOW_CTX_DAG_ID"):
             env.pop(key, None)
@@ -112,8 +113,7 @@ def dag_run(
             env,
             "dag.test() of transform_warehouse",
         )
-        (line,) = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-        result = json.loads(line.removeprefix(RESULT_PREFIX))
+        result = json.loads((tmp / "result.json").read_text(encoding="utf-8"))
         (tmp / "dag-test.log").write_text(done.stdout + done.stderr)
         yield DagRun(house=house, result=result, output=done.stdout + done.stderr, lineage_file=lineage_file)
 
