@@ -27,6 +27,9 @@ class Named(Protocol):
 
 #: PostgreSQL truncates longer identifiers.
 MAX_IDENTIFIER = 63
+#: SQL over a ``pg_database`` row: its default collation sorts text by code point (C or POSIX, or the
+#: builtin provider), as histograms of text are ordered on both sides of a copy of statistics.
+SORTS_BY_CODE_POINT = "(datlocprovider = 'b' OR (datlocprovider = 'c' AND datcollate IN ('C', 'POSIX')))"
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_ ]*(\(\d+(,\d+)?\))?(\[\])*")
 _USER_TYPE = re.compile(r'"(?P<schema>(?:[^"\x00]|"")+)"\."(?P<name>(?:[^"\x00]|"")+)"(?P<dims>(?:\[\])*)')
 

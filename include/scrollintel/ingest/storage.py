@@ -13,7 +13,7 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from scrollintel.ingest.errors import IngestError
-from scrollintel.ingest.sqltypes import MAX_IDENTIFIER, ident, type_sql
+from scrollintel.ingest.sqltypes import MAX_IDENTIFIER, SORTS_BY_CODE_POINT, ident, type_sql
 from scrollintel.warehouse import RAW_SCHEMA
 
 if TYPE_CHECKING:
@@ -70,11 +70,8 @@ SELECT count(pg_restore_attribute_stats(
 FROM pg_stats s WHERE s.schemaname = %s AND s.tablename = %s AND s.inherited AND s.attname = ANY(%s)
 """
 
-#: Whether the warehouse database sorts text by code point (C or POSIX, or the builtin provider).
-_SORTS_BY_CODE_POINT = """
-SELECT datlocprovider = 'b' OR (datlocprovider = 'c' AND datcollate IN ('C', 'POSIX'))
-FROM pg_database WHERE datname = current_database()
-"""
+#: Whether the warehouse database sorts text by code point.
+_SORTS_BY_CODE_POINT = f"SELECT {SORTS_BY_CODE_POINT} FROM pg_database WHERE datname = current_database()"
 
 #: The oid of a table named by a (schema, name) pair, in the catalog queries below.
 _REGCLASS = "to_regclass(format('%%I.%%I', %s::text, %s::text))"
@@ -297,11 +294,8 @@ class RawTable:
             loaded_at, run_id, run_id_bytes = row
             for column, value, width in (("_loaded_at", loaded_at, 8), ("_run_id", run_id, run_id_bytes + 1)):
                 for schema, table, inherited in ((*self.name, True), (*partition, False)):
-                    conn.execute(
-                        _CONSTANT_COLUMN_STATISTICS,
-                        {"schema": schema, "table": table, "column": column, "inherited": inherited, "value": value}
-                        | {"width": width},
-                    )
+                    params = {"schema": schema, "table": table, "column": column, "inherited": inherited}
+                    conn.execute(_CONSTANT_COLUMN_STATISTICS, {**params, "value": value, "width": width})
                 done.add(column)
         conn.execute(_RESTORE_ROWS, (*self.name, float(copied)))
         return done

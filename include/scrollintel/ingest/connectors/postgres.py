@@ -42,7 +42,7 @@ from scrollintel.ingest.connectors.base import (
     TableStatistics,
 )
 from scrollintel.ingest.errors import IngestError, ResourceConfigError
-from scrollintel.ingest.sqltypes import type_sql
+from scrollintel.ingest.sqltypes import SORTS_BY_CODE_POINT, type_sql
 from scrollintel.ingest.types import map_type, warehouse_enum
 
 if TYPE_CHECKING:
@@ -143,14 +143,13 @@ WHERE n.nspname = %s AND c.relname = %s
 #: Each column's statistics (array fields as text), whether the column has a collation, and whether
 #: that collation sorts by code point (C, POSIX, ucs_basic, the builtin provider's; the default when
 #: the database's is one of them).
-_COLUMN_STATISTICS_SQL = """
+_COLUMN_STATISTICS_SQL = f"""
 SELECT s.attname, s.null_frac, s.avg_width, s.n_distinct, s.most_common_vals::text, s.most_common_freqs,
        s.histogram_bounds::text, s.correlation, s.most_common_elems::text, s.most_common_elem_freqs,
        s.elem_count_histogram, s.range_length_histogram::text, s.range_empty_frac, s.range_bounds_histogram::text,
        a.attcollation <> 0,
        co.collname IN ('C', 'POSIX', 'ucs_basic') OR co.collprovider = 'b'
-         OR (co.collname = 'default'
-             AND (d.datlocprovider = 'b' OR (d.datlocprovider = 'c' AND d.datcollate IN ('C', 'POSIX'))))
+         OR (co.collname = 'default' AND {SORTS_BY_CODE_POINT})
 FROM pg_stats s
 JOIN pg_namespace n ON n.nspname = s.schemaname
 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
